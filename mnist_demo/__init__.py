@@ -1,0 +1,7 @@
+"""mnist_demo: draw a digit, watch a CNN recognize it, train networks and look inside them.
+
+The core (data, preprocess, models, training, inspection, weights) never imports gradio;
+the browser UI lives in `mnist_demo.ui`.
+"""
+
+__version__ = "0.1.0"

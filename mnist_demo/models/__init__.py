@@ -1,0 +1,111 @@
+"""The model registry: every network the app, the trainer and the inspector know, by name.
+
+Every model takes a float tensor (N, 1, 28, 28) of pixels in [0, 1] (white ink on black, as in
+MNIST) and returns one score per class. Use `probabilities` to turn the scores into
+probabilities: two seed systems as written end in a softmax or a ReLU.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import nn
+
+from . import ours, seeds
+
+
+def _numpy_cnn() -> nn.Module:
+    from .numpy_cnn import NumpyCNN
+
+    return NumpyCNN()
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    title: str
+    description: str
+    build: Callable[[], nn.Module]
+    dataset: str  # the dataset it is meant for (any model trains on either)
+    recipe: str  # its own recipe, the one `--recipe seed` picks
+    seed_system: str | None = None  # "S1".."S5" for the tutorial systems
+    reported: str | None = None  # the article's headline figure
+    cpu_only: bool = False  # the NumPy network runs on the CPU whatever the device
+    outputs_probabilities: bool = False  # S5 as written ends in a softmax
+
+
+MODELS: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in [
+        ModelSpec("digitnet", "DigitNet (default)",
+                  "This project's default: 4 conv layers with batch norm, trained with drawing-like augmentation.",
+                  ours.digit_net, "mnist", "default"),
+        ModelSpec("fashionnet", "FashionNet (default, Fashion-MNIST)",
+                  "The default network, wider, for clothing images.",
+                  ours.fashion_net, "fashion-mnist", "fashion"),
+        ModelSpec("fastnet", "FastNet",
+                  "Two 5x5 conv layers with batch norm: 99% on MNIST within a minute on a laptop CPU.",
+                  ours.fast_net, "mnist", "fast"),
+        ModelSpec("s1-bn-cnn", "S1 BN-CNN",
+                  "Seed S1: one 5x5 conv with batch norm and max-pool, then a tanh MLP.",
+                  seeds.s1_bn_cnn, "mnist", "s1", "S1", "98.69% after 10 epochs (best 98.72%)"),
+        ModelSpec("s2-numpy-cnn", "S2 NumPy CNN",
+                  "Seed S2: 8 3x3 filters, max-pool, softmax; forward and backward written in NumPy.",
+                  _numpy_cnn, "mnist", "s2", "S2", "~10% untrained; trained on 1,000 images",
+                  cpu_only=True),
+        ModelSpec("s3-mlp", "S3 MLP (corrected)",
+                  "Seed S3 without its bug: a 784-256-64-10 perceptron.",
+                  seeds.s3_mlp, "mnist", "s3", "S3", "about 97%"),
+        ModelSpec("s3-mlp-as-written", "S3 MLP (as written)",
+                  "Seed S3 exactly as the article has it, ReLU on the logits included.",
+                  lambda: seeds.s3_mlp(relu_on_logits=True), "mnist", "s3", "S3", "about 97%"),
+        ModelSpec("s4-two-conv", "S4 two-conv CNN",
+                  "Seed S4: conv16-pool-conv32-pool, then 800-120-10.",
+                  seeds.s4_two_conv, "mnist", "s4", "S4", "about 98%"),
+        ModelSpec("s5-lenet", "S5 LeNet (corrected)",
+                  "Seed S5 without its bug: LeNet with ReLU and max-pool.",
+                  seeds.s5_lenet, "mnist", "s5", "S5", "not stated (loss printed only)"),
+        ModelSpec("s5-lenet-as-written", "S5 LeNet (as written)",
+                  "Seed S5 exactly as the article has it, softmax before the cross-entropy included.",
+                  lambda: seeds.s5_lenet(softmax_output=True), "mnist", "s5", "S5",
+                  "not stated (loss printed only)", outputs_probabilities=True),
+        ModelSpec("s5-lenet-fashion", "S5 LeNet, sigmoid (Fashion-MNIST)",
+                  "Seed S5's Fashion-MNIST LeNet: sigmoid, average pooling, Xavier init.",
+                  seeds.s5_lenet_sigmoid, "fashion-mnist", "s5-fashion", "S5", "not stated"),
+        ModelSpec("classic", "pytorch/examples CNN",
+                  "The classic pytorch/examples mnist network (1.2M parameters), for comparison.",
+                  seeds.classic_examples_net, "mnist", "classic", None, "about 99% (examples README)"),
+    ]
+}
+
+
+def get_spec(name: str) -> ModelSpec:
+    """The registry entry for `name`, with the known names in the error."""
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise KeyError(f"unknown model {name!r}; known models: {', '.join(MODELS)}") from None
+
+
+def build_model(name: str, seed: int | None = None) -> nn.Module:
+    """A freshly initialized model; `seed` makes the initialization reproducible."""
+    spec = get_spec(name)
+    if seed is not None:
+        torch.manual_seed(seed)
+    model = spec.build()
+    model.spec_name = name  # lets the app and the trainer find the entry again
+    return model
+
+
+def param_count(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def probabilities(model: nn.Module, scores: torch.Tensor) -> torch.Tensor:
+    """Class probabilities from a model's output, whatever its last layer."""
+    name = getattr(model, "spec_name", None)
+    if name is not None and MODELS[name].outputs_probabilities:
+        return scores
+    return torch.softmax(scores, dim=1)

@@ -1,0 +1,47 @@
+"""This project's own networks: the default digit model, its Fashion-MNIST twin, and the small
+network of the fast recipe."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from .layers import Normalize, conv_bn_relu
+
+MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
+FASHION_MEAN, FASHION_STD = 0.2860, 0.3530
+
+
+def digit_net(width: int = 32, padding: int = 0, mean: float = MNIST_MEAN, std: float = MNIST_STD) -> nn.Sequential:
+    """Two VGG-style blocks of two 3x3 convs with batch norm, then a 256-unit classifier.
+
+    Unpadded: 28 -conv-> 26 -conv-> 24 -pool-> 12 -conv-> 10 -conv-> 8 -pool-> 4 -> fc. About
+    1 ms for one image on one CPU thread, and a receptive field (22 px) that sees whole strokes.
+    """
+    w1, w2 = width, 2 * width
+    side = 7 if padding else 4
+    return nn.Sequential(
+        Normalize(mean, std),
+        *conv_bn_relu(1, w1, 3, padding), *conv_bn_relu(w1, w1, 3, padding), nn.MaxPool2d(2),
+        *conv_bn_relu(w1, w2, 3, padding), *conv_bn_relu(w2, w2, 3, padding), nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Dropout(0.3),
+        nn.Linear(w2 * side * side, 256, bias=False), nn.BatchNorm1d(256), nn.ReLU(),
+        nn.Dropout(0.3),
+        nn.Linear(256, 10),
+    )
+
+
+def fashion_net() -> nn.Sequential:
+    """The digit network, wider and padded (texture at the borders matters for clothes)."""
+    return digit_net(width=48, padding=1, mean=FASHION_MEAN, std=FASHION_STD)
+
+
+def fast_net() -> nn.Sequential:
+    """A lean BN-CNN for the fast recipe: 99% on MNIST within a minute on two CPU cores."""
+    return nn.Sequential(
+        Normalize(MNIST_MEAN, MNIST_STD),
+        nn.Conv2d(1, 24, 5, padding=2, bias=False), nn.BatchNorm2d(24), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(24, 48, 5, padding=2, bias=False), nn.BatchNorm2d(48), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(48 * 7 * 7, 10),
+    )
