@@ -42,7 +42,9 @@ def random_affine(
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
-def random_thickness(x: torch.Tensor, gen: torch.Generator, p_thick: float = 0.25, p_thin: float = 0.15) -> torch.Tensor:
+def random_thickness(
+    x: torch.Tensor, gen: torch.Generator, p_thick: float = 0.25, p_thin: float = 0.15
+) -> torch.Tensor:
     """Thicken some strokes (grey dilation) and thin others (grey erosion), as pens differ."""
     n = x.shape[0]
     r = torch.rand(n, generator=gen, device=x.device).view(n, 1, 1, 1)

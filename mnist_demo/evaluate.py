@@ -32,7 +32,7 @@ def format_report(preds: torch.Tensor, labels: torch.Tensor, classes: tuple[str,
     matrix = confusion_matrix(preds, labels, len(classes))
     accuracy = (preds == labels).float().mean().item()
     lines = [f"accuracy: {accuracy:.2%} ({int((preds == labels).sum())}/{len(labels)})", "", "per class:"]
-    for name, acc, row in zip(classes, per_class_accuracy(preds, labels, len(classes)), matrix):
+    for name, acc, row in zip(classes, per_class_accuracy(preds, labels, len(classes)), matrix, strict=True):
         lines.append(f"  {name:>12}: {acc:.2%} of {int(row.sum())}")
     lines += ["", "confusion matrix (rows: true class, columns: predicted):",
               "      " + "".join(f"{i:>6}" for i in range(len(classes)))]

@@ -16,11 +16,10 @@ import torch
 from tqdm import tqdm
 
 from . import weights
-from .data import DataMissingError, data_checksum
+from .data import DataMissingError, data_checksum, load_split
 from .evaluate import per_class_accuracy
 from .models import MODELS, build_model, param_count
 from .training import RECIPES, Progress, pick_device, predict_all, recipe_for, train
-from .data import load_split
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

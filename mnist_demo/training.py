@@ -10,8 +10,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -45,7 +45,7 @@ class Recipe:
     train_subset: int | None = None  # first N training images (S2 trains on 1,000)
     test_subset: int | None = None  # first N test images
 
-    def with_changes(self, **changes) -> "Recipe":
+    def with_changes(self, **changes) -> Recipe:
         """A copy with some fields replaced (None values are ignored), validated."""
         recipe = dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
         recipe.validate()

@@ -7,8 +7,8 @@ probabilities: two seed systems as written end in a softmax or a ReLU.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 from torch import nn

@@ -1,0 +1,63 @@
+"""Per-browser-session state: models trained in this tab, its training, its current drawing.
+
+Each browser session gets its own `Session` (through `gr.State(Session)`), so users never see
+each other's models or drawings. Shipped models are shared read-only through `catalog.shipped`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from dataclasses import dataclass, field
+
+from ..catalog import DEFAULT_MODEL, Entry, shipped
+
+SESSION_PREFIX = "session:"
+
+
+@dataclass
+class Session:
+    trained: dict[str, Entry] = field(default_factory=dict)  # key -> Entry, newest last
+    current_input: object | None = None  # the latest preprocess.Prepared from the Draw tab
+    stop_training: threading.Event = field(default_factory=threading.Event)
+    training: bool = False
+    _counter: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    def add_trained(self, model, card: dict) -> Entry:
+        """Keep a model trained in this session; returns its entry (selectable at once)."""
+        number = next(self._counter)
+        key = f"{SESSION_PREFIX}{number}-{card['model']}"
+        entry = Entry(key, model, {**card, "title": f"{card.get('title', card['model'])} (this session, #{number})"})
+        self.trained[key] = entry
+        return entry
+
+    def close(self) -> None:
+        """The browser tab went away: stop its training and drop its models."""
+        self.stop_training.set()
+        self.trained.clear()
+        self.current_input = None
+
+
+def model_choices(session: Session | None, dataset: str | None = None) -> list[tuple[str, str]]:
+    """(label, key) for a picker: shipped models, then this session's; optionally one dataset."""
+    entries = list(shipped().values()) + list((session.trained if session else {}).values())
+    return [(e.label, e.key) for e in entries if dataset is None or e.dataset == dataset]
+
+
+def resolve(key: str | None, session: Session | None) -> Entry:
+    """The entry for a picker value, falling back to the default model."""
+    if session is not None and key in session.trained:
+        return session.trained[key]
+    models = shipped()
+    return models.get(key) or models.get(DEFAULT_MODEL) or next(iter(models.values()))
+
+
+def close_session(session: Session) -> None:
+    """gr.State delete_callback: runs when the browser session ends."""
+    if isinstance(session, Session):
+        session.close()
+
+
+def new_session() -> Session:
+    """gr.State's initial value: called once per browser session."""
+    return Session()
