@@ -119,7 +119,7 @@ def to_markdown(result: dict) -> str:
         "",
         *rows,
         "",
-        f"Classic / fast time to 99%: **{ratio:.1f}x**." if ratio else "Ratio: not available (a run did not reach 99%).",
+        f"Classic / fast time to 99%: **{ratio:.1f}x**." if ratio else "Ratio: n/a (a run did not reach 99%).",
         "",
         "Per-epoch test accuracy:",
         "",

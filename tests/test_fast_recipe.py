@@ -50,7 +50,7 @@ def test_short_fast_run_beats_untrained(test_images):
 def test_same_seed_same_weights(test_images):
     a, b = run_fast(seed=1, train_subset=768), run_fast(seed=1, train_subset=768)
     c = run_fast(seed=2, train_subset=768)
-    for (name, x), y in zip(a.state_dict().items(), b.state_dict().values()):
+    for (name, x), y in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
         assert torch.equal(x, y), name
     assert not torch.equal(a[-1].weight, c[-1].weight)
 
