@@ -93,7 +93,7 @@ def recipe_summary(recipe: dict) -> str:
     text += f" lr {recipe['lr']:g}"
     if recipe.get("momentum"):
         text += f" momentum {recipe['momentum']:g}"
-    text += f", batch {recipe['batch_size']}, {recipe['epochs']} epochs"
+    text += f", batch {recipe['batch_size']}, {recipe['epochs']} epoch{'s' if recipe['epochs'] != 1 else ''}"
     if recipe.get("schedule", "constant") != "constant":
         text += f", {recipe['schedule']} schedule"
     if recipe.get("train_subset"):
@@ -165,7 +165,8 @@ def to_markdown(result: dict) -> str:
                       f"{_pct(s2['last_epoch_accuracy'])} on those after the last epoch."]
     if result["bug_costs"]:
         lines += ["", "## What the articles' bugs cost", "",
-                  "| bug | as written | corrected | cost (points) |", "| --- | ---: | ---: | ---: |"]
+                  "| bug | as written | corrected | cost (points: corrected - as written) |",
+                  "| --- | ---: | ---: | ---: |"]
         for c in result["bug_costs"]:
             lines.append(f"| {c['bug']} ({c['as_written']} vs {c['corrected']}) | {_pct(c['as_written_accuracy'])} | "
                          f"{_pct(c['corrected_accuracy'])} | {c['cost_points']:+.2f} |")
