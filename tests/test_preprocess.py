@@ -344,7 +344,7 @@ def reference_labels(mask: np.ndarray) -> np.ndarray:
     """Plain breadth-first 8-connected labelling, to check the vectorized one against."""
     labels = np.zeros(mask.shape, int)
     count = 0
-    for start in zip(*np.nonzero(mask)):
+    for start in zip(*np.nonzero(mask), strict=False):
         if labels[start]:
             continue
         count += 1
@@ -367,7 +367,7 @@ def test_label_components_matches_a_plain_flood_fill(density):
     pixels, part = pp.label_components(mask)
     expected = reference_labels(mask).flat[pixels]
     assert len(set(part)) == len(set(expected))
-    pairs = set(zip(part.tolist(), expected.tolist()))
+    pairs = set(zip(part.tolist(), expected.tolist(), strict=False))
     assert len(pairs) == len(set(expected))  # the same partition, whatever the numbering
 
 
