@@ -31,11 +31,13 @@ PROBE = """() => {
 
 def ready(page) -> dict:
     page.wait_for_selector(f"{CANVAS}[data-ready='1']", timeout=30_000)
+    for output in ("#prediction", "#draw-status", "#seen"):
+        page.wait_for_selector(output, state="attached", timeout=30_000)
     page.evaluate(PROBE)
     return page.locator(CANVAS).bounding_box()
 
 
-def settle(page, timeout_s: float = 15) -> None:
+def settle(page, timeout_s: float = 30) -> None:
     """Wait until nothing was sent and no output changed for QUIET_MS."""
     page.wait_for_function(f"() => performance.now() - window.__lastUpdate > {QUIET_MS}", timeout=timeout_s * 1000)
 
@@ -163,9 +165,16 @@ def test_upload_a_picture_and_a_broken_file(page, tmp_path):
     assert "Traceback" not in page.content()
 
 
-def test_phone_touch_draws_without_scrolling(browser, app_url):
+@pytest.fixture
+def phone(browser):
     context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=3,
                                   is_mobile=True, has_touch=True, locale="en-US")
+    yield context
+    context.close()
+
+
+def test_phone_touch_draws_without_scrolling(phone, app_url):
+    context = phone
     page = context.new_page()
     page.goto(app_url)
     ready(page)
@@ -191,12 +200,9 @@ def test_phone_touch_draws_without_scrolling(browser, app_url):
     assert page.evaluate("() => window.scrollY") == scroll_before
     assert not canvas_is_white(page)
     assert top_label(page) == "1"
-    context.close()
 
 
-def test_canvas_is_laid_out_square_and_centred_on_every_load(browser, app_url):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
-    page = context.new_page()
+def test_canvas_is_laid_out_square_and_centred_on_every_load(page, app_url):
     for _ in range(10):
         page.goto(app_url)
         ready(page)
@@ -211,17 +217,23 @@ def test_canvas_is_laid_out_square_and_centred_on_every_load(browser, app_url):
             assert canvas["y"] >= 0 and canvas["y"] + canvas["height"] <= 900
             backing = page.locator(CANVAS).evaluate("c => [c.width, c.height, window.devicePixelRatio]")
             assert backing[0] == backing[1] == round(canvas["width"] * backing[2])
-    context.close()
 
 
-def test_two_users_drawing_at_once_each_see_their_own_digit(browser, app_url):
-    pages, boxes = [], []
-    for _ in range(2):
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
-        page = context.new_page()
+@pytest.fixture
+def two_pages(browser, app_url):
+    """Two browser contexts: two users, each with their own Gradio session."""
+    contexts = [browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US") for _ in range(2)]
+    pages = [context.new_page() for context in contexts]
+    for page in pages:
         page.goto(app_url)
-        boxes.append(ready(page))
-        pages.append(page)
+    yield pages
+    for context in contexts:
+        context.close()
+
+
+def test_two_users_drawing_at_once_each_see_their_own_digit(two_pages):
+    pages = two_pages
+    boxes = [ready(page) for page in pages]
     strokes = [DIGITS[7][0], DIGITS[0][0]]
     for page, box, stroke in zip(pages, boxes, strokes, strict=True):
         page.mouse.move(*to_page(box, stroke[0]))
@@ -234,8 +246,6 @@ def test_two_users_drawing_at_once_each_see_their_own_digit(browser, app_url):
     for page in pages:
         settle(page)
     assert [top_label(p) for p in pages] == ["7", "0"]
-    for page in pages:
-        page.context.close()
 
 
 def png_bytes(image: Image.Image) -> bytes:
