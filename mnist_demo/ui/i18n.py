@@ -31,9 +31,120 @@ STRINGS: dict[str, dict[str, str]] = {
     "common.model": {"en": "Model", "zh": "模型"},
 
     # --- draw tab ---
+    "draw.canvas": {"en": "Draw a digit here (mouse, pen or finger)", "zh": "在这里写一个数字（鼠标、手写笔或手指）"},
+    "draw.undo": {"en": "↶ Undo (Ctrl+Z)", "zh": "↶ 撤销（Ctrl+Z）"},
+    "draw.clear": {"en": "Clear", "zh": "清除"},
+    "draw.upload": {"en": "…or upload a picture of a digit", "zh": "……或上传一张数字图片"},
+    "draw.prediction": {"en": "Probabilities", "zh": "概率"},
+    "draw.model_info": {"en": "Networks trained on MNIST digits, with their test accuracy",
+                        "zh": "在 MNIST 手写数字上训练的网络，后面是它的测试准确率"},
+    "draw.msg.blank": {"en": "✏️ Draw a digit on the canvas, or upload a picture of one.",
+                       "zh": "✏️ 请在画板上写一个数字，或上传一张数字图片。"},
+    "draw.msg.confident": {"en": "It's a **{digit}** ({prob} sure).", "zh": "这是 **{digit}**（把握 {prob}）。"},
+    "draw.msg.not_sure": {"en": "🤔 Not sure: maybe a **{digit}** ({prob}), but it doesn't look much like any digit.",
+                          "zh": "🤔 不太确定：也许是 **{digit}**（{prob}），但它不太像任何一个数字。"},
+    "draw.msg.bad_drawing": {"en": "⚠️ The drawing could not be read. Clear the canvas and draw again.",
+                             "zh": "⚠️ 无法读取这幅画。请清除画板后重新书写。"},
+    "draw.msg.bad_picture": {"en": "⚠️ This file can't be used as a picture of a digit: {detail}",
+                             "zh": "⚠️ 这个文件无法作为数字图片使用：{detail}"},
+    "draw.msg.no_model": {"en": "⚠️ No trained network is available yet: train one in the Train tab.",
+                          "zh": "⚠️ 还没有训练好的网络：请先在“训练”页训练一个。"},
+    "draw.seen.title": {"en": "What the network sees", "zh": "网络看到的画面"},
+    "draw.seen.input": {"en": "28×28 input", "zh": "28×28 输入"},
+    "draw.seen.steps": {"en": "Preprocessing, step by step", "zh": "预处理的每一步"},
+    "draw.seen.empty": {"en": "Nothing drawn yet.", "zh": "还没有画任何东西。"},
+    "draw.step.ink": {"en": "ink", "zh": "笔迹"},
+    "draw.step.grey": {"en": "grey", "zh": "灰度"},
+    "draw.step.lighting removed": {"en": "lighting removed", "zh": "去除光照不均"},
+    "draw.step.transparency as ink": {"en": "transparency as ink", "zh": "以透明度为笔迹"},
+    "draw.step.cropped": {"en": "cropped", "zh": "裁剪到笔迹"},
+    "draw.step.thickened": {"en": "thickened", "zh": "加粗笔画"},
+    "draw.step.scaled to 20 px": {"en": "scaled to 20 px", "zh": "缩放到 20 像素"},
+    "draw.step.centered 28x28": {"en": "centered 28×28", "zh": "按重心居中 28×28"},
 
 
     # --- train tab ---
+    "train.intro": {
+        "en": "Pick a network and a recipe, press **Start**, and watch it learn. When it is done, its mistakes are "
+              "below, and the new model is ready in **Draw & Predict** and **Visualize** (for you only, until you "
+              "close this tab).",
+        "zh": "选择网络和训练方案，点击**开始**，观看它如何学习。训练结束后，下方会列出它的错误；"
+              "新模型可立即在**手写识别**和**可视化**中使用（仅你自己可见，关闭页面后清除）。",
+    },
+    "train.model": {"en": "Network", "zh": "网络"},
+    "train.model_choice": {"en": "{title} · {count} parameters", "zh": "{title} · {count} 个参数"},
+    "train.dataset": {"en": "Dataset", "zh": "数据集"},
+    "train.preset": {"en": "Recipe preset (fills the fields below)", "zh": "训练方案预设（填入下面的参数）"},
+    "train.own_recipe": {"en": "{name} (this network's own)", "zh": "{name}（该网络自己的方案）"},
+    "train.optimizer": {"en": "Optimizer", "zh": "优化器"},
+    "train.lr": {"en": "Learning rate", "zh": "学习率"},
+    "train.momentum": {"en": "Momentum (SGD)", "zh": "动量（SGD）"},
+    "train.batch": {"en": "Batch size", "zh": "批大小"},
+    "train.epochs": {"en": "Epochs", "zh": "轮数"},
+    "train.subset": {"en": "Training images (60000 = all)", "zh": "训练图片数（60000 = 全部）"},
+    "train.augment": {"en": "Augmentation", "zh": "数据增强"},
+    "train.augment_none": {"en": "off", "zh": "关闭"},
+    "train.augment_digits": {"en": "digits (shift, rotate, stroke width)", "zh": "数字（平移、旋转、笔画粗细）"},
+    "train.augment_fashion": {"en": "clothes (flip, shift)", "zh": "服饰（翻转、平移）"},
+    "train.seed": {"en": "Random seed", "zh": "随机种子"},
+    "train.start": {"en": "Start training", "zh": "开始训练"},
+    "train.stop": {"en": "Stop", "zh": "停止"},
+    "train.loss_plot": {"en": "Training loss", "zh": "训练损失"},
+    "train.acc_plot": {"en": "Training accuracy", "zh": "训练准确率"},
+    "train.test_plot": {"en": "Test accuracy after each epoch", "zh": "每轮结束后的测试准确率"},
+    "train.epoch": {"en": "epoch", "zh": "轮"},
+    "train.loss": {"en": "loss", "zh": "损失"},
+    "train.accuracy": {"en": "accuracy", "zh": "准确率"},
+    "train.test_accuracy": {"en": "test accuracy", "zh": "测试准确率"},
+    "train.confusion": {"en": "Confusion matrix", "zh": "混淆矩阵"},
+    "train.confusion_caption": {
+        "en": "Confusion matrix: rows are the true class, columns what the network answered; the diagonal holds "
+              "the right answers.",
+        "zh": "混淆矩阵：行是真实类别，列是网络的回答；对角线上是答对的数量。",
+    },
+    "train.mistakes": {"en": "Test images it got wrong (most confident first)", "zh": "答错的测试图片（最自信的在前）"},
+    "train.mistake": {"en": "true {true} → said {predicted} ({confidence})",
+                      "zh": "真实 {true} → 识别为 {predicted}（{confidence}）"},
+    "train.per_class": {"en": "Accuracy per class", "zh": "各类别准确率"},
+    "train.class": {"en": "class", "zh": "类别"},
+    "train.download": {"en": "Download the trained model (safetensors + JSON card)",
+                       "zh": "下载训练好的模型（safetensors + JSON 说明卡）"},
+    "train.upload": {"en": "Use a saved model again: upload its .safetensors (and .json card)",
+                     "zh": "重新使用保存的模型：上传 .safetensors 文件（及 .json 说明卡）"},
+    "train.upload_ok": {"en": "Loaded **{title}**: pick it in Draw & Predict or Visualize.",
+                        "zh": "已加载 **{title}**：可在手写识别或可视化中选择它。"},
+    "train.upload_rejected": {"en": "Upload rejected: {reason}", "zh": "上传被拒绝：{reason}"},
+    "train.queued": {
+        "en": "Waiting for a free training slot: you are number {position} in line ({running} training now).",
+        "zh": "正在等待空闲的训练名额：你排在第 {position} 位（当前有 {running} 个训练在进行）。",
+    },
+    "train.preparing": {"en": "Preparing the data…", "zh": "正在准备数据…"},
+    "train.progress": {
+        "en": "Epoch {epoch}/{epochs} · step {step}/{steps} ({percent}) · {speed} images/s · {elapsed} elapsed · "
+              "about {eta} left",
+        "zh": "第 {epoch}/{epochs} 轮 · 第 {step}/{steps} 步（{percent}）· 每秒 {speed} 张图 · 已用 {elapsed} · "
+              "约剩 {eta}",
+    },
+    "train.evaluating": {"en": "testing…", "zh": "测试中…"},
+    "train.invalid": {"en": "⚠️ These settings cannot be used: {problems}.", "zh": "⚠️ 这些设置无法使用：{problems}。"},
+    "train.already": {"en": "A training is already running in this tab; stop it first.",
+                      "zh": "本页面已有一个训练在进行，请先停止它。"},
+    "train.stopping": {"en": "Stopping after the current step…", "zh": "将在当前这一步之后停止…"},
+    "train.nothing_to_stop": {"en": "Nothing is training.", "zh": "当前没有训练在进行。"},
+    "train.cancelled": {"en": "Cancelled before it started.", "zh": "训练开始前已取消。"},
+    "train.failed": {"en": "⚠️ The training failed: {error}", "zh": "⚠️ 训练失败：{error}"},
+    "train.result": {
+        "en": "### Test accuracy: {accuracy}\n{epochs} epochs in {seconds} s. Added as **{title}** to the pickers "
+              "in Draw & Predict and Visualize.",
+        "zh": "### 测试准确率：{accuracy}\n{epochs} 轮，用时 {seconds} 秒。已作为 **{title}** "
+              "加入手写识别和可视化的模型列表。",
+    },
+    "train.result_stopped": {
+        "en": "### Test accuracy: {accuracy} (stopped early)\nStopped after {epochs} epochs, {seconds} s; what it "
+              "learned so far is kept as **{title}** in Draw & Predict and Visualize.",
+        "zh": "### 测试准确率：{accuracy}（提前停止）\n在第 {epochs} 轮、{seconds} 秒时停止；"
+              "已学到的部分保存为 **{title}**，可在手写识别和可视化中使用。",
+    },
 
 
     # --- visualize tab ---

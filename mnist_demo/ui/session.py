@@ -7,8 +7,13 @@ each other's models or drawings. Shipped models are shared read-only through `ca
 from __future__ import annotations
 
 import itertools
+import shutil
+import tempfile
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
+
+import gradio as gr
 
 from ..catalog import DEFAULT_MODEL, Entry, shipped
 
@@ -22,6 +27,13 @@ class Session:
     stop_training: threading.Event = field(default_factory=threading.Event)
     training: bool = False
     _counter: itertools.count = field(default_factory=lambda: itertools.count(1))
+    _workdir: Path | None = None
+
+    def workdir(self) -> Path:
+        """A private temporary folder for this session's downloads; close() removes it."""
+        if self._workdir is None:
+            self._workdir = Path(tempfile.mkdtemp(prefix="mnist-demo-session-"))
+        return self._workdir
 
     def add_trained(self, model, card: dict) -> Entry:
         """Keep a model trained in this session; returns its entry (selectable at once)."""
@@ -36,6 +48,9 @@ class Session:
         self.stop_training.set()
         self.trained.clear()
         self.current_input = None
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
 
 
 def model_choices(session: Session | None, dataset: str | None = None) -> list[tuple[str, str]]:
@@ -53,8 +68,27 @@ def resolve(key: str | None, session: Session | None) -> Entry:
 
 
 def close_session(session: Session) -> None:
-    """gr.State delete_callback: runs when the browser session ends."""
+    """gr.State delete_callback. Gradio 6 calls it an hour after the tab closes, hence `close_closed_tab`."""
     if isinstance(session, Session):
+        session.close()
+
+
+_open_sessions: dict[str, Session] = {}  # Gradio session hash -> Session, while its tab is open
+_open_lock = threading.Lock()
+
+
+def remember_session(session: Session, request: gr.Request) -> None:
+    """On page load: note which Session belongs to this tab, so closing the tab can close it."""
+    if isinstance(session, Session) and request is not None and request.session_hash:
+        with _open_lock:
+            _open_sessions[request.session_hash] = session
+
+
+def close_closed_tab(request: gr.Request) -> None:
+    """demo.unload: the tab was closed or reloaded; stop its training and free its models now."""
+    with _open_lock:
+        session = _open_sessions.pop(request.session_hash, None) if request is not None else None
+    if session is not None:
         session.close()
 
 
