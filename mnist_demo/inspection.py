@@ -278,14 +278,14 @@ def layer_table(model: nn.Module) -> list[LayerRow]:
 # --- colours and grids --------------------------------------------------------------------------
 
 
-def _ramp(anchors: list[tuple[int, int, int]]) -> np.ndarray:
-    """A 256-entry colour lookup table through evenly spaced anchor colours."""
-    stops = np.linspace(0, 255, len(anchors))
-    channels = [np.interp(np.arange(256), stops, [a[c] for a in anchors]) for c in range(3)]
+def _ramp(anchors: list[tuple[int, int, int]], size: int = 256) -> np.ndarray:
+    """A colour lookup table through evenly spaced anchor colours (odd `size`: an exact middle entry)."""
+    stops = np.linspace(0, size - 1, len(anchors))
+    channels = [np.interp(np.arange(size), stops, [a[c] for a in anchors]) for c in range(3)]
     return np.stack(channels, axis=1).round().astype(np.uint8)
 
 
-DIVERGING = _ramp([(33, 102, 172), (146, 197, 222), (247, 247, 247), (244, 165, 130), (178, 24, 43)])  # zero white
+DIVERGING = _ramp([(33, 102, 172), (146, 197, 222), (247, 247, 247), (244, 165, 130), (178, 24, 43)], 255)  # zero white
 SEQUENTIAL = _ramp([(0, 0, 4), (87, 16, 110), (188, 55, 84), (249, 142, 9), (252, 255, 164)])  # "inferno"-like
 GAP = np.array([200, 200, 200], dtype=np.uint8)
 
@@ -293,7 +293,8 @@ GAP = np.array([200, 200, 200], dtype=np.uint8)
 def colorize(values: np.ndarray, lut: np.ndarray, low: float, high: float) -> np.ndarray:
     """Map values in [low, high] through a lookup table: (...) float -> (..., 3) uint8."""
     span = high - low if high > low else 1.0
-    index = np.clip((np.asarray(values, dtype=np.float32) - low) / span * 255 + 0.5, 0, 255).astype(np.uint8)
+    top = len(lut) - 1
+    index = np.clip((np.asarray(values, dtype=np.float32) - low) / span * top + 0.5, 0, top).astype(np.uint8)
     return lut[index]
 
 
@@ -561,12 +562,16 @@ def saliency(model: nn.Module, x: np.ndarray | torch.Tensor, target_class: int) 
     return where_it_looks(model, x, [target_class])[1][0][1]
 
 
-def render_overlay(image: np.ndarray, heat: np.ndarray, size: int = OVERLAY_SIDE, alpha: float = 0.55) -> np.ndarray:
-    """The 28x28 input in grey with the heat map's colours blended on top, enlarged to size x size."""
+def render_overlay(image: np.ndarray, heat: np.ndarray, size: int = OVERLAY_SIDE, alpha: float = 0.8) -> np.ndarray:
+    """The 28x28 input in grey with the heat map's colours blended on top, enlarged to size x size.
+
+    The heat colour's weight grows with the square root of the heat, so weak evidence stays visible
+    and a zero heat leaves the input as it is.
+    """
     factor = max(1, size // INPUT_SIDE)
     grey = np.repeat(np.clip(np.asarray(image, dtype=np.float32), 0, 1)[..., None] * 255, 3, axis=2)
     colour = colorize(heat, SEQUENTIAL, 0.0, 1.0).astype(np.float32)
-    weight = alpha * np.asarray(heat, dtype=np.float32)[..., None] ** 0.5 + (1 - alpha) * 0.25
+    weight = alpha * np.sqrt(np.clip(np.asarray(heat, dtype=np.float32), 0, 1))[..., None]
     blended = (1 - weight) * grey + weight * colour
     return enlarge(blended.round().astype(np.uint8), factor)
 
@@ -663,7 +668,7 @@ def conv_steps(image28: np.ndarray, kernel: np.ndarray, padding: int, stride: in
 
 PADDING_COLOUR = np.array([70, 90, 120], dtype=np.uint8)
 WINDOW_COLOUR = np.array([255, 200, 0], dtype=np.uint8)
-UNFILLED_COLOUR = np.array([225, 225, 225], dtype=np.uint8)
+UNFILLED_COLOUR = np.array([185, 185, 185], dtype=np.uint8)
 
 
 def _outline(image: np.ndarray, top: int, left: int, height: int, width: int, colour: np.ndarray,

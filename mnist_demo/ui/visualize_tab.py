@@ -278,8 +278,9 @@ def advance(image, key, kernel_key, padding, stride, position, speed, session, l
     model = entry_for(key, session).model
     last = step_count(kernel_key, model, padding, stride) - 1
     n = min(int(position or 0) + int(speed or 1), last)
-    running = n < last
-    return [*step_view(image, model, kernel_key, padding, stride, n, lang), running, gr.Timer(active=running)]
+    if n < last:  # leave the checkbox alone: the user may have just switched the animation off
+        return [*step_view(image, model, kernel_key, padding, stride, n, lang), gr.skip(), gr.skip()]
+    return [*step_view(image, model, kernel_key, padding, stride, n, lang), False, gr.Timer(active=False)]
 
 
 def _enclosing_tab(block) -> gr.Tab | None:
@@ -368,8 +369,13 @@ def build(ctx) -> None:
             if isinstance(sibling, gr.Tab) and sibling is not tab:
                 sibling.select(lambda: False, None, on_screen, **private)
     model.input(update_all, settings, everything, **private)
-    ctx.input_changed.change(while_on_screen(update_input, len(input_outputs)), [on_screen, *settings],
-                             input_outputs, **private)
+    def follow_drawing(visible, key, source, *rest):
+        if visible and source == "drawing":
+            return update_input(key, source, *rest)
+        return [gr.skip()] * len(input_outputs)
+
+    ctx.input_changed.change(follow_drawing, [on_screen, *settings], input_outputs, trigger_mode="always_last",
+                             **private)
     ctx.lang.change(while_on_screen(update_all, len(everything)), [on_screen, *settings], everything, **private)
     ctx.lang.change(lambda session, lang, key, src: (gr.update(choices=choices(session, lang), value=key),
                                                      gr.update(choices=[(t("viz.source.drawing", lang), "drawing"),
@@ -385,7 +391,7 @@ def build(ctx) -> None:
 
     for control in (kernel, padding, stride):
         control.input(show_step, step_inputs, step_outputs, **private)
-    position.release(show_step, step_inputs, step_outputs, **private)
+    position.input(show_step, step_inputs, step_outputs, trigger_mode="always_last", **private)
     back.click(lambda img, key, k, p, s, pos, session, lang: show_step(img, key, k, p, s, int(pos) - 1, session, lang),
                step_inputs, step_outputs, **private)
     forward.click(lambda img, key, k, p, s, pos, session, lang: show_step(img, key, k, p, s, int(pos) + 1, session,
