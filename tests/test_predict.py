@@ -142,3 +142,24 @@ def test_refresh_rereads_the_stored_input_with_another_model(monkeypatch):
     label, status, _ = draw_tab.on_refresh("other", session, "zh")
     assert max(label.values()) < predict.NOT_SURE_BELOW
     assert status.startswith(t("draw.msg.not_sure", "zh")[:4])
+
+
+def test_every_preprocessing_step_has_a_caption_in_both_languages():
+    from mnist_demo.preprocess import from_ink, from_picture
+    from mnist_demo.ui.i18n import STRINGS
+
+    def picture(width: int, mode: str = "RGB", background="white", ink="black") -> np.ndarray:
+        image = Image.new(mode, (300, 300), background)
+        ImageDraw.Draw(image).line([(100, 60), (200, 60), (130, 250)], fill=ink, width=width)
+        return np.asarray(image)
+
+    thin_bar = np.zeros((112, 112), np.float32)
+    thin_bar[10:100, 55] = 1.0
+    fat_bar = np.zeros((112, 112), np.float32)
+    fat_bar[30:90, 20:90] = 1.0
+    prepared = [from_ink(thin_bar), from_ink(fat_bar), from_picture(picture(12)),
+                from_picture(picture(12, "RGBA", (0, 0, 0, 0), (0, 0, 0, 255)))]
+    names = {name for p in prepared for name, _ in p.steps}
+    assert {"ink", "cropped", "grey", "transparency as ink", "thickened", "thinned"} <= names
+    for name in names:
+        assert {"en", "zh"} <= STRINGS[f"draw.step.{name}"].keys(), name
