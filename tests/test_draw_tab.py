@@ -271,3 +271,16 @@ def test_predict_api_with_gradio_client(app_url, tmp_path):
     with pytest.raises(AppError) as error:
         client.predict(handle_file(str(blank)), api_name="/predict")
     assert error.value.message == t("draw.msg.blank", "en")
+
+
+def test_switching_to_chinese_relabels_the_tab_and_its_messages(page):
+    box = ready(page)
+    draw(page, box, DIGITS[2])
+    settle(page)
+    page.get_by_label("中文").check()
+    page.get_by_role("button", name=t("draw.clear", "zh")).wait_for(timeout=10_000)
+    opening = t("draw.msg.confident", "zh").split("**")[0]
+    page.wait_for_function(f"() => document.querySelector('#draw-status').innerText.startsWith({opening!r})",
+                           timeout=10_000)
+    assert "2" in status(page) and top_label(page) == "2"
+    assert t("draw.seen.title", "zh") in page.locator("#seen").inner_text()

@@ -142,3 +142,46 @@ def test_refresh_rereads_the_stored_input_with_another_model(monkeypatch):
     label, status, _ = draw_tab.on_refresh("other", session, "zh")
     assert max(label.values()) < predict.NOT_SURE_BELOW
     assert status.startswith(t("draw.msg.not_sure", "zh")[:4])
+
+
+def test_every_preprocessing_step_has_a_caption_in_both_languages():
+    from mnist_demo.preprocess import from_ink, from_picture
+    from mnist_demo.ui.i18n import STRINGS
+
+    def picture(width: int, mode: str = "RGB", background="white", ink="black") -> np.ndarray:
+        image = Image.new(mode, (300, 300), background)
+        ImageDraw.Draw(image).line([(100, 60), (200, 60), (130, 250)], fill=ink, width=width)
+        return np.asarray(image)
+
+    thin_bar = np.zeros((112, 112), np.float32)
+    thin_bar[10:100, 55] = 1.0
+    fat_bar = np.zeros((112, 112), np.float32)
+    fat_bar[30:90, 20:90] = 1.0
+    prepared = [from_ink(thin_bar), from_ink(fat_bar), from_picture(picture(12)),
+                from_picture(picture(12, "RGBA", (0, 0, 0, 0), (0, 0, 0, 255)))]
+    names = {name for p in prepared for name, _ in p.steps}
+    assert {"ink", "cropped", "grey", "transparency as ink", "thickened", "thinned"} <= names
+    for name in names:
+        assert {"en", "zh"} <= STRINGS[f"draw.step.{name}"].keys(), name
+
+
+def test_huge_picture_is_refused_with_a_message():
+    buffer = io.BytesIO()
+    Image.new("1", (8000, 7000), 1).save(buffer, format="PNG")  # 56 megapixels in a small file
+    reading = predict.read_picture(buffer.getvalue(), CONFIDENT_THREE)
+    assert reading.outcome == predict.UNREADABLE and reading.probabilities is None
+    assert "megapixels" in draw_tab.status_text(reading, "en")
+
+
+def test_model_picker_lists_digit_models_with_accuracy_and_this_sessions_own():
+    from mnist_demo.catalog import shipped
+
+    session = Session()
+    model = build_model("fastnet", seed=0).eval()
+    mine = session.add_trained(model, {"model": "fastnet", "dataset": "mnist", "test_accuracy": 0.9812})
+    session.add_trained(model, {"model": "fashionnet", "dataset": "fashion-mnist", "test_accuracy": 0.9})
+    update = draw_tab.on_models_changed(session, "no-longer-there")
+    labels, keys = zip(*update["choices"], strict=True)
+    assert mine.key in keys and "98.12%" in labels[keys.index(mine.key)]
+    assert all(entry.dataset == "mnist" for key, entry in {**shipped(), **session.trained}.items() if key in keys)
+    assert update["value"] == draw_tab.default_choice(list(keys))

@@ -59,6 +59,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "draw.step.transparency as ink": {"en": "transparency as ink", "zh": "以透明度为笔迹"},
     "draw.step.cropped": {"en": "cropped", "zh": "裁剪到笔迹"},
     "draw.step.thickened": {"en": "thickened", "zh": "加粗笔画"},
+    "draw.step.thinned": {"en": "thinned", "zh": "细化笔画"},
     "draw.step.scaled to 20 px": {"en": "scaled to 20 px", "zh": "缩放到 20 像素"},
     "draw.step.centered 28x28": {"en": "centered 28×28", "zh": "按重心居中 28×28"},
 
