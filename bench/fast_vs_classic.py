@@ -20,9 +20,10 @@ import sys
 import time
 from pathlib import Path
 
-import torch
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as mnist_demo sets it; must precede torch's import
+
+import torch  # noqa: E402
 
 from mnist_demo import data  # noqa: E402
 from mnist_demo.models import build_model, param_count  # noqa: E402
@@ -109,7 +110,7 @@ def to_markdown(result: dict) -> str:
         "# Fast recipe vs the classic pytorch/examples recipe: time to 99% MNIST test accuracy",
         "",
         f"Date {result['date']}. Machine: {m['cpu']}, {m['cpu_count']} cores, torch {m['torch']}, "
-        f"{m['threads']} torch threads, CPU only, seed {result['seed']}.",
+        f"{m['threads']} torch threads (OMP_WAIT_POLICY {m['omp_wait_policy']}), CPU only, seed {result['seed']}.",
         f"Load average (1, 5, 15 min) before: {m['load_before']}; after: {m['load_after']} "
         "(the machine is shared; a load above the core count means the runs competed for the CPU).",
         "",
@@ -148,7 +149,9 @@ def main(argv: list[str] | None = None) -> int:
         "target": TARGET,
         "machine": {
             "cpu": cpu_name(), "cpu_count": os.cpu_count(), "torch": torch.__version__,
-            "threads": torch.get_num_threads(), "load_before": load_before, "load_after": load_average(),
+            "threads": torch.get_num_threads(),
+            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "unset"),
+            "load_before": load_before, "load_after": load_average(),
         },
         "runs": runs,
         "ratio_classic_over_fast": round(classic_s / fast_s, 2) if fast_s and classic_s else None,
