@@ -1,9 +1,164 @@
-"""The draw tab (being built; see its issue)."""
+"""The Draw & Predict tab: a live canvas and an upload box in, the ten probabilities and what the network sees out.
+
+UI only: reading a drawing or picture is `mnist_demo.predict`; the canvas is `ui.canvas`. Every
+handler works on its own browser session's `Session` and returns fresh values, so sessions share
+nothing but the read-only shipped models.
+"""
 
 from __future__ import annotations
 
 import gradio as gr
 
+from .. import predict
+from ..catalog import DEFAULT_MODEL
+from .canvas import CLEAR_JS, UNDO_JS, drawing_canvas
+from .i18n import t
+from .seen_panel import CSS as SEEN_CSS
+from .seen_panel import seen_html
+from .session import Session, model_choices, resolve
+
+DATASET = "mnist"  # the picker lists digit models only: a clothing classifier has nothing to say about digits
+PREDICT_CONCURRENCY = 4  # a prediction takes a few ms; several sessions may run at once, none waits on a lock
+PREDICT_GROUP = "draw-predict"
+LIVE = {"show_progress": "hidden", "trigger_mode": "always_last", "concurrency_limit": PREDICT_CONCURRENCY,
+        "concurrency_id": PREDICT_GROUP, "api_visibility": "private"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Turning a reading into what the tab shows
+
+
+def status_text(reading: predict.Reading, lang: str) -> str:
+    """The line above the probabilities: the answer, a "not sure" note, or what to do."""
+    if reading.outcome == predict.UNREADABLE:
+        key = "draw.msg.bad_picture" if reading.source == "picture" else "draw.msg.bad_drawing"
+        return t(key, lang, detail=reading.detail)
+    if reading.outcome == predict.BLANK:
+        return t("draw.msg.blank", lang)
+    digit, prob = reading.top
+    key = "draw.msg.not_sure" if reading.outcome == predict.NOT_SURE else "draw.msg.confident"
+    return t(key, lang, digit=digit, prob=f"{prob:.0%}")
+
+
+def show(reading: predict.Reading, session: Session, lang: str, counter: int) -> tuple:
+    """(label, status, seen panel, input_changed): keeps the input in the session for the Visualize tab."""
+    session.current_input = reading.prepared
+    return reading.probabilities, status_text(reading, lang), seen_html(reading.prepared, lang), counter + 1
+
+
+def no_model(lang: str, counter: int) -> tuple:
+    return None, t("draw.msg.no_model", lang), seen_html(None, lang), counter
+
+
+def _model(key: str | None, session: Session | None):
+    try:
+        return resolve(key, session).model
+    except StopIteration:  # no weights shipped and none trained yet
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Event handlers
+
+
+def on_drawing(payload: str | None, key: str | None, session: Session, lang: str, counter: int) -> tuple:
+    model = _model(key, session)
+    if model is None:
+        return no_model(lang, counter)
+    return show(predict.read_drawing(payload, model), session, lang, counter)
+
+
+def on_upload(picture: dict | None, key: str | None, session: Session, lang: str, counter: int) -> tuple:
+    """`picture` is the upload's file data (the event skips Gradio's own image decoding, which fails on bad files)."""
+    if not picture or not picture.get("path"):
+        return show(predict.Reading(predict.BLANK), session, lang, counter)
+    model = _model(key, session)
+    if model is None:
+        return no_model(lang, counter)
+    return show(predict.read_picture(picture["path"], model), session, lang, counter)
+
+
+def on_refresh(key: str | None, session: Session, lang: str) -> tuple:
+    """A new model or language: read the current input again (no new input, so Visualize is not bumped)."""
+    model = _model(key, session)
+    if model is None:
+        return no_model(lang, 0)[:3]
+    prepared = session.current_input
+    reading = predict.read_prepared(prepared, model) if prepared is not None else predict.Reading(predict.BLANK)
+    return reading.probabilities, status_text(reading, lang), seen_html(prepared, lang)
+
+
+def on_clear(session: Session, lang: str, counter: int) -> tuple:
+    """(upload, label, status, seen, input_changed); the canvas itself is cleared in the browser (CLEAR_JS)."""
+    return None, *show(predict.Reading(predict.BLANK), session, lang, counter)
+
+
+def on_models_changed(session: Session, key: str | None) -> dict:
+    choices = model_choices(session, DATASET)
+    keys = [k for _, k in choices]
+    return gr.update(choices=choices, value=key if key in keys else default_choice(keys))
+
+
+def predict_api(picture: dict | None) -> dict[str, float]:
+    """The `/predict` endpoint: one picture in, the default model's ten probabilities out."""
+    if not picture or not picture.get("path"):
+        raise gr.Error(t("draw.msg.blank"))
+    model = _model(None, None)
+    if model is None:
+        raise gr.Error(t("draw.msg.no_model"))
+    reading = predict.read_picture(picture["path"], model)
+    if reading.probabilities is None:
+        raise gr.Error(status_text(reading, "en"))
+    return reading.probabilities
+
+
+def default_choice(keys: list[str]) -> str | None:
+    return DEFAULT_MODEL if DEFAULT_MODEL in keys else (keys[0] if keys else None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Layout and wiring
+
 
 def build(ctx) -> None:
-    gr.Markdown("…")
+    L = ctx.localizer
+    choices = model_choices(None, DATASET)
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=300):
+            L.add(gr.Markdown(t("draw.canvas")), value="draw.canvas")
+            canvas = drawing_canvas("sketchpad")
+            with gr.Row():
+                undo = L.add(gr.Button(t("draw.undo"), elem_id="undo", size="sm"), value="draw.undo")
+                clear = L.add(gr.Button(t("draw.clear"), elem_id="clear", size="sm", variant="stop"),
+                              value="draw.clear")
+            upload = L.add(gr.Image(type="filepath", label=t("draw.upload"), elem_id="upload", height=220,
+                                    sources=["upload", "clipboard"]), label="draw.upload")
+        with gr.Column(scale=1, min_width=300):
+            model = L.add(gr.Dropdown(choices, value=default_choice([k for _, k in choices]), label=t("common.model"),
+                                      info=t("draw.model_info"), elem_id="draw-model"),
+                          label="common.model", info="draw.model_info")
+            status = gr.Markdown(t("draw.msg.blank"), elem_id="draw-status")
+            label = L.add(gr.Label(num_top_classes=10, label=t("draw.prediction"), elem_id="prediction"),
+                          label="draw.prediction")
+            seen = gr.HTML(seen_html(None, "en"), css_template=SEEN_CSS, elem_id="seen")
+
+    shown = [label, status, seen, ctx.input_changed]
+    context = [model, ctx.session, ctx.lang, ctx.input_changed]
+    canvas.change(on_drawing, [canvas, *context], shown, **LIVE)
+    upload.change(on_upload, [upload, *context], shown, preprocess=False, **{**LIVE, "show_progress": "minimal"})
+    undo.click(None, js=UNDO_JS, api_visibility="private")
+    clear.click(on_clear, [ctx.session, ctx.lang, ctx.input_changed], [upload, *shown], js=CLEAR_JS,
+                api_visibility="private")
+    for trigger in (model.change, ctx.lang.change):
+        trigger(on_refresh, [model, ctx.session, ctx.lang], shown[:3], **LIVE)
+    ctx.models_changed.change(on_models_changed, [ctx.session, model], model, api_visibility="private")
+    build_api()
+
+
+def build_api() -> None:
+    """Hidden components behind the named endpoint, so `Client(url).predict(handle_file(p), api_name="/predict")`."""
+    picture = gr.Image(type="filepath", visible=False)
+    probabilities = gr.Label(num_top_classes=10, visible=False)
+    hidden = gr.Button(visible=False)
+    hidden.click(predict_api, picture, probabilities, api_name="predict", preprocess=False,
+                 concurrency_limit=PREDICT_CONCURRENCY, concurrency_id=PREDICT_GROUP)

@@ -31,6 +31,37 @@ STRINGS: dict[str, dict[str, str]] = {
     "common.model": {"en": "Model", "zh": "模型"},
 
     # --- draw tab ---
+    "draw.canvas": {"en": "Draw a digit here (mouse, pen or finger)", "zh": "在这里写一个数字（鼠标、手写笔或手指）"},
+    "draw.undo": {"en": "↶ Undo (Ctrl+Z)", "zh": "↶ 撤销（Ctrl+Z）"},
+    "draw.clear": {"en": "Clear", "zh": "清除"},
+    "draw.upload": {"en": "…or upload a picture of a digit", "zh": "……或上传一张数字图片"},
+    "draw.prediction": {"en": "Probabilities", "zh": "概率"},
+    "draw.model_info": {"en": "Networks trained on MNIST digits, with their test accuracy",
+                        "zh": "在 MNIST 手写数字上训练的网络，后面是它的测试准确率"},
+    "draw.msg.blank": {"en": "✏️ Draw a digit on the canvas, or upload a picture of one.",
+                       "zh": "✏️ 请在画板上写一个数字，或上传一张数字图片。"},
+    "draw.msg.confident": {"en": "It's a **{digit}** ({prob} sure).", "zh": "这是 **{digit}**（把握 {prob}）。"},
+    "draw.msg.not_sure": {"en": "🤔 Not sure: maybe a **{digit}** ({prob}), but it doesn't look much like any digit.",
+                          "zh": "🤔 不太确定：也许是 **{digit}**（{prob}），但它不太像任何一个数字。"},
+    "draw.msg.bad_drawing": {"en": "⚠️ The drawing could not be read. Clear the canvas and draw again.",
+                             "zh": "⚠️ 无法读取这幅画。请清除画板后重新书写。"},
+    "draw.msg.bad_picture": {"en": "⚠️ This file can't be used as a picture of a digit: {detail}",
+                             "zh": "⚠️ 这个文件无法作为数字图片使用：{detail}"},
+    "draw.msg.no_model": {"en": "⚠️ No trained network is available yet: train one in the Train tab.",
+                          "zh": "⚠️ 还没有训练好的网络：请先在“训练”页训练一个。"},
+    "draw.seen.title": {"en": "What the network sees", "zh": "网络看到的画面"},
+    "draw.seen.input": {"en": "28×28 input", "zh": "28×28 输入"},
+    "draw.seen.steps": {"en": "Preprocessing, step by step", "zh": "预处理的每一步"},
+    "draw.seen.empty": {"en": "Nothing drawn yet.", "zh": "还没有画任何东西。"},
+    "draw.step.ink": {"en": "ink", "zh": "笔迹"},
+    "draw.step.grey": {"en": "grey", "zh": "灰度"},
+    "draw.step.lighting removed": {"en": "lighting removed", "zh": "去除光照不均"},
+    "draw.step.transparency as ink": {"en": "transparency as ink", "zh": "以透明度为笔迹"},
+    "draw.step.cropped": {"en": "cropped", "zh": "裁剪到笔迹"},
+    "draw.step.thickened": {"en": "thickened", "zh": "加粗笔画"},
+    "draw.step.thinned": {"en": "thinned", "zh": "细化笔画"},
+    "draw.step.scaled to 20 px": {"en": "scaled to 20 px", "zh": "缩放到 20 像素"},
+    "draw.step.centered 28x28": {"en": "centered 28×28", "zh": "按重心居中 28×28"},
 
 
     # --- train tab ---
@@ -117,7 +148,156 @@ STRINGS: dict[str, dict[str, str]] = {
 
 
     # --- visualize tab ---
-
+    "viz.intro": {
+        "en": "Look inside a network on your own drawing: its filters, what every layer makes of the drawing, "
+              "where it looks, and the arithmetic of a convolution, step by step.",
+        "zh": "用你自己的手写数字查看网络内部：它的卷积核、每一层对这幅图的响应、它在看哪里，以及卷积的逐步计算。",
+    },
+    "viz.untrained": {"en": "untrained (random weights)", "zh": "未训练（随机权重）"},
+    "viz.source": {"en": "Input", "zh": "输入"},
+    "viz.source.drawing": {"en": "My drawing (Draw tab)", "zh": "我的手写（手写识别页）"},
+    "viz.source.test": {"en": "Test image", "zh": "测试集图片"},
+    "viz.test_index": {"en": "Test image number", "zh": "测试图片编号"},
+    "viz.target": {"en": "Class to explain", "zh": "要解释的类别"},
+    "viz.target.runner_up": {"en": "2nd most likely", "zh": "可能性第二高的类别"},
+    "viz.status": {
+        "en": "**Input:** {input} · **Prediction:** {pred} ({prob}) · **Model:** {model}",
+        "zh": "**输入：** {input} · **预测：** {pred}（{prob}） · **模型：** {model}",
+    },
+    "viz.input.drawing": {"en": "your drawing from the Draw tab", "zh": "你在手写识别页画的数字"},
+    "viz.input.test": {
+        "en": "test image #{index} of {dataset} (true class: {label})",
+        "zh": "{dataset} 测试集第 {index} 张图片（真实类别：{label}）",
+    },
+    "viz.input.no_drawing": {
+        "en": "No drawing on the Draw tab yet, so this shows",
+        "zh": "手写识别页还没有手写，因此这里显示",
+    },
+    "viz.input.no_data": {
+        "en": "a blank image: the {dataset} test set is not available here ({error})",
+        "zh": "一张空白图片：此处没有 {dataset} 测试集（{error}）",
+    },
+    "viz.input_image": {"en": "Input (28×28)", "zh": "输入（28×28）"},
+    "viz.probs": {"en": "Probabilities", "zh": "概率"},
+    "viz.probs.class": {"en": "class", "zh": "类别"},
+    "viz.probs.probability": {"en": "probability", "zh": "概率"},
+    "viz.arch.heading": {"en": "### Architecture, computed from the model", "zh": "### 网络结构（由模型本身计算得出）"},
+    "viz.arch.help": {
+        "en": "Each convolution or pooling layer's output size is out = (in + 2·padding − kernel) / stride + 1, "
+              "rounded down. The receptive field is the square of input pixels one output value can see; the jump is "
+              "how many input pixels apart two neighbouring outputs look. After flattening, every unit sees the "
+              "whole image.",
+        "zh": "卷积层或池化层的输出尺寸为 out = (in + 2·padding − kernel) / stride + 1（向下取整）。"
+              "感受野是一个输出值能“看到”的输入像素方块；跳距是相邻两个输出在输入上相隔的像素数。"
+              "展平之后，每个单元都能看到整幅图像。",
+    },
+    "viz.col.layer": {"en": "layer", "zh": "层"},
+    "viz.col.type": {"en": "type", "zh": "类型"},
+    "viz.col.detail": {"en": "details", "zh": "参数设置"},
+    "viz.col.output": {"en": "output shape", "zh": "输出形状"},
+    "viz.col.params": {"en": "parameters", "zh": "参数量"},
+    "viz.col.rf": {"en": "receptive field", "zh": "感受野"},
+    "viz.col.jump": {"en": "jump", "zh": "跳距"},
+    "viz.col.formula": {"en": "output size", "zh": "输出尺寸计算"},
+    "viz.arch.whole": {"en": "whole image", "zh": "整幅图像"},
+    "viz.filters.heading": {"en": "### Filters (convolution kernels)", "zh": "### 卷积核（滤波器）"},
+    "viz.filters.help": {
+        "en": "One tile per filter: the weights it multiplies each patch of its input with. Red is positive, blue "
+              "negative, white zero, on one symmetric scale per layer.",
+        "zh": "每个小方块是一个卷积核：它与输入中每个小块相乘的权重。"
+              "红色为正，蓝色为负，白色为零；每层使用一个对称的色标。",
+    },
+    "viz.filters.caption": {
+        "en": "{layer} · weights {shape} · showing {reduction} · colour scale ±{limit}",
+        "zh": "{layer} · 权重 {shape} · 显示{reduction} · 色标 ±{limit}",
+    },
+    "viz.filters.single": {"en": "the only input channel", "zh": "唯一的输入通道"},
+    "viz.filters.mean": {"en": "the mean over its {n} input channels", "zh": "{n} 个输入通道的平均"},
+    "viz.filters.none": {
+        "en": "This model has no convolution layer, so there are no filters: each unit of its first layer weighs "
+              "all 784 pixels at once.",
+        "zh": "这个模型没有卷积层，所以没有卷积核：它第一层的每个单元同时对全部 784 个像素加权。",
+    },
+    "viz.maps.heading": {"en": "### Feature maps on this input", "zh": "### 这个输入的特征图"},
+    "viz.maps.help": {
+        "en": "What each convolution and pooling layer outputs for this input, after its activation function: one "
+              "small image per channel, one colour scale per layer (dark = low, bright = high; blue/red when "
+              "values can be negative).",
+        "zh": "每个卷积层和池化层对这个输入的输出（经过激活函数之后）：每个通道一张小图，每层一个色标"
+              "（暗 = 低，亮 = 高；可能为负时用蓝/红）。",
+    },
+    "viz.maps.none": {"en": "No convolution or pooling layer in this model.", "zh": "这个模型没有卷积层或池化层。"},
+    "viz.maps.caption": {"en": "{chain} · {shape}", "zh": "{chain} · {shape}"},
+    "viz.fc.heading": {"en": "### Fully connected layers", "zh": "### 全连接层"},
+    "viz.fc.help": {
+        "en": "Each bar is one unit's output after its activation (red up = positive, blue down = negative); the "
+              "last layer's ten bars are the class scores before the softmax turns them into probabilities.",
+        "zh": "每根柱子是一个单元经过激活函数后的输出（红色向上为正，蓝色向下为负）；最后一层的十根柱子是 softmax "
+              "转换为概率之前的类别分数。",
+    },
+    "viz.fc.caption": {"en": "{chain} · {n} units", "zh": "{chain} · {n} 个单元"},
+    "viz.looks.heading": {"en": "### Where it looks", "zh": "### 网络在看哪里"},
+    "viz.looks.help": {
+        "en": "Grad-CAM weighs the last convolution layer's maps by how much they raise the class score; the "
+              "saliency map shows how strongly each pixel moves the score (gradient magnitude). Bright = important.",
+        "zh": "Grad-CAM 按最后一个卷积层各特征图对类别分数的贡献加权；显著图显示每个像素对分数的影响有多大"
+              "（梯度大小）。越亮越重要。",
+    },
+    "viz.looks.predicted": {"en": "predicted", "zh": "预测类别"},
+    "viz.looks.chosen": {"en": "chosen", "zh": "所选类别"},
+    "viz.looks.gradcam": {
+        "en": "Grad-CAM · {cls} ({which}) · on {layer}",
+        "zh": "Grad-CAM · {cls}（{which}） · 基于 {layer}",
+    },
+    "viz.looks.saliency": {"en": "Saliency · {cls} ({which})", "zh": "显著图 · {cls}（{which}）"},
+    "viz.looks.no_conv": {
+        "en": "Grad-CAM needs a convolution layer and this model has none; the gradient saliency maps still work.",
+        "zh": "Grad-CAM 需要卷积层，而这个模型没有；梯度显著图仍然可用。",
+    },
+    "viz.looks.zero": {
+        "en": "Grad-CAM for {cls} is zero everywhere: nothing in {layer} speaks for this class.",
+        "zh": "{cls} 的 Grad-CAM 处处为零：{layer} 中没有支持这个类别的证据。",
+    },
+    "viz.conv.heading": {"en": "### Convolution, step by step", "zh": "### 卷积，一步一步"},
+    "viz.conv.help": {
+        "en": "A kernel slides over the 28×28 input (zero padding shown tinted); at each position the window's "
+              "pixels are multiplied by the kernel's weights and summed, giving one output value. Step through "
+              "the positions or animate them.",
+        "zh": "卷积核在 28×28 的输入上滑动（着色部分为零填充）；在每个位置，窗口中的像素与卷积核权重逐个相乘再相加，"
+              "得到一个输出值。可以逐步查看，也可以自动播放。",
+    },
+    "viz.conv.kernel": {"en": "Kernel", "zh": "卷积核"},
+    "viz.conv.padding": {"en": "Padding", "zh": "填充"},
+    "viz.conv.stride": {"en": "Stride", "zh": "步幅"},
+    "viz.conv.position": {"en": "Position (of {total})", "zh": "位置（共 {total} 个）"},
+    "viz.conv.prev": {"en": "◀ Step", "zh": "◀ 上一步"},
+    "viz.conv.next": {"en": "Step ▶", "zh": "下一步 ▶"},
+    "viz.conv.animate": {"en": "Animate", "zh": "自动播放"},
+    "viz.conv.speed": {"en": "Positions per tick", "zh": "每次前进的位置数"},
+    "viz.conv.input": {"en": "Input with padding and the kernel's window", "zh": "带填充的输入与卷积核窗口"},
+    "viz.conv.kernel_image": {"en": "Kernel (red +, blue −)", "zh": "卷积核（红 +，蓝 −）"},
+    "viz.conv.output": {"en": "Output map so far", "zh": "已算出的输出"},
+    "viz.conv.step": {
+        "en": "**Step {n} of {total}**: output row {row}, column {col} = the window's pixels × the kernel's "
+              "weights, added up:",
+        "zh": "**第 {n} 步，共 {total} 步**：输出第 {row} 行第 {col} 列 = 窗口像素 × 卷积核权重，再求和：",
+    },
+    "viz.conv.size": {"en": "Output size per side: {formula}", "zh": "每边的输出尺寸：{formula}"},
+    "viz.conv.learned_note": {
+        "en": "A learned filter is applied here to the raw pixels in [0, 1], without the network's input "
+              "normalization and bias.",
+        "zh": "这里把学到的卷积核直接作用在 [0, 1] 的原始像素上，没有网络的输入归一化和偏置。",
+    },
+    "viz.kernel.sobel-x": {"en": "Edge detector: vertical edges (Sobel x)", "zh": "边缘检测：竖直边缘（Sobel x）"},
+    "viz.kernel.sobel-y": {"en": "Edge detector: horizontal edges (Sobel y)", "zh": "边缘检测：水平边缘（Sobel y）"},
+    "viz.kernel.laplacian": {"en": "Edge detector: all directions (Laplacian)", "zh": "边缘检测：各方向（拉普拉斯）"},
+    "viz.kernel.box-blur": {"en": "Blur: box (mean of 3×3)", "zh": "模糊：均值（3×3 平均）"},
+    "viz.kernel.gaussian-blur": {"en": "Blur: Gaussian", "zh": "模糊：高斯"},
+    "viz.kernel.sharpen": {"en": "Sharpen", "zh": "锐化"},
+    "viz.kernel.learned": {
+        "en": "Learned: first conv layer, filter {i} ({k})",
+        "zh": "学到的：第一个卷积层第 {i} 个卷积核（{k}）",
+    },
 
 }
 

@@ -1,9 +1,401 @@
-"""The visualize tab (being built; see its issue)."""
+"""The Visualize tab: look inside the chosen network on the current drawing (or a test image).
+
+Thin on purpose: every figure comes from `mnist_demo.inspection`; this module picks the model
+and the input, puts captions in the user's language, and wires the events. Updates run only
+while the tab is on screen (a drawing made on the Draw tab is picked up when the tab is opened).
+"""
 
 from __future__ import annotations
 
+import base64
+import functools
+from dataclasses import dataclass
+from html import escape
+
 import gradio as gr
+import numpy as np
+import pandas as pd
+
+from .. import inspection as ins
+from ..catalog import DEFAULT_MODEL, Entry, shipped
+from ..data import DATASETS, DataMissingError, load_split
+from ..models import MODELS, build_model
+from .i18n import t
+from .session import Session, model_choices, resolve
+
+UNTRAINED = "untrained:"
+LEARNED = "learned:"
+RUNNER_UP = -1  # the "class to explain" default: the second most likely class
+TICK_SECONDS = 0.25
+
+
+# --- models and inputs --------------------------------------------------------------------------
+
+
+@functools.cache
+def _untrained(name: str) -> Entry:
+    """A registered architecture with its seed-0 random weights: compare with the trained one."""
+    model = build_model(name, seed=0).eval()
+    return Entry(UNTRAINED + name, model, {"model": name, "dataset": MODELS[name].dataset, "title": MODELS[name].title})
+
+
+def choices(session: Session | None, lang: str) -> list[tuple[str, str]]:
+    """Trained models (shipped, then this session's), then every registered architecture untrained."""
+    untrained = [(f"{spec.title} · {t('viz.untrained', lang)}", UNTRAINED + name) for name, spec in MODELS.items()]
+    return model_choices(session) + untrained
+
+
+def default_key() -> str:
+    return DEFAULT_MODEL if DEFAULT_MODEL in shipped() else UNTRAINED + DEFAULT_MODEL
+
+
+def entry_for(key: str | None, session: Session | None) -> Entry:
+    if key and key.startswith(UNTRAINED) and key[len(UNTRAINED):] in MODELS:
+        return _untrained(key[len(UNTRAINED):])
+    if (session is not None and key in session.trained) or key in shipped():
+        return resolve(key, session)
+    return entry_for(default_key(), None) if key != default_key() else _untrained(DEFAULT_MODEL)
+
+
+def model_label(entry: Entry, lang: str) -> str:
+    untrained = entry.key.startswith(UNTRAINED)
+    return f"{entry.label} · {t('viz.untrained', lang)}" if untrained else entry.label
+
+
+def class_names(entry: Entry) -> tuple[str, ...]:
+    return DATASETS[entry.dataset].classes if entry.dataset in DATASETS else tuple(str(d) for d in range(10))
+
+
+@dataclass
+class Picked:
+    image: np.ndarray  # (28, 28) float32 in [0, 1]
+    description: str  # markdown, in the user's language
+
+
+def _test_image(dataset: str, index: int, lang: str) -> Picked:
+    try:
+        split = load_split(dataset, "test")
+    except DataMissingError as error:
+        return Picked(np.zeros((28, 28), np.float32), t("viz.input.no_data", lang, dataset=dataset, error=error))
+    index = int(np.clip(index, 0, len(split) - 1))
+    label = DATASETS[dataset].classes[int(split.labels[index])]
+    image = split.images[index].numpy().astype(np.float32) / 255
+    return Picked(image, t("viz.input.test", lang, index=index, dataset=dataset, label=label))
+
+
+def pick_input(source: str, index: int, session: Session | None, dataset: str, lang: str) -> Picked:
+    """The Draw tab's current input if asked for and present, else the test image `index`."""
+    drawing = getattr(session, "current_input", None)
+    if source == "drawing":
+        if drawing is not None and not getattr(drawing, "blank", False):
+            return Picked(np.asarray(drawing.image, dtype=np.float32), t("viz.input.drawing", lang))
+        picked = _test_image(dataset, index, lang)
+        return Picked(picked.image, t("viz.input.no_drawing", lang) + " " + picked.description)
+    return _test_image(dataset, index, lang)
+
+
+# --- what each section shows --------------------------------------------------------------------
+
+
+def _size(shape) -> str:
+    return "×".join(str(s) for s in shape)
+
+
+def architecture(model, lang: str) -> pd.DataFrame:
+    """The layer table with headers in the user's language."""
+    whole = t("viz.arch.whole", lang)
+    rows = [[r.name, r.type, r.detail, _size(r.output_shape), f"{r.params:,}",
+             _size(r.receptive_field) if r.receptive_field else whole, _size(r.jump) if r.jump else "–",
+             r.formula or ""] for r in ins.layer_table(model)]
+    columns = ("layer", "type", "detail", "output", "params", "rf", "jump", "formula")
+    headers = [t(f"viz.col.{c}", lang) for c in columns]
+    return pd.DataFrame(rows, columns=headers)
+
+
+FIGURE_CSS = """
+.viz-figs { display: flex; flex-wrap: wrap; gap: 14px; align-items: flex-start; }
+.viz-figs figure { margin: 0; flex: none; }
+.viz-figs img { image-rendering: pixelated; max-width: 100%; height: auto; display: block; }
+.viz-figs figcaption { font-size: 0.85em; opacity: 0.85; margin-top: 3px; max-width: 440px; }
+.viz-note { margin: 4px 0 10px 0; }
+"""
+
+
+def figure(image: np.ndarray, caption: str, width: int = 0) -> str:
+    """An inline PNG with its caption; `width` is the shown width in CSS pixels (whole multiples of the
+    image's own width keep pixels square and crisp), the image itself stays small."""
+    native = image.shape[1]
+    shown = native * max(1, round(width / native)) if width else native
+    data = base64.b64encode(ins.to_png(image)).decode("ascii")
+    return (f'<figure><img src="data:image/png;base64,{data}" style="width: {shown}px" alt="{escape(caption)}">'
+            f"<figcaption>{escape(caption)}</figcaption></figure>")
+
+
+def figures(parts: list[str], note: str = "") -> str:
+    note_html = f'<p class="viz-note">{escape(note)}</p>' if note else ""
+    return f'{note_html}<div class="viz-figs">{"".join(parts)}</div>'
+
+
+def filter_figures(model, lang: str) -> str:
+    grids = ins.filters(model)
+    if not grids:
+        return figures([], t("viz.filters.none", lang))
+    parts = []
+    for grid in grids:
+        n_in = grid.shape[1]
+        reduction = t("viz.filters.single", lang) if n_in == 1 else t("viz.filters.mean", lang, n=n_in)
+        caption = t("viz.filters.caption", lang, layer=grid.layer, shape=_size(grid.shape), reduction=reduction,
+                    limit=f"{grid.limit:.3g}")
+        parts.append(figure(grid.render(tile_side=1, gap=1), caption, width=260))
+    return figures(parts, t("viz.filters.help", lang))
+
+
+def map_figures(activations: ins.Activations, lang: str) -> str:
+    parts = [figure(m.render(tile_side=1, gap=1),
+                    t("viz.maps.caption", lang, chain=m.chain, shape=_size(m.values.shape)), width=420)
+             for m in activations.maps]
+    return figures(parts, t("viz.maps.help", lang) if parts else t("viz.maps.none", lang))
+
+
+def vector_figures(activations: ins.Activations, lang: str) -> str:
+    parts = [figure(v.render(width=384, height=56), t("viz.fc.caption", lang, chain=v.chain, n=len(v.values)))
+             for v in activations.vectors]
+    return figures(parts, t("viz.fc.help", lang))
+
+
+def _explain_targets(probs: np.ndarray, chosen: int) -> tuple[int, int]:
+    order = np.argsort(-probs)
+    return int(order[0]), int(order[1]) if chosen == RUNNER_UP else int(chosen)
+
+
+def look_figures(image: np.ndarray, pairs, names, lang: str) -> str:
+    """Grad-CAM and saliency overlays for the predicted and the chosen class."""
+    parts, notes = [], []
+    for (cam, sal), which in zip(pairs, ("predicted", "chosen"), strict=True):
+        label = t(f"viz.looks.{which}", lang)
+        if cam.values is None:
+            notes.append(t("viz.looks.no_conv", lang))
+        else:
+            caption = t("viz.looks.gradcam", lang, cls=names[cam.target], which=label, layer=cam.layer)
+            parts.append(figure(ins.render_overlay(image, cam.values, size=28), caption, width=168))
+            if not cam.values.any():
+                notes.append(t("viz.looks.zero", lang, cls=names[cam.target], layer=cam.layer))
+        caption = t("viz.looks.saliency", lang, cls=names[sal.target], which=label)
+        parts.append(figure(ins.render_overlay(image, sal.values, size=28), caption, width=168))
+    return figures(parts, " ".join([t("viz.looks.help", lang), *dict.fromkeys(notes)]))
+
+
+def probability_plot(probs: np.ndarray, names, lang: str):
+    frame = pd.DataFrame({"class": list(names), "probability": probs.astype(float)})
+    return gr.update(value=frame, x_title=t("viz.probs.class", lang), y_title=t("viz.probs.probability", lang),
+                     sort=list(names))
+
+
+# --- the convolution step-through ---------------------------------------------------------------
+
+
+def kernel_choices(model, lang: str) -> list[tuple[str, str]]:
+    builtin = [(t(f"viz.kernel.{name}", lang), name) for name in ins.KERNELS]
+    learned = [(t("viz.kernel.learned", lang, i=i + 1, k=f"{k.shape[0]}×{k.shape[1]}"), f"{LEARNED}{i}")
+               for i, k in enumerate(ins.first_conv_kernels(model))]
+    return builtin + learned
+
+
+def kernel_for(key: str, model) -> np.ndarray:
+    if key.startswith(LEARNED):
+        learned = ins.first_conv_kernels(model)
+        index = int(key[len(LEARNED):])
+        if index < len(learned):
+            return learned[index]
+    return ins.KERNELS.get(key, ins.KERNELS["sobel-x"])
+
+
+def step_view(image, model, kernel_key: str, padding: int, stride: int, position: int, lang: str) -> list:
+    """[position slider, the three pictures (input and window, kernel, output so far), arithmetic]."""
+    image = np.zeros((28, 28), np.float32) if image is None else np.asarray(image, dtype=np.float32)
+    kernel = kernel_for(kernel_key or "sobel-x", model)
+    steps = ins.conv_steps(image, kernel, int(padding), int(stride))
+    n = int(np.clip(position or 0, 0, steps.count - 1))
+    row, col = steps.position(n)
+    formula, _ = ins.output_size_formula(28, kernel.shape[0], int(stride), int(padding))
+    text = (t("viz.conv.step", lang, n=n + 1, total=steps.count, row=row, col=col)
+            + f"\n\n```text\n{steps.arithmetic(n)}\n```\n\n" + t("viz.conv.size", lang, formula=formula))
+    if kernel_key and kernel_key.startswith(LEARNED):
+        text += "\n\n" + t("viz.conv.learned_note", lang)
+    pictures = figures([figure(ins.render_conv_input(steps, n), t("viz.conv.input", lang)),
+                        figure(ins.render_kernel(kernel, cell=1), t("viz.conv.kernel_image", lang), width=96),
+                        figure(ins.render_conv_output(steps, n), t("viz.conv.output", lang))])
+    slider = gr.update(maximum=steps.count - 1, value=n, label=t("viz.conv.position", lang, total=steps.count))
+    return [slider, pictures, text]
+
+
+def step_count(kernel_key: str, model, padding: int, stride: int) -> int:
+    k = kernel_for(kernel_key or "sobel-x", model).shape[0]
+    return ins.conv_output_size(28, k, int(padding), int(stride)) ** 2
+
+
+# --- event handlers -----------------------------------------------------------------------------
+
+
+def update_input(key, source, index, target, kernel_key, padding, stride, position, session, lang) -> list:
+    """Everything that depends on the input: prediction, maps, activations, heat maps, step-through."""
+    entry = entry_for(key, session)
+    names = class_names(entry)
+    picked = pick_input(source, int(index or 0), session, entry.dataset, lang)
+    chosen = int(target if target is not None else RUNNER_UP)
+    activations, pairs = ins.where_it_looks(entry.model, picked.image, lambda p: _explain_targets(p, chosen))
+    best = pairs[0][0].target
+    status = t("viz.status", lang, input=picked.description, pred=names[best],
+               prob=f"{activations.probabilities[best]:.1%}", model=model_label(entry, lang))
+    shown = figures([figure(ins.render_input(picked.image, size=28), t("viz.input_image", lang), width=140)])
+    return [status, shown, probability_plot(activations.probabilities, names, lang), map_figures(activations, lang),
+            vector_figures(activations, lang), look_figures(picked.image, pairs, names, lang), picked.image,
+            *step_view(picked.image, entry.model, kernel_key, padding, stride, position, lang)]
+
+
+def update_model(key, kernel_key, session, lang) -> list:
+    """Everything that depends on the model alone: table, filters, kernel and class choices."""
+    entry = entry_for(key, session)
+    kernels = kernel_choices(entry.model, lang)
+    if kernel_key not in {value for _, value in kernels}:
+        kernel_key = "sobel-x"  # the new model has fewer learned filters
+    classes = [(t("viz.target.runner_up", lang), RUNNER_UP)] + [(n, i) for i, n in enumerate(class_names(entry))]
+    return [architecture(entry.model, lang), filter_figures(entry.model, lang),
+            gr.update(choices=kernels, value=kernel_key), gr.update(choices=classes)], kernel_key
+
+
+def update_all(key, source, index, target, kernel_key, padding, stride, position, session, lang) -> list:
+    model_part, kernel_key = update_model(key, kernel_key, session, lang)
+    return model_part + update_input(key, source, index, target, kernel_key, padding, stride, position, session, lang)
+
+
+def show_step(image, key, kernel_key, padding, stride, position, session, lang) -> list:
+    return step_view(image, entry_for(key, session).model, kernel_key, padding, stride, position, lang)
+
+
+def advance(image, key, kernel_key, padding, stride, position, speed, session, lang) -> list:
+    """One animation tick: move `speed` positions on; stop at the end of the map."""
+    model = entry_for(key, session).model
+    last = step_count(kernel_key, model, padding, stride) - 1
+    n = min(int(position or 0) + int(speed or 1), last)
+    if n < last:  # leave the checkbox alone: the user may have just switched the animation off
+        return [*step_view(image, model, kernel_key, padding, stride, n, lang), gr.skip(), gr.skip()]
+    return [*step_view(image, model, kernel_key, padding, stride, n, lang), False, gr.Timer(active=False)]
+
+
+def _enclosing_tab(block) -> gr.Tab | None:
+    while block is not None and not isinstance(block, gr.Tab):
+        block = getattr(block, "parent", None)
+    return block
+
+
+def _html(elem_id: str) -> gr.HTML:
+    return gr.HTML(css_template=FIGURE_CSS, elem_id=elem_id, min_height=20)
 
 
 def build(ctx) -> None:
-    gr.Markdown("…")
+    loc = ctx.localizer
+    intro = loc.add(gr.Markdown(t("viz.intro")), value="viz.intro")
+    with gr.Row(equal_height=True):
+        model = loc.add(gr.Dropdown(choices(None, "en"), value=default_key(), label=t("common.model"), scale=3,
+                                    elem_id="viz-model"), label="common.model")
+        source = loc.add(gr.Radio([(t("viz.source.drawing"), "drawing"), (t("viz.source.test"), "test")],
+                                  value="drawing", label=t("viz.source"), scale=2, elem_id="viz-source"),
+                         label="viz.source")
+        index = loc.add(gr.Number(0, minimum=0, maximum=9999, precision=0, label=t("viz.test_index"), scale=1,
+                                  elem_id="viz-index"), label="viz.test_index")
+        target = loc.add(gr.Dropdown([(t("viz.target.runner_up"), RUNNER_UP)], value=RUNNER_UP,
+                                     label=t("viz.target"), scale=1, elem_id="viz-target"), label="viz.target")
+    status = gr.Markdown(elem_id="viz-status")
+    with gr.Row(equal_height=True):
+        shown = _html("viz-input")
+        probs = loc.add(gr.BarPlot(x="class", y="probability", y_lim=[0, 1], label=t("viz.probs"), height=200,
+                                   scale=3, elem_id="viz-probs"), label="viz.probs")
+
+    loc.add(gr.Markdown(t("viz.arch.heading")), value="viz.arch.heading")
+    loc.add(gr.Markdown(t("viz.arch.help")), value="viz.arch.help")
+    table = gr.Dataframe(interactive=False, wrap=True, max_height=420, elem_id="viz-arch")
+    loc.add(gr.Markdown(t("viz.filters.heading")), value="viz.filters.heading")
+    filter_view = _html("viz-filters")
+    loc.add(gr.Markdown(t("viz.maps.heading")), value="viz.maps.heading")
+    map_view = _html("viz-maps")
+    loc.add(gr.Markdown(t("viz.fc.heading")), value="viz.fc.heading")
+    fc_view = _html("viz-fc")
+    loc.add(gr.Markdown(t("viz.looks.heading")), value="viz.looks.heading")
+    look_view = _html("viz-looks")
+
+    loc.add(gr.Markdown(t("viz.conv.heading")), value="viz.conv.heading")
+    loc.add(gr.Markdown(t("viz.conv.help")), value="viz.conv.help")
+    with gr.Row(equal_height=True):
+        kernel = loc.add(gr.Dropdown(kernel_choices(_untrained(DEFAULT_MODEL).model, "en"), value="sobel-x",
+                                     label=t("viz.conv.kernel"), elem_id="viz-kernel", scale=3),
+                         label="viz.conv.kernel")
+        padding = loc.add(gr.Radio(list(ins.PADDINGS), value=1, label=t("viz.conv.padding"), elem_id="viz-padding",
+                                   scale=1), label="viz.conv.padding")
+        stride = loc.add(gr.Radio(list(ins.STRIDES), value=1, label=t("viz.conv.stride"), elem_id="viz-stride",
+                                  scale=1), label="viz.conv.stride")
+    with gr.Row(equal_height=True):
+        position = gr.Slider(0, 28 * 28 - 1, value=0, step=1, label=t("viz.conv.position", total=28 * 28),
+                             elem_id="viz-position", scale=4)
+        back = loc.add(gr.Button(t("viz.conv.prev"), elem_id="viz-prev", scale=0, min_width=90), value="viz.conv.prev")
+        forward = loc.add(gr.Button(t("viz.conv.next"), elem_id="viz-next", scale=0, min_width=90),
+                          value="viz.conv.next")
+        animate = loc.add(gr.Checkbox(False, label=t("viz.conv.animate"), elem_id="viz-animate", scale=1),
+                          label="viz.conv.animate")
+        speed = loc.add(gr.Slider(1, 28, value=2, step=1, label=t("viz.conv.speed"), elem_id="viz-speed", scale=2),
+                        label="viz.conv.speed")
+    conv_view = _html("viz-conv")
+    arithmetic = gr.Markdown(elem_id="viz-arithmetic")
+    timer = gr.Timer(TICK_SECONDS, active=False)
+    image = gr.State(None)  # the 28x28 input shown, for the step-through
+    on_screen = gr.State(False)
+
+    step_outputs = [position, conv_view, arithmetic]
+    input_outputs = [status, shown, probs, map_view, fc_view, look_view, image, *step_outputs]
+    everything = [table, filter_view, kernel, target, *input_outputs]
+    settings = [model, source, index, target, kernel, padding, stride, position, ctx.session, ctx.lang]
+    step_inputs = [image, model, kernel, padding, stride, position, ctx.session, ctx.lang]
+    private = {"api_visibility": "private"}
+
+    def while_on_screen(fn, count):
+        def run(visible, *args):
+            return fn(*args) if visible else [gr.skip()] * count
+        return run
+
+    tab = _enclosing_tab(intro)
+    if tab is not None:  # render when the tab is opened; follow the Draw tab only while on screen
+        tab.select(lambda: True, None, on_screen, **private).then(update_all, settings, everything, **private)
+        for sibling in getattr(tab.parent, "children", []):  # the other tabs (built before this one)
+            if isinstance(sibling, gr.Tab) and sibling is not tab:
+                sibling.select(lambda: False, None, on_screen, **private)
+    model.input(update_all, settings, everything, **private)
+    def follow_drawing(visible, key, source, *rest):
+        if visible and source == "drawing":
+            return update_input(key, source, *rest)
+        return [gr.skip()] * len(input_outputs)
+
+    ctx.input_changed.change(follow_drawing, [on_screen, *settings], input_outputs, trigger_mode="always_last",
+                             **private)
+    ctx.lang.change(while_on_screen(update_all, len(everything)), [on_screen, *settings], everything, **private)
+    ctx.lang.change(lambda session, lang, key, src: (gr.update(choices=choices(session, lang), value=key),
+                                                     gr.update(choices=[(t("viz.source.drawing", lang), "drawing"),
+                                                                        (t("viz.source.test", lang), "test")],
+                                                               value=src)),
+                    [ctx.session, ctx.lang, model, source], [model, source], **private)
+    ctx.models_changed.change(lambda session, lang, key: gr.update(choices=choices(session, lang), value=key),
+                              [ctx.session, ctx.lang, model], model, **private)
+    for control in (source, target):
+        control.input(update_input, settings, input_outputs, **private)
+    index.submit(update_input, settings, input_outputs, **private)
+    index.blur(update_input, settings, input_outputs, **private)
+
+    for control in (kernel, padding, stride):
+        control.input(show_step, step_inputs, step_outputs, **private)
+    position.input(show_step, step_inputs, step_outputs, trigger_mode="always_last", **private)
+    back.click(lambda img, key, k, p, s, pos, session, lang: show_step(img, key, k, p, s, int(pos) - 1, session, lang),
+               step_inputs, step_outputs, **private)
+    forward.click(lambda img, key, k, p, s, pos, session, lang: show_step(img, key, k, p, s, int(pos) + 1, session,
+                                                                          lang), step_inputs, step_outputs, **private)
+    animate.change(lambda on: gr.Timer(active=on), animate, timer, **private)
+    timer.tick(advance, [image, model, kernel, padding, stride, position, speed, ctx.session, ctx.lang],
+               [*step_outputs, animate, timer], **private)

@@ -1,0 +1,171 @@
+"""Server time and payload of one Visualize-tab update, on one CPU thread.
+
+    MNIST_DEMO_DATA=/path/to/data python bench/visualize_update.py [--repeats 30]
+
+Times the tab's own handlers, exactly as the app calls them, plus Gradio's postprocessing of the
+outputs that need it (the bar chart and the table), for three kinds of update:
+- input: the drawing changed (prediction, feature maps, activations, Grad-CAM and saliency for two
+  classes, the step-through); this is what happens after each stroke while the tab is on screen;
+- model: the model was switched or the tab opened (the above plus the layer table and filters);
+- step: one step or animation tick of the convolution step-through.
+The payload is what goes to the browser: the HTML with its inline PNGs, Markdown, and the bar
+chart's and table's JSON. Writes bench/results/visualize_update.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import gradio as gr  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import torch  # noqa: E402
+
+from mnist_demo.catalog import shipped  # noqa: E402
+from mnist_demo.data import load_split  # noqa: E402
+from mnist_demo.ui import visualize_tab as tab  # noqa: E402
+from mnist_demo.ui.session import Session  # noqa: E402
+
+MODELS = ["digitnet", "s5-lenet", "s2-numpy-cnn", "s3-mlp", "classic", "fashionnet"]
+RESULTS = Path(__file__).resolve().parent / "results"
+BAR_PLOT = gr.BarPlot(x="class", y="probability", render=False)
+TABLE = gr.Dataframe(render=False)
+
+
+def payload(outputs: list) -> int:
+    """Bytes sent for a list of handler outputs, after Gradio's postprocessing where it has one."""
+    total = 0
+    for out in outputs:
+        value = out.get("value") if isinstance(out, dict) else out
+        if isinstance(value, pd.DataFrame) and "probability" in value.columns:
+            total += len(BAR_PLOT.postprocess(value).model_dump_json())
+        elif isinstance(value, pd.DataFrame):
+            total += len(TABLE.postprocess(value).model_dump_json())
+        elif isinstance(value, str):
+            total += len(value.encode())
+        elif isinstance(out, dict):  # choices of a dropdown, a slider's range
+            total += len(json.dumps(out, default=str).encode())
+    return total
+
+
+def timed(fn, *args) -> tuple[float, float, int]:
+    """(wall seconds, CPU seconds of this process, payload bytes) of one handler call."""
+    start, start_cpu = time.perf_counter(), time.process_time()
+    outputs = fn(*args)
+    payload_bytes = payload(outputs)  # includes the postprocessing of bar chart and table
+    return time.perf_counter() - start, time.process_time() - start_cpu, payload_bytes
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q))
+
+
+def bench_model(key: str, images: np.ndarray, repeats: int) -> dict:
+    session = Session()
+    args = dict(source="drawing", index=0, target=tab.RUNNER_UP, kernel_key="sobel-x", padding=1, stride=1,
+                position=0, lang="en")
+
+    def settings():
+        return (key, args["source"], args["index"], args["target"], args["kernel_key"], args["padding"],
+                args["stride"], args["position"], session, args["lang"])
+
+    results = {}
+    for kind in ("input", "model", "step"):
+        times, cpu_times, sizes = [], [], []
+        for i in range(repeats + 3):  # the first three warm up
+            session.current_input = SimpleNamespace(image=images[i % len(images)], blank=False)
+            if kind == "input":
+                seconds, cpu, size = timed(tab.update_input, *settings())
+            elif kind == "model":
+                seconds, cpu, size = timed(tab.update_all, *settings())
+            else:
+                seconds, cpu, size = timed(tab.show_step, images[0], key, "sobel-x", 1, 1, 37 * i % 784, session, "en")
+            if i >= 3:
+                times.append(seconds * 1000)
+                cpu_times.append(cpu * 1000)
+                sizes.append(size)
+        results[kind] = {"median_ms": statistics.median(times), "p95_ms": percentile(times, 95),
+                         "cpu_median_ms": statistics.median(cpu_times), "payload_kb": statistics.median(sizes) / 1024}
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--models", nargs="*", default=MODELS)
+    options = parser.parse_args()
+    torch.set_num_threads(1)
+    split = load_split("mnist", "test")
+    images = split.images[:40].numpy().astype(np.float32) / 255
+    available = shipped()
+    rows = {}
+    for name in options.models:
+        key = name if name in available else tab.UNTRAINED + name
+        rows[name] = {"weights": "shipped" if name in available else "untrained", **bench_model(key, images,
+                                                                                             options.repeats)}
+        print(name, json.dumps(rows[name]))
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    machine = {"load_average_1min": load, "platform": platform.platform(), "processor": _cpu_name(),
+               "cpus": os.cpu_count(),
+               "python": platform.python_version(), "torch": torch.__version__, "gradio": gr.__version__,
+               "threads": torch.get_num_threads()}
+    command = "MNIST_DEMO_DATA=... python bench/visualize_update.py --repeats " + str(options.repeats)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "visualize_update.json").write_text(json.dumps({"machine": machine, "command": command,
+                                                                "results": rows}, indent=2) + "\n")
+    (RESULTS / "visualize_update.md").write_text(markdown(rows, machine, command, options.repeats))
+    print((RESULTS / "visualize_update.md").read_text())
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def markdown(rows: dict, machine: dict, command: str, repeats: int) -> str:
+    lines = [
+        "# Visualize tab: server time and payload per update",
+        "",
+        f"`{command}` on {machine['processor']} ({machine['cpus']} cores, torch limited to "
+        f"{machine['threads']} thread), Python {machine['python']}, torch {machine['torch']}, "
+        f"gradio {machine['gradio']}. Median and 95th percentile of {repeats} updates after 3 warm-up ones, "
+        "each on a different MNIST test image given as the Draw tab's drawing. Wall time is what a user waits "
+        "for on the server; CPU time is this process's own, which is what the update costs on an idle core "
+        f"(the machine's 1-minute load average at the end of the run was {machine['load_average_1min']:.1f}).",
+        "",
+        "- **input**: the drawing changed: prediction, feature maps, fully connected activations, Grad-CAM and "
+        "saliency for the predicted and the runner-up class, the step-through.",
+        "- **model**: model switched or tab opened: the above plus the layer table and the filters.",
+        "- **step**: one step (or animation tick) of the convolution step-through.",
+        "",
+        "| model | weights | input: wall median / p95, CPU median (ms) | payload KB "
+        "| model: wall median / p95, CPU median (ms) | payload KB | step: wall median / p95, CPU median (ms) "
+        "| payload KB |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, r in rows.items():
+        cells = [f"{r[k]['median_ms']:.0f} / {r[k]['p95_ms']:.0f}, {r[k]['cpu_median_ms']:.0f} "
+                 f"| {r[k]['payload_kb']:.0f}"
+                 for k in ("input", "model", "step")]
+        lines.append(f"| {name} | {r['weights']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+"""A light drawing canvas on `gr.HTML`: draws at once, smooth round strokes, and sends the ink while drawing.
+
+Its value is a small JSON payload `{"w": 112, "h": 112, "data": base64 of 112*112 ink bytes}` (the
+format `preprocess.decode_ink_payload` reads), or "" when the canvas is empty. The script sets
+`props.value` at most every SEND_EVERY_MS while the pointer moves and once at the end of each
+stroke; Gradio then fires the component's `change` event. Strokes are kept as points in [0, 1]
+so the drawing survives any resize, and the 112 px ink is drawn directly from them (exact
+anti-aliasing, no image to upload). Undo and clear are plain DOM events on the canvas, so
+buttons elsewhere on the page can send them (see UNDO_JS and CLEAR_JS).
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+SEND_EVERY_MS = 70  # while drawing; a prediction takes a few ms, the round trip the rest
+INK_SIDE = 112  # the payload's side in pixels: 4x MNIST's field, plenty for preprocessing
+BRUSH = 0.075  # stroke width as a share of the canvas side (MNIST-like thickness for a full-size digit)
+MAX_SIDE_PX = 360  # the canvas's largest on-screen side
+
+HTML = '<div class="pad"><canvas class="ink"></canvas></div>'
+
+CSS = f"""
+.pad {{ display: flex; justify-content: center; width: 100%; }}
+canvas.ink {{
+  display: block; width: min(100%, {MAX_SIDE_PX}px); height: auto; aspect-ratio: 1 / 1;
+  background: #fff; border: 1px solid var(--border-color-primary, #ccc); border-radius: 8px;
+  touch-action: none; cursor: crosshair; user-select: none; -webkit-user-select: none;
+}}
+"""
+
+SCRIPT = """
+const canvas = element.querySelector('canvas.ink');
+const view = canvas.getContext('2d');
+const small = document.createElement('canvas');
+small.width = small.height = INK_SIDE;
+const inkCtx = small.getContext('2d', { willReadFrequently: true });
+let strokes = [];          // each a list of [x, y] in [0, 1]
+let current = null, pointerId = null, lastSent = 0, timer = null;
+
+function trace(ctx, side, ink, paper) {
+  ctx.fillStyle = paper;
+  ctx.fillRect(0, 0, side, side);
+  ctx.strokeStyle = ink; ctx.fillStyle = ink;
+  ctx.lineWidth = BRUSH * side; ctx.lineCap = 'round'; ctx.lineJoin = 'round';
+  for (const pts of strokes) {
+    ctx.beginPath();
+    ctx.moveTo(pts[0][0] * side, pts[0][1] * side);
+    if (pts.length === 1) {  // a dot
+      ctx.arc(pts[0][0] * side, pts[0][1] * side, ctx.lineWidth / 2, 0, 2 * Math.PI);
+      ctx.fill();
+      continue;
+    }
+    // Quadratic smoothing: curve through the midpoints, the recorded points as control points.
+    for (let i = 1; i < pts.length - 1; i++) {
+      const mx = (pts[i][0] + pts[i + 1][0]) / 2, my = (pts[i][1] + pts[i + 1][1]) / 2;
+      ctx.quadraticCurveTo(pts[i][0] * side, pts[i][1] * side, mx * side, my * side);
+    }
+    const last = pts[pts.length - 1];
+    ctx.lineTo(last[0] * side, last[1] * side);
+    ctx.stroke();
+  }
+}
+
+function redraw() { trace(view, canvas.width, '#000', '#fff'); }
+
+function fitToScreen() {  // backing store = on-screen size x devicePixelRatio, so strokes stay crisp
+  const px = Math.max(1, Math.round(canvas.getBoundingClientRect().width * (window.devicePixelRatio || 1)));
+  if (canvas.width !== px || canvas.height !== px) { canvas.width = px; canvas.height = px; }
+  redraw();
+}
+
+function payload() {
+  if (!strokes.length) return '';
+  trace(inkCtx, INK_SIDE, '#fff', '#000');  // white ink on black: the red channel is the ink
+  const rgba = inkCtx.getImageData(0, 0, INK_SIDE, INK_SIDE).data;
+  const ink = new Uint8Array(INK_SIDE * INK_SIDE);
+  for (let i = 0; i < ink.length; i++) ink[i] = rgba[4 * i];
+  let bytes = '';
+  for (let i = 0; i < ink.length; i += 4096) bytes += String.fromCharCode.apply(null, ink.subarray(i, i + 4096));
+  return JSON.stringify({ w: INK_SIDE, h: INK_SIDE, data: btoa(bytes) });
+}
+
+function send() {
+  clearTimeout(timer); timer = null;
+  lastSent = performance.now();
+  const value = payload();
+  if (props.value === value) return;
+  props.value = value;  // Gradio fires the component's 'change' event
+  canvas.dispatchEvent(new Event('pad-sent'));  // for tests and benchmarks
+}
+
+function sendSoon() {  // at most every SEND_EVERY_MS while drawing, and the latest state always goes out
+  const wait = SEND_EVERY_MS - (performance.now() - lastSent);
+  if (wait <= 0) send();
+  else if (!timer) timer = setTimeout(send, wait);
+}
+
+function point(e) {
+  const box = canvas.getBoundingClientRect();
+  return [(e.clientX - box.left) / box.width, (e.clientY - box.top) / box.height];
+}
+
+canvas.addEventListener('pointerdown', (e) => {
+  if (current || (e.pointerType === 'mouse' && e.button !== 0)) return;
+  e.preventDefault();
+  canvas.setPointerCapture(e.pointerId);
+  pointerId = e.pointerId;
+  current = [point(e)];
+  strokes.push(current);
+  redraw();
+  sendSoon();
+});
+canvas.addEventListener('pointermove', (e) => {
+  if (!current || e.pointerId !== pointerId) return;
+  e.preventDefault();
+  const events = e.getCoalescedEvents ? e.getCoalescedEvents() : [];
+  for (const ev of (events.length ? events : [e])) current.push(point(ev));
+  redraw();
+  sendSoon();
+});
+function endStroke(e) {
+  if (!current || e.pointerId !== pointerId) return;
+  current = null; pointerId = null;
+  send();
+}
+canvas.addEventListener('pointerup', endStroke);
+canvas.addEventListener('pointercancel', endStroke);
+canvas.addEventListener('touchmove', (e) => e.preventDefault(), { passive: false });  // older mobile browsers
+
+function undo() { if (current) return; strokes.pop(); redraw(); send(); }
+function clear() { current = null; pointerId = null; strokes = []; redraw(); send(); }
+canvas.addEventListener('pad-undo', undo);
+canvas.addEventListener('pad-clear', clear);
+document.addEventListener('keydown', (e) => {
+  const editing = e.target.closest && e.target.closest('input, textarea, [contenteditable]');
+  if ((e.ctrlKey || e.metaKey) && !e.shiftKey && e.key.toLowerCase() === 'z' && !editing && canvas.offsetParent) {
+    e.preventDefault();
+    undo();
+  }
+});
+watch('value', () => { if (!props.value && strokes.length) { strokes = []; redraw(); } });  // cleared by the server
+
+new ResizeObserver(fitToScreen).observe(canvas);
+fitToScreen();
+canvas.dataset.ready = '1';
+"""
+JS = f"const SEND_EVERY_MS = {SEND_EVERY_MS}, INK_SIDE = {INK_SIDE}, BRUSH = {BRUSH};\n" + SCRIPT
+
+# For buttons elsewhere on the page: `button.click(None, js=UNDO_JS)`.
+UNDO_JS = "() => { document.querySelector('#sketchpad canvas.ink')?.dispatchEvent(new Event('pad-undo')); }"
+CLEAR_JS = ("(...args) => { document.querySelector('#sketchpad canvas.ink')?.dispatchEvent(new Event('pad-clear'));"
+            " return args; }")
+
+
+def drawing_canvas(elem_id: str = "sketchpad") -> gr.HTML:
+    """The canvas component; its `change` event carries the ink payload (or "" when empty)."""
+    return gr.HTML(value="", html_template=HTML, css_template=CSS, js_on_load=JS, elem_id=elem_id,
+                   apply_default_css=False, container=False, padding=False)
