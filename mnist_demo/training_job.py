@@ -13,6 +13,7 @@ import dataclasses
 import datetime
 import functools
 import logging
+import math
 import os
 import platform
 import threading
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 TRAIN_THREADS_ENV = "MNIST_DEMO_TRAIN_THREADS"  # torch threads for a training (default: all cores)
 TRAIN_NICE_ENV = "MNIST_DEMO_TRAIN_NICE"  # how much lower a training's CPU priority is (default 10)
 FULL_TRAIN_SET = 60000
+MIN_ONECYCLE_STEPS = 5  # torch's OneCycleLR divides by zero below this (pct_start 0.25)
 
 
 def custom_recipe(base: Recipe, *, optimizer: str | None, lr: float | None, momentum: float | None,
@@ -59,6 +61,10 @@ def custom_recipe(base: Recipe, *, optimizer: str | None, lr: float | None, mome
         raise ValueError(f"train_subset must be between 1 and {FULL_TRAIN_SET} (got {values['train_subset']})")
     recipe = dataclasses.replace(base, **values)
     recipe.validate()
+    steps = math.ceil((recipe.train_subset or FULL_TRAIN_SET) / recipe.batch_size) * recipe.epochs
+    if recipe.schedule == "onecycle" and steps < MIN_ONECYCLE_STEPS:
+        raise ValueError(f"the one-cycle schedule needs at least {MIN_ONECYCLE_STEPS} training steps (got {steps}): "
+                         "use more training images or epochs, or a smaller batch_size")
     return recipe
 
 
@@ -101,6 +107,7 @@ class Snapshot:
     queue_position: int  # 1 = next in line; 0 once running
     trainings_running: int
     latest: Progress | None
+    images_per_sec: float  # the latest measured speed (the final report has none of its own)
     curve: tuple[CurvePoint, ...]
     test_curve: tuple[tuple[int, float], ...]  # (epoch, test accuracy) after each epoch
     result: JobResult | None
@@ -162,6 +169,7 @@ class TrainingJob:
         self._version = 0
         self._ticket = None
         self._latest: Progress | None = None
+        self._images_per_sec = 0.0
         self._curve: list[CurvePoint] = []
         self._test_curve: list[tuple[int, float]] = []
         self._history: list[dict] = []  # the card's per-epoch record, as the command line writes it
@@ -181,7 +189,8 @@ class TrainingJob:
         position = self._ticket.position() if self._ticket is not None else 0
         running = self.slots.running
         with self._lock:
-            return Snapshot(self._state, self._version, position, running, self._latest, tuple(self._curve),
+            return Snapshot(self._state, self._version, position, running, self._latest, self._images_per_sec,
+                            tuple(self._curve),
                             tuple(self._test_curve), self._result, self._error)
 
     def wait_for_change(self, version: int, timeout: float) -> None:
@@ -199,6 +208,8 @@ class TrainingJob:
     def _record(self, event: Progress) -> None:
         with self._changed:
             self._latest = event
+            if event.kind == "step":
+                self._images_per_sec = event.images_per_sec
             if event.kind == "step" or (event.kind == "epoch" and not self._curve):
                 epochs_done = event.fraction * event.epochs
                 self._curve.append(CurvePoint(epochs_done, event.loss, event.train_acc))

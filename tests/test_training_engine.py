@@ -71,6 +71,7 @@ FORM = dict(optimizer="adamw", lr=0.004, momentum=0.0, batch_size=128, epochs=2,
     ({"lr": 0}, "lr"), ({"batch_size": 0}, "batch_size"), ({"epochs": 10000}, "epochs"),
     ({"lr": None}, "lr is empty"), ({"batch_size": 2.5}, "batch_size must be a whole number"),
     ({"train_subset": 0}, "train_subset"), ({"augment": "mirror"}, "augment"),
+    ({"train_subset": 500, "epochs": 1}, "one-cycle schedule needs at least 5 training steps"),
 ])
 def test_browser_form_values_are_checked(changes, field):
     with pytest.raises(ValueError, match=field):

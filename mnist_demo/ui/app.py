@@ -8,7 +8,7 @@ import gradio as gr
 
 from . import i18n
 from .i18n import LANGUAGES, Localizer, t
-from .session import close_closed_tab, close_session, new_session, remember_session
+from .session import close_closed_tab, close_session, new_session
 
 
 @dataclass
@@ -56,7 +56,6 @@ def build_app() -> gr.Blocks:
                 visualize_tab.build(ctx)
 
         demo.load(detect_language, inputs=None, outputs=lang, api_visibility="private")
-        demo.load(remember_session, inputs=ctx.session, outputs=None, api_visibility="private")
         demo.unload(close_closed_tab)  # gr.State's delete_callback only comes an hour after the tab closes
         lang.change(localizer.updates, inputs=lang, outputs=localizer.components, api_visibility="private")
     return demo

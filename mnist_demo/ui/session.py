@@ -35,6 +35,11 @@ class Session:
             self._workdir = Path(tempfile.mkdtemp(prefix="mnist-demo-session-"))
         return self._workdir
 
+    def __deepcopy__(self, memo) -> Session:
+        """gr.State deep-copies the value its factory returns (a new Session each time); an Event
+        cannot be copied, and a fresh Session needs no copy."""
+        return self
+
     def add_trained(self, model, card: dict) -> Entry:
         """Keep a model trained in this session; returns its entry (selectable at once)."""
         number = next(self._counter)
@@ -77,13 +82,6 @@ _open_sessions: dict[str, Session] = {}  # Gradio session hash -> Session, while
 _open_lock = threading.Lock()
 
 
-def remember_session(session: Session, request: gr.Request) -> None:
-    """On page load: note which Session belongs to this tab, so closing the tab can close it."""
-    if isinstance(session, Session) and request is not None and request.session_hash:
-        with _open_lock:
-            _open_sessions[request.session_hash] = session
-
-
 def close_closed_tab(request: gr.Request) -> None:
     """demo.unload: the tab was closed or reloaded; stop its training and free its models now."""
     with _open_lock:
@@ -92,6 +90,13 @@ def close_closed_tab(request: gr.Request) -> None:
         session.close()
 
 
-def new_session() -> Session:
-    """gr.State's initial value: called once per browser session."""
-    return Session()
+def new_session(request: gr.Request | None = None) -> Session:
+    """gr.State's initial value: Gradio calls it on page load (with the request), once per tab.
+
+    The Session is remembered under the tab's session hash so that closing the tab can close it.
+    """
+    session = Session()
+    if request is not None and request.session_hash:
+        with _open_lock:
+            _open_sessions[request.session_hash] = session
+    return session

@@ -86,7 +86,7 @@ def progress_html(snap: Snapshot | None, lang: str) -> str:
         fraction = p.fraction
         eta = p.elapsed * (1 - fraction) / fraction if fraction > 0 else float("nan")
         text = t("train.progress", lang, epoch=p.epoch, epochs=p.epochs, step=p.step, steps=p.total_steps,
-                 percent=f"{fraction:.0%}", speed=f"{p.images_per_sec:,.0f}", elapsed=_clock(p.elapsed),
+                 percent=f"{fraction:.0%}", speed=f"{snap.images_per_sec:,.0f}", elapsed=_clock(p.elapsed),
                  eta=_clock(eta) if eta == eta else "…")
         if snap.state == "evaluating":
             text += " · " + t("train.evaluating", lang)
@@ -113,8 +113,8 @@ def per_class_table(per_class: list[float], dataset: str, lang: str) -> str:
 
 def mistakes_gallery(evaluation, dataset: str, lang: str) -> list:
     classes = DATASETS[dataset].classes
-    return [(mistake_image(m), t("train.mistake", lang, true=classes[m.true], predicted=classes[m.predicted],
-                                 confidence=f"{m.confidence:.0%}")) for m in evaluation.mistakes]
+    return [(mistake_image(m), f"{classes[m.true]} → {classes[m.predicted]} ({m.confidence:.0%})")
+            for m in evaluation.mistakes]
 
 
 def _download_files(session: Session, entry_key: str, model, card: dict) -> list[str]:
@@ -184,7 +184,7 @@ def build(ctx) -> None:
     with gr.Row():
         confusion = loc.add(gr.Image(type="pil", label=t("train.confusion"), interactive=False, height=420,
                                      elem_id="train-confusion", buttons=["download"]), label="train.confusion")
-        gallery = loc.add(gr.Gallery(label=t("train.mistakes"), columns=6, height=420, elem_id="train-mistakes",
+        gallery = loc.add(gr.Gallery(label=t("train.mistakes"), columns=5, height=420, elem_id="train-mistakes",
                                      interactive=False), label="train.mistakes")
     with gr.Row():
         downloads = loc.add(gr.File(label=t("train.download"), file_count="multiple", interactive=False,
@@ -231,11 +231,13 @@ def build(ctx) -> None:
         session.training = True
         session.stop_training.clear()
         job = TrainingJob(JobSpec(model_name, dataset_name, recipe, int(seed_v)), session.stop_training).start()
-        empty = pd.DataFrame({"epoch": [], "accuracy": []})
+        no_points = pd.DataFrame({"epoch": [], "accuracy": []})
+        x_lim = [0, recipe.epochs]  # the curves grow from left to right across the whole run
         yield {message: "", progress: progress_html(job.snapshot(), lang), result: "", per_class: "",
-               confusion: None, gallery: [], downloads: None, loss_plot: pd.DataFrame({"epoch": [], "loss": []}),
-               acc_plot: empty, test_plot: empty, start: gr.update(interactive=False),
-               stop: gr.update(interactive=True)}
+               confusion: None, gallery: [], downloads: None,
+               loss_plot: gr.update(value=pd.DataFrame({"epoch": [], "loss": []}), x_lim=x_lim),
+               acc_plot: gr.update(value=no_points, x_lim=x_lim), test_plot: gr.update(value=no_points, x_lim=x_lim),
+               start: gr.update(interactive=False), stop: gr.update(interactive=True)}
         try:
             version, curve_len, test_len = -1, 0, 0
             while True:

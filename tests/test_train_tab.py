@@ -1,0 +1,192 @@
+"""The Train tab in a real browser: train, watch, stop, use, download and upload again, refuse bad
+uploads, wait in line, and stop when the tab closes."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+
+import pytest
+
+from mnist_demo import weights
+from mnist_demo.models import build_model
+
+pytestmark = pytest.mark.browser
+
+LONG_RUN = {"subset": "60000", "epochs": "20"}  # minutes of work: only ever stopped
+
+
+def _session_of(page):
+    from mnist_demo.ui.session import _open_sessions
+
+    return _open_sessions[page.session_hash]
+
+
+def _slots_free(timeout: float = 60) -> bool:
+    from mnist_demo.trainer_pool import shared_slots
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if shared_slots().running == 0 and shared_slots().waiting == 0:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def open_train_tab(browser, app_url):
+    """A new browser context on the Train tab; remembers its Gradio session hash."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="en-US", accept_downloads=True)
+    page = context.new_page()
+    hashes = []
+    page.on("request", lambda r: hashes.extend(re.findall(r"/heartbeat/([A-Za-z0-9]+)", r.url)))
+    page.goto(app_url)
+    page.wait_for_selector("#tabs", timeout=30_000)
+    page.get_by_role("tab", name="Train").click()
+    page.locator("#train-start").wait_for()
+    deadline = time.monotonic() + 10
+    while not hashes and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    page.session_hash = hashes[0]
+    return page
+
+
+@pytest.fixture
+def train_page(browser, app_url):
+    page = open_train_tab(browser, app_url)
+    yield page
+    try:
+        _session_of(page).stop_training.set()
+    except KeyError:
+        pass
+    page.context.close()
+    assert _slots_free(), "a training outlived its test"
+
+
+def set_fields(page, subset: str, epochs: str) -> None:
+    page.locator("#train-subset input").fill(subset)
+    page.locator("#train-epochs input").fill(epochs)
+
+
+def wait_until_training(page, timeout: float = 90_000) -> None:
+    page.wait_for_function(
+        "() => { const b = document.querySelector('#train-bar');"
+        " return b && b.dataset.state === 'running' && parseFloat(b.dataset.fraction) > 0; }", timeout=timeout)
+
+
+def test_short_training_streams_progress_and_curves_then_shows_results(train_page):
+    page = train_page
+    set_fields(page, "2000", "1")
+    page.locator("#train-start").click()
+    wait_until_training(page)
+    first = page.locator("#train-progress").inner_text()
+    assert re.search(r"Epoch 1/1 · step \d+/16", first)
+    page.locator("#train-loss-plot canvas, #train-loss-plot svg").first.wait_for(timeout=30_000)
+
+    page.locator("#train-result h3").wait_for(timeout=240_000)
+    result = page.locator("#train-result").inner_text()
+    accuracy = float(re.search(r"Test accuracy: ([\d.]+)%", result).group(1))
+    assert 50 < accuracy <= 100  # 2,000 images, one epoch: far above chance
+    assert page.locator("#train-progress").inner_text() != first  # the progress moved on
+    assert "100%" in page.locator("#train-progress").inner_text()
+    assert page.locator("#train-per-class td").count() >= 11
+    page.locator("#train-confusion img").wait_for()
+    assert page.locator("#train-mistakes img").count() > 0
+    assert page.get_by_text(re.compile(r"\d → \d \(\d+%\)")).first.is_visible()
+
+    # The model is in this session at once, named as the page says, and it predicts.
+    session = _session_of(page)
+    (entry,) = session.trained.values()
+    assert entry.card["title"] in result and entry.card["test_accuracy"] == pytest.approx(accuracy / 100, abs=1e-4)
+    from mnist_demo.data import load_split
+    from mnist_demo.training import predict_all
+
+    test = load_split("mnist", "test")
+    sample = type(test)(test.images[:200], test.labels[:200])
+    assert (predict_all(entry.model, sample) == sample.labels).float().mean() > 0.5
+
+
+def test_stop_midway_keeps_the_model(train_page):
+    page = train_page
+    set_fields(page, **LONG_RUN)
+    page.locator("#train-start").click()
+    wait_until_training(page)
+    page.locator("#train-stop").click()
+    page.locator("#train-result h3").wait_for(timeout=120_000)
+    assert "stopped early" in page.locator("#train-result").inner_text()
+    (entry,) = _session_of(page).trained.values()
+    assert entry.card["stopped_early"] and entry.card["epochs_run"] < 20
+    assert page.locator("#train-start").is_enabled()
+
+
+def test_download_then_upload_again_and_refuse_bad_files(train_page, tmp_path):
+    page = train_page
+    set_fields(page, "1000", "1")
+    page.locator("#train-start").click()
+    page.locator("#train-result h3").wait_for(timeout=240_000)
+
+    saved = []
+    for name in ("1-fastnet.safetensors", "1-fastnet.json"):
+        with page.expect_download() as info:
+            page.locator("#train-download").get_by_text(name).click()
+        saved.append(tmp_path / info.value.suggested_filename)
+        info.value.save_as(saved[-1])
+    assert saved[0].suffix == ".safetensors" and saved[1].suffix == ".json"
+    model, card = weights.load(saved[0])
+    assert card["model"] == "fastnet" and card["command"] == "trained in the browser (Train tab)"
+
+    upload = page.locator("#train-upload input[type=file]")
+    upload.set_input_files([str(p) for p in saved])
+    page.locator("#train-upload-message").get_by_text("Loaded").wait_for(timeout=30_000)
+    assert len(_session_of(page).trained) == 2
+
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(os.urandom(3000))
+    page.locator("#train-upload button[aria-label='Clear']").first.click()
+    upload.set_input_files(str(junk))
+    page.locator("#train-upload-message").get_by_text("not a safetensors file").wait_for(timeout=30_000)
+
+    wrong = weights.save(build_model("s3-mlp"), tmp_path / "wrong", {"model": "fastnet"})
+    os.remove(wrong.with_suffix(".json"))  # only the card embedded in the file: it claims FastNet
+    page.locator("#train-upload button[aria-label='Clear']").first.click()
+    upload.set_input_files(str(wrong))
+    page.locator("#train-upload-message").get_by_text("does not fit the FastNet architecture").wait_for(timeout=30_000)
+    assert len(_session_of(page).trained) == 2
+
+
+def test_out_of_range_values_get_a_message(train_page):
+    page = train_page
+    page.locator("#train-lr input").fill("0")
+    page.locator("#train-batch input").fill("0")
+    page.locator("#train-start").click()
+    message = page.locator("#train-message")
+    message.get_by_text("cannot be used").wait_for(timeout=15_000)
+    assert "lr" in message.inner_text() and "batch_size" in message.inner_text()
+    assert page.locator("#train-bar").count() == 0
+
+
+def test_second_user_waits_in_line_and_closing_a_tab_stops_its_training(browser, app_url, train_page):
+    first = train_page
+    set_fields(first, **LONG_RUN)
+    first.locator("#train-start").click()
+    wait_until_training(first)
+
+    second = open_train_tab(browser, app_url)
+    try:
+        set_fields(second, "2000", "1")
+        second.locator("#train-start").click()
+        second.get_by_text("you are number 1 in line").wait_for(timeout=15_000)
+
+        session = _session_of(first)
+        first.context.close()  # the teacher closes the tab: its training stops, its models go
+        deadline = time.monotonic() + 30
+        while not session.stop_training.is_set() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert session.stop_training.is_set() and not session.trained
+
+        wait_until_training(second)  # the next in line starts
+        second.locator("#train-stop").click()
+        second.locator("#train-result h3").wait_for(timeout=120_000)
+    finally:
+        _session_of(second).stop_training.set()
+        second.context.close()
