@@ -162,18 +162,28 @@ def test_step_through_the_convolution(page):
     assert images_loaded(page, "#viz-conv") == 3
 
 
+def stroke(page, start, end) -> None:
+    """One pen stroke on the Draw tab's canvas, from `start` to `end` in canvas fractions."""
+    canvas = page.locator("#sketchpad canvas.ink")
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + start[0] * box["width"], box["y"] + start[1] * box["height"])
+    page.mouse.down()
+    page.mouse.move(box["x"] + end[0] * box["width"], box["y"] + end[1] * box["height"], steps=25)
+    page.mouse.up()
+    page.wait_for_timeout(1500)  # the live prediction (which stores the input in the session) settles
+
+
 @pytest.mark.browser
 def test_follows_the_draw_tab_drawing(page):
-    canvas = page.locator("#sketchpad canvas.ink")
-    if not canvas.count():
-        pytest.skip("the Draw tab's canvas is not in this build yet")
     page.wait_for_selector("#sketchpad canvas.ink[data-ready='1']", timeout=30_000)
-    box = canvas.bounding_box()
-    page.mouse.move(box["x"] + 0.5 * box["width"], box["y"] + 0.15 * box["height"])
-    page.mouse.down()
-    page.mouse.move(box["x"] + 0.48 * box["width"], box["y"] + 0.85 * box["height"], steps=25)
-    page.mouse.up()
-    page.wait_for_timeout(1500)
+    stroke(page, (0.5, 0.15), (0.48, 0.85))
     open_tab(page)
     wait_for_text(page, "#viz-status", re.escape(t("viz.input.drawing")))
     assert images_loaded(page, "#viz-looks") == 4
+    first = page.locator("#viz-input img").get_attribute("src")
+    page.get_by_role("tab", name=t("tab.draw")).click()  # draw more, come back: the new drawing is shown
+    stroke(page, (0.25, 0.5), (0.75, 0.5))
+    page.get_by_role("tab", name=t("tab.visualize")).click()
+    page.wait_for_function("src => document.querySelector('#viz-input img')?.getAttribute('src') !== src",
+                           arg=first, timeout=20_000)
+    wait_for_text(page, "#viz-status", re.escape(t("viz.input.drawing")))

@@ -2,7 +2,8 @@
 
 Thin on purpose: every figure comes from `mnist_demo.inspection`; this module picks the model
 and the input, puts captions in the user's language, and wires the events. Updates run only
-while the tab is on screen (a drawing made on the Draw tab is picked up when the tab is opened).
+while the tab is on screen: opening it renders the Draw tab's current drawing (the session's
+`current_input`), so it always shows the latest one.
 """
 
 from __future__ import annotations
@@ -369,13 +370,9 @@ def build(ctx) -> None:
             if isinstance(sibling, gr.Tab) and sibling is not tab:
                 sibling.select(lambda: False, None, on_screen, **private)
     model.input(update_all, settings, everything, **private)
-    def follow_drawing(visible, key, source, *rest):
-        if visible and source == "drawing":
-            return update_input(key, source, *rest)
-        return [gr.skip()] * len(input_outputs)
-
-    ctx.input_changed.change(follow_drawing, [on_screen, *settings], input_outputs, trigger_mode="always_last",
-                             **private)
+    # The Draw tab bumps ctx.input_changed on every live update while a stroke is drawn, and this tab
+    # is never on screen then; listening would add a request per update for nothing. Opening this tab
+    # (tab.select above) renders the session's current drawing, which covers every change.
     ctx.lang.change(while_on_screen(update_all, len(everything)), [on_screen, *settings], everything, **private)
     ctx.lang.change(lambda session, lang, key, src: (gr.update(choices=choices(session, lang), value=key),
                                                      gr.update(choices=[(t("viz.source.drawing", lang), "drawing"),
