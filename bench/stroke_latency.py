@@ -49,7 +49,7 @@ PROBE = """() => {
   canvas.addEventListener('pointerdown', () => log.down.push(performance.now()), true);
   canvas.addEventListener('pointerup', () => log.up.push(performance.now()), true);
   const shown = {
-    '#prediction': (e) => e.innerText,
+    '#prediction': (e) => Array.from(e.querySelectorAll('h2, dl'), (x) => x.innerText).join('|'),  // not its timer
     '#seen': (e) => Array.from(e.querySelectorAll('img'), (img) => img.src).join(),
   };
   for (const [selector, read] of Object.entries(shown)) {

@@ -7,6 +7,8 @@ nothing but the read-only shipped models.
 
 from __future__ import annotations
 
+import threading
+
 import gradio as gr
 
 from .. import predict
@@ -18,10 +20,15 @@ from .seen_panel import seen_html
 from .session import Session, model_choices, resolve
 
 DATASET = "mnist"  # the picker lists digit models only: a clothing classifier has nothing to say about digits
-PREDICT_CONCURRENCY = 4  # a prediction takes a few ms; several sessions may run at once, none waits on a lock
+PREDICT_CONCURRENCY = 4  # a prediction takes a few ms: several run at once (more would only fight over the cores)
+PREDICTING = threading.BoundedSemaphore(PREDICT_CONCURRENCY)  # shared by every prediction, whatever its route
 PREDICT_GROUP = "draw-predict"
-LIVE = {"show_progress": "hidden", "trigger_mode": "always_last", "concurrency_limit": PREDICT_CONCURRENCY,
-        "concurrency_id": PREDICT_GROUP, "api_visibility": "private"}
+# The canvas's updates skip Gradio's queue: on a busy 2-core machine the queue's round trip made the
+# label lag 190-300 ms behind the stroke's end, against 30-40 ms without it (bench/stroke_latency.py).
+# Only the latest drawing matters (always_last drops the stale ones); PREDICTING bounds the work.
+LIVE = {"queue": False, "show_progress": "hidden", "trigger_mode": "always_last", "api_visibility": "private"}
+QUEUED = {"show_progress": "hidden", "trigger_mode": "always_last", "concurrency_limit": PREDICT_CONCURRENCY,
+          "concurrency_id": PREDICT_GROUP, "api_visibility": "private"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -65,7 +72,9 @@ def on_drawing(payload: str | None, key: str | None, session: Session, lang: str
     model = _model(key, session)
     if model is None:
         return no_model(lang, counter)
-    return show(predict.read_drawing(payload, model), session, lang, counter)
+    with PREDICTING:
+        reading = predict.read_drawing(payload, model)
+    return show(reading, session, lang, counter)
 
 
 def on_upload(picture: dict | None, key: str | None, session: Session, lang: str, counter: int) -> tuple:
@@ -75,7 +84,9 @@ def on_upload(picture: dict | None, key: str | None, session: Session, lang: str
     model = _model(key, session)
     if model is None:
         return no_model(lang, counter)
-    return show(predict.read_picture(picture["path"], model), session, lang, counter)
+    with PREDICTING:
+        reading = predict.read_picture(picture["path"], model)
+    return show(reading, session, lang, counter)
 
 
 def on_refresh(key: str | None, session: Session, lang: str) -> tuple:
@@ -84,7 +95,11 @@ def on_refresh(key: str | None, session: Session, lang: str) -> tuple:
     if model is None:
         return no_model(lang, 0)[:3]
     prepared = session.current_input
-    reading = predict.read_prepared(prepared, model) if prepared is not None else predict.Reading(predict.BLANK)
+    if prepared is None:
+        reading = predict.Reading(predict.BLANK)
+    else:
+        with PREDICTING:
+            reading = predict.read_prepared(prepared, model)
     return reading.probabilities, status_text(reading, lang), seen_html(prepared, lang)
 
 
@@ -106,7 +121,8 @@ def predict_api(picture: dict | None) -> dict[str, float]:
     model = _model(None, None)
     if model is None:
         raise gr.Error(t("draw.msg.no_model"))
-    reading = predict.read_picture(picture["path"], model)
+    with PREDICTING:
+        reading = predict.read_picture(picture["path"], model)
     if reading.probabilities is None:
         raise gr.Error(status_text(reading, "en"))
     return reading.probabilities
@@ -145,12 +161,12 @@ def build(ctx) -> None:
     shown = [label, status, seen, ctx.input_changed]
     context = [model, ctx.session, ctx.lang, ctx.input_changed]
     canvas.change(on_drawing, [canvas, *context], shown, **LIVE)
-    upload.change(on_upload, [upload, *context], shown, preprocess=False, **{**LIVE, "show_progress": "minimal"})
+    upload.change(on_upload, [upload, *context], shown, preprocess=False, **{**QUEUED, "show_progress": "minimal"})
     undo.click(None, js=UNDO_JS, api_visibility="private")
     clear.click(on_clear, [ctx.session, ctx.lang, ctx.input_changed], [upload, *shown], js=CLEAR_JS,
                 api_visibility="private")
     for trigger in (model.change, ctx.lang.change):
-        trigger(on_refresh, [model, ctx.session, ctx.lang], shown[:3], **LIVE)
+        trigger(on_refresh, [model, ctx.session, ctx.lang], shown[:3], **QUEUED)
     ctx.models_changed.change(on_models_changed, [ctx.session, model], model, api_visibility="private")
     build_api()
 
