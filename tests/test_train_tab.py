@@ -8,12 +8,15 @@ import re
 import time
 
 import pytest
+from PIL import Image
 
-from mnist_demo import weights
+from mnist_demo import predict, weights
+from mnist_demo.data import load_split
 from mnist_demo.models import build_model
 
 pytestmark = pytest.mark.browser
 
+TOP = "#prediction [data-testid='label-output-value']"  # the Draw tab's answer
 LONG_RUN = {"subset": "60000", "epochs": "20"}  # minutes of work: only ever stopped
 
 
@@ -74,7 +77,7 @@ def wait_until_training(page, timeout: float = 90_000) -> None:
         " return b && b.dataset.state === 'running' && parseFloat(b.dataset.fraction) > 0; }", timeout=timeout)
 
 
-def test_short_training_streams_progress_and_curves_then_shows_results(train_page):
+def test_short_training_streams_progress_and_curves_then_shows_results(train_page, tmp_path):
     page = train_page
     set_fields(page, "2000", "1")
     page.locator("#train-start").click()
@@ -94,16 +97,21 @@ def test_short_training_streams_progress_and_curves_then_shows_results(train_pag
     assert page.locator("#train-mistakes img").count() > 0
     assert page.get_by_text(re.compile(r"\d → \d \(\d+%\)")).first.is_visible()
 
-    # The model is in this session at once, named as the page says, and it predicts.
-    session = _session_of(page)
-    (entry,) = session.trained.values()
+    # The model is in this session at once, named as the page says ...
+    (entry,) = _session_of(page).trained.values()
     assert entry.card["title"] in result and entry.card["test_accuracy"] == pytest.approx(accuracy / 100, abs=1e-4)
-    from mnist_demo.data import load_split
-    from mnist_demo.training import predict_all
 
-    test = load_split("mnist", "test")
-    sample = type(test)(test.images[:200], test.labels[:200])
-    assert (predict_all(entry.model, sample) == sample.labels).float().mean() > 0.5
+    # ... and the Draw tab's picker offers it, and predicts with it.
+    page.get_by_role("tab", name="Draw & Predict").click()
+    page.locator("#draw-model input").click()
+    page.get_by_role("option", name=entry.label).click()
+    picture = tmp_path / "test-image.png"
+    Image.fromarray(255 - load_split("mnist", "test").images[0].numpy()).resize((140, 140)).save(picture)
+    expected = predict.read_picture(picture, entry.model).probabilities
+    answer = max(expected, key=expected.get)
+    page.locator("#upload input[type='file']").set_input_files(str(picture))
+    page.wait_for_function(
+        f"() => document.querySelector(\"{TOP}\")?.innerText.trim() === {answer!r}", timeout=30_000)
 
 
 def test_stop_midway_keeps_the_model(train_page):
@@ -128,7 +136,7 @@ def test_download_then_upload_again_and_refuse_bad_files(train_page, tmp_path):
     saved = []
     for name in ("1-fastnet.safetensors", "1-fastnet.json"):
         with page.expect_download() as info:
-            page.locator("#train-download").get_by_text(name).click()
+            page.locator(f"#train-download a[download='{name}']").click()
         saved.append(tmp_path / info.value.suggested_filename)
         info.value.save_as(saved[-1])
     assert saved[0].suffix == ".safetensors" and saved[1].suffix == ".json"
