@@ -36,7 +36,8 @@ def main() -> None:
             page.wait_for_function("() => document.querySelector('#train-bar')?.innerText.includes('Epoch 3/4')",
                                    timeout=600_000)
             page.wait_for_timeout(1500)
-            page.screenshot(path=args.out, clip={"x": 0, "y": 0, "width": 1280, "height": 1000})
+            top = page.evaluate("() => document.querySelector('#tabs').getBoundingClientRect().top + window.scrollY")
+            page.screenshot(path=args.out, full_page=True, clip={"x": 0, "y": top - 10, "width": 1280, "height": 820})
             page.locator("#train-stop").click()
             page.locator("#train-result h3").wait_for(timeout=300_000)
             browser.close()

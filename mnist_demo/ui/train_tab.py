@@ -179,18 +179,18 @@ def build(ctx) -> None:
                                             x_title=t("train.epoch"), y_title=t("train.test_accuracy"), height=200,
                                             elem_id="train-test-plot"),
                                 label="train.test_plot", x_title="train.epoch", y_title="train.test_accuracy")
-    result = gr.Markdown("", elem_id="train-result")
-    per_class = gr.Markdown("", elem_id="train-per-class")
-    with gr.Row():
-        confusion = loc.add(gr.Image(type="pil", label=t("train.confusion"), interactive=False, height=420,
-                                     elem_id="train-confusion", buttons=["download"]), label="train.confusion")
-        gallery = loc.add(gr.Gallery(label=t("train.mistakes"), columns=5, height=420, elem_id="train-mistakes",
-                                     interactive=False), label="train.mistakes")
-    with gr.Row():
+    with gr.Column(visible=False, elem_id="train-results") as results:  # shown once a run has ended
+        result = gr.Markdown("", elem_id="train-result")
+        per_class = gr.Markdown("", elem_id="train-per-class")
+        with gr.Row():
+            confusion = loc.add(gr.Image(type="pil", label=t("train.confusion"), interactive=False, height=420,
+                                         elem_id="train-confusion", buttons=["download"]), label="train.confusion")
+            gallery = loc.add(gr.Gallery(label=t("train.mistakes"), columns=5, height=420, elem_id="train-mistakes",
+                                         interactive=False), label="train.mistakes")
         downloads = loc.add(gr.File(label=t("train.download"), file_count="multiple", interactive=False,
                                     elem_id="train-download"), label="train.download")
-        upload = loc.add(gr.File(label=t("train.upload"), file_count="multiple", file_types=[".safetensors", ".json"],
-                                 elem_id="train-upload"), label="train.upload")
+    upload = loc.add(gr.File(label=t("train.upload"), file_count="multiple", file_types=[".safetensors", ".json"],
+                             height=120, elem_id="train-upload"), label="train.upload")
     upload_message = gr.Markdown("", elem_id="train-upload-message")
 
     fields = [optimizer, lr, momentum, batch, epochs, subset, augment]
@@ -211,7 +211,7 @@ def build(ctx) -> None:
     preset.input(on_preset, preset, [preset_info, *fields], api_visibility="private")
     ctx.lang.change(on_language, [ctx.lang, model], [model, preset, augment], api_visibility="private")
 
-    run_outputs = [message, progress, loss_plot, acc_plot, test_plot, result, per_class, confusion, gallery,
+    run_outputs = [message, progress, loss_plot, acc_plot, test_plot, results, result, per_class, confusion, gallery,
                    downloads, ctx.models_changed, start, stop]
 
     async def run(session: Session, lang: str, model_name: str, dataset_name: str, preset_name: str,
@@ -233,7 +233,8 @@ def build(ctx) -> None:
         job = TrainingJob(JobSpec(model_name, dataset_name, recipe, int(seed_v)), session.stop_training).start()
         no_points = pd.DataFrame({"epoch": [], "accuracy": []})
         x_lim = [0, recipe.epochs]  # the curves grow from left to right across the whole run
-        yield {message: "", progress: progress_html(job.snapshot(), lang), result: "", per_class: "",
+        yield {message: "", progress: progress_html(job.snapshot(), lang), results: gr.update(visible=False),
+               result: "", per_class: "",
                confusion: None, gallery: [], downloads: None,
                loss_plot: gr.update(value=pd.DataFrame({"epoch": [], "loss": []}), x_lim=x_lim),
                acc_plot: gr.update(value=no_points, x_lim=x_lim), test_plot: gr.update(value=no_points, x_lim=x_lim),
@@ -279,7 +280,7 @@ def build(ctx) -> None:
         caption = t("train.confusion_caption", lang)
         if dataset_name != "mnist":
             caption += " " + ", ".join(f"{i} = {c}" for i, c in enumerate(DATASETS[dataset_name].classes))
-        return {**done, message: "", result: summary + "\n\n" + caption,
+        return {**done, message: "", results: gr.update(visible=True), result: summary + "\n\n" + caption,
                 per_class: per_class_table(evaluation.per_class, dataset_name, lang),
                 confusion: confusion_image(evaluation.confusion),
                 gallery: mistakes_gallery(evaluation, dataset_name, lang), downloads: files,
