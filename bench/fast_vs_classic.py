@@ -27,7 +27,8 @@ import torch  # noqa: E402
 
 from mnist_demo import data  # noqa: E402
 from mnist_demo.models import build_model, param_count  # noqa: E402
-from mnist_demo.training import Recipe, recipe_for, train  # noqa: E402
+from mnist_demo.training.engine import train  # noqa: E402
+from mnist_demo.training.recipes import Recipe, recipe_for  # noqa: E402
 
 TARGET = 0.99
 RESULTS = Path(__file__).resolve().parent / "results"

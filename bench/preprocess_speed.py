@@ -24,7 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
-from mnist_demo.preprocess import from_ink, from_picture, load_picture  # noqa: E402
+from mnist_demo.reading.files import load_picture
+from mnist_demo.reading.geometry import from_ink
+from mnist_demo.reading.photo import from_picture  # noqa: E402
 
 
 def ink_map(side: int) -> np.ndarray:

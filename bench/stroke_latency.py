@@ -186,9 +186,10 @@ def server_time(runs: int) -> dict:
     """Median and p95 of the prediction function and of its two halves, on one thread."""
     import torch
 
-    from mnist_demo import predict
-    from mnist_demo.preprocess import decode_ink_payload, from_ink
-    from mnist_demo.ui.session import resolve
+    from mnist_demo.catalog import resolve
+    from mnist_demo.reading import predict
+    from mnist_demo.reading.files import decode_ink_payload
+    from mnist_demo.reading.geometry import from_ink
 
     torch.set_num_threads(1)
     model = resolve(None, None)

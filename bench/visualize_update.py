@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
-from mnist_demo.catalog import shipped  # noqa: E402
+from mnist_demo.catalog import UNTRAINED_PREFIX, shipped  # noqa: E402
 from mnist_demo.data import load_split  # noqa: E402
 from mnist_demo.ui import visualize_tab as tab  # noqa: E402
 from mnist_demo.ui.session import Session  # noqa: E402
@@ -111,7 +111,7 @@ def main() -> None:
     available = shipped()
     rows = {}
     for name in options.models:
-        key = name if name in available else tab.UNTRAINED + name
+        key = name if name in available else UNTRAINED_PREFIX + name
         rows[name] = {"weights": "shipped" if name in available else "untrained", **bench_model(key, images,
                                                                                              options.repeats)}
         print(name, json.dumps(rows[name]))

@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from mnist_demo.trainer_pool import TrainingSlots
-from mnist_demo.training import RECIPES
-from mnist_demo.training_job import JobSpec, TrainingJob
+from mnist_demo.training.job import JobSpec, TrainingJob
+from mnist_demo.training.recipes import RECIPES
+from mnist_demo.training.slots import TrainingSlots
 
 SMALL = RECIPES["fast"].with_changes(epochs=2, train_subset=1000, batch_size=50, test_subset=1000)
 CLI_CARD_FIELDS = {"model", "title", "parameters", "dataset", "data_checksum", "recipe", "seed", "test_accuracy",

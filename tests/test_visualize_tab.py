@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from mnist_demo.catalog import UNTRAINED_PREFIX
 from mnist_demo.models import MODELS
 from mnist_demo.ui import visualize_tab as tab
 from mnist_demo.ui.i18n import STRINGS, t
@@ -39,10 +40,10 @@ def test_every_model_renders(name):
     session = Session()
     session.current_input = drawing()
     table, filters, kernels, classes, status, shown, probs, maps, fc, looks, image, slider, conv, arithmetic = (
-        run_all(tab.UNTRAINED + name, session))
+        run_all(UNTRAINED_PREFIX + name, session))
     assert t("viz.input.drawing") in status
     assert np.array_equal(image, session.current_input.image)
-    assert filters.count("<img") == sum(1 for m in tab.entry_for(tab.UNTRAINED + name, None).model.modules()
+    assert filters.count("<img") == sum(1 for m in tab.entry_for(UNTRAINED_PREFIX + name, None).model.modules()
                                         if tab.ins.is_conv(m))
     assert len(probs["value"]) == 10
     assert looks.count("<img") in (2, 4)  # MLPs: saliency only
@@ -69,7 +70,7 @@ def test_a_session_trained_model_is_offered_and_used():
 
 
 def test_chinese_captions():
-    out = run_all(tab.UNTRAINED + "s5-lenet", Session(), lang="zh")
+    out = run_all(UNTRAINED_PREFIX + "s5-lenet", Session(), lang="zh")
     assert t("viz.col.rf", "zh") in out[0].columns
     assert t("viz.filters.help", "zh") in out[1]
 
@@ -85,7 +86,7 @@ def test_animation_tick_advances_and_stops_at_the_end():
 
 
 def test_learned_kernels_come_from_the_models_first_conv():
-    model = tab.entry_for(tab.UNTRAINED + "s5-lenet", None).model
+    model = tab.entry_for(UNTRAINED_PREFIX + "s5-lenet", None).model
     keys = [value for _, value in tab.kernel_choices(model, "en")]
     assert keys[-1] == f"{tab.LEARNED}5"  # six filters in LeNet's first layer
     np.testing.assert_array_equal(tab.kernel_for(f"{tab.LEARNED}5", model), model[1].weight[5, 0].detach().numpy())

@@ -11,7 +11,7 @@ from mnist_demo import weights
 from mnist_demo.catalog import WEIGHTS_DIR, shipped
 from mnist_demo.data import data_checksum, load_split
 from mnist_demo.models import MODELS, build_model
-from mnist_demo.training import accuracy
+from mnist_demo.training.metrics import accuracy
 
 SHIPPED = sorted(p.stem for p in WEIGHTS_DIR.glob("*.safetensors"))
 CARD_FIELDS = {"model", "dataset", "recipe", "seed", "data_checksum", "test_accuracy", "date", "command", "device"}

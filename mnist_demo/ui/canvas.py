@@ -1,7 +1,7 @@
 """A light drawing canvas on `gr.HTML`: draws at once, smooth round strokes, and sends the ink while drawing.
 
 Its value is a small JSON payload `{"w": 112, "h": 112, "data": base64 of 112*112 ink bytes}` (the
-format `preprocess.decode_ink_payload` reads), or "" when the canvas is empty. The script sets
+format `reading.files.decode_ink_payload` reads), or "" when the canvas is empty. The script sets
 `props.value` at most every SEND_EVERY_MS while the pointer moves and once at the end of each
 stroke; Gradio then fires the component's `change` event. Strokes are kept as points in [0, 1]
 so the drawing survives any resize, and the 112 px ink is drawn directly from them (exact

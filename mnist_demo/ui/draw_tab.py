@@ -1,6 +1,6 @@
 """The Draw & Predict tab: a live canvas and an upload box in, the ten probabilities and what the network sees out.
 
-UI only: reading a drawing or picture is `mnist_demo.predict`; the canvas is `ui.canvas`. Every
+UI only: reading a drawing or picture is `mnist_demo.reading.predict`; the canvas is `ui.canvas`. Every
 handler works on its own browser session's `Session` and returns fresh values, so sessions share
 nothing but the read-only shipped models.
 """
@@ -11,13 +11,13 @@ import threading
 
 import gradio as gr
 
-from .. import predict
-from ..catalog import DEFAULT_MODEL
+from ..catalog import DEFAULT_MODEL, resolve
+from ..reading import predict
 from .canvas import CLEAR_JS, UNDO_JS, drawing_canvas
 from .i18n import t
 from .seen_panel import CSS as SEEN_CSS
 from .seen_panel import seen_html
-from .session import Session, model_choices, resolve
+from .session import Session, model_choices
 
 DATASET = "mnist"  # the picker lists digit models only: a clothing classifier has nothing to say about digits
 PREDICT_CONCURRENCY = 4  # a prediction takes a few ms: several run at once (more would only fight over the cores)
@@ -58,10 +58,8 @@ def no_model(lang: str, counter: int) -> tuple:
 
 
 def _model(key: str | None, session: Session | None):
-    try:
-        return resolve(key, session).model
-    except StopIteration:  # no weights shipped and none trained yet
-        return None
+    entry = resolve(key, session.trained if session else None)
+    return entry.model if entry else None  # None: no weights shipped and none trained yet
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The Train tab: pick a network and a recipe, watch it learn, inspect its mistakes, use the result.
 
-Thin UI over the core: `training_job.TrainingJob` runs the engine in a worker thread behind the
-global cap of `trainer_pool`; this module turns its snapshots into progress, curves and results
+Thin UI over the core: `training.job.TrainingJob` runs the engine in a worker thread behind the
+global cap of `training.slots`; this module turns its snapshots into progress, curves and results
 a few times a second, and puts the trained model into this browser session.
 """
 
@@ -16,18 +16,17 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
-from ..data import DATASETS
+from ..data import DATASETS, TRAIN_SIZE
 from ..models import MODELS, build_model, param_count
-from ..training import RECIPES, recipe_for
-from ..training_job import FULL_TRAIN_SET, JobSpec, Snapshot, TrainingJob, custom_recipe
-from ..training_report import confusion_image, mistake_image
-from ..uploaded_weights import load_upload
-from ..weights import WeightsError
+from ..pictures import confusion_image, mistake_image
+from ..training.job import JobSpec, Snapshot, TrainingJob
+from ..training.recipes import RECIPES, custom_recipe, recipe_for
+from ..weights import WeightsError, load_upload
 from ..weights import save as save_weights
 from .i18n import t
 from .session import Session
 
-DEFAULT_MODEL = "fastnet"  # a classroom wants to see 99% within a minute
+FIRST_TO_TRAIN = "fastnet"  # the picker's first choice: a classroom wants to see 99% within a minute
 UPDATE_SECONDS = 0.3  # how often the page is refreshed while training (at most ~3 times a second)
 OPTIMIZERS = [("SGD (momentum)", "sgd"), ("Adam", "adam"), ("AdamW", "adamw"), ("Adadelta", "adadelta")]
 AUGMENTATIONS = ("none", "digits", "fashion")
@@ -64,7 +63,7 @@ def augment_choices(lang: str) -> list[tuple[str, str]]:
 def recipe_fields(preset: str) -> list:
     """The editable fields as a preset fills them: optimizer, lr, momentum, batch, epochs, subset, augment."""
     r = RECIPES[preset]
-    return [r.optimizer, r.lr, r.momentum, r.batch_size, r.epochs, r.train_subset or FULL_TRAIN_SET, r.augment]
+    return [r.optimizer, r.lr, r.momentum, r.batch_size, r.epochs, r.train_subset or TRAIN_SIZE, r.augment]
 
 
 def _clock(seconds: float) -> str:
@@ -113,7 +112,7 @@ def per_class_table(per_class: list[float], dataset: str, lang: str) -> str:
 
 def mistakes_gallery(evaluation, dataset: str, lang: str) -> list:
     classes = DATASETS[dataset].classes
-    return [(mistake_image(m), f"{classes[m.true]} → {classes[m.predicted]} ({m.confidence:.0%})")
+    return [(mistake_image(m.image), f"{classes[m.true]} → {classes[m.predicted]} ({m.confidence:.0%})")
             for m in evaluation.mistakes]
 
 
@@ -129,13 +128,13 @@ def build(ctx) -> None:
     loc.add(gr.Markdown(t("train.intro")), value="train.intro")
     with gr.Row():
         with gr.Column(scale=2, min_width=320):
-            model = loc.add(gr.Dropdown(model_choices("en"), value=DEFAULT_MODEL, label=t("train.model"),
+            model = loc.add(gr.Dropdown(model_choices("en"), value=FIRST_TO_TRAIN, label=t("train.model"),
                                         elem_id="train-model"), label="train.model")
             dataset = loc.add(gr.Dropdown([(d.name.upper() if d.name == "mnist" else "Fashion-MNIST", d.name)
-                                           for d in DATASETS.values()], value=MODELS[DEFAULT_MODEL].dataset,
+                                           for d in DATASETS.values()], value=MODELS[FIRST_TO_TRAIN].dataset,
                                           label=t("train.dataset"), elem_id="train-dataset"), label="train.dataset")
-            own = MODELS[DEFAULT_MODEL].recipe
-            preset = loc.add(gr.Dropdown(preset_choices(DEFAULT_MODEL, "en"), value=own, label=t("train.preset"),
+            own = MODELS[FIRST_TO_TRAIN].recipe
+            preset = loc.add(gr.Dropdown(preset_choices(FIRST_TO_TRAIN, "en"), value=own, label=t("train.preset"),
                                          elem_id="train-preset"), label="train.preset")
             preset_info = gr.Markdown(RECIPES[own].description, elem_id="train-preset-info")
             values = recipe_fields(own)
@@ -303,7 +302,7 @@ def build(ctx) -> None:
         return t("train.upload_ok", lang, title=entry.card["title"]), changed + 1
 
     # The training event only polls a worker thread (async, no thread held), so it needs no
-    # Gradio-level limit: the real cap is trainer_pool's. Predictions run on their own events.
+    # Gradio-level limit: the real cap is training.slots'. Predictions run on their own events.
     start.click(run, [ctx.session, ctx.lang, model, dataset, preset, *fields, seed, ctx.models_changed], run_outputs,
                 concurrency_limit=None, concurrency_id="train", show_progress="hidden", api_visibility="private")
     stop.click(request_stop, [ctx.session, ctx.lang], message, queue=False, show_progress="hidden",

@@ -8,8 +8,6 @@ while the tab is on screen: opening it renders the Draw tab's current drawing (t
 
 from __future__ import annotations
 
-import base64
-import functools
 from dataclasses import dataclass
 from html import escape
 
@@ -18,13 +16,14 @@ import numpy as np
 import pandas as pd
 
 from .. import inspection as ins
-from ..catalog import DEFAULT_MODEL, Entry, shipped
+from .. import pictures
+from ..catalog import DEFAULT_MODEL, UNTRAINED_PREFIX, Entry, resolve, shipped, untrained
 from ..data import DATASETS, DataMissingError, load_split
-from ..models import MODELS, build_model
+from ..models import MODELS
+from ..pictures import png_data_uri
 from .i18n import t
-from .session import Session, model_choices, resolve
+from .session import Session, model_choices
 
-UNTRAINED = "untrained:"
 LEARNED = "learned:"
 RUNNER_UP = -1  # the "class to explain" default: the second most likely class
 TICK_SECONDS = 0.25
@@ -33,33 +32,22 @@ TICK_SECONDS = 0.25
 # --- models and inputs --------------------------------------------------------------------------
 
 
-@functools.cache
-def _untrained(name: str) -> Entry:
-    """A registered architecture with its seed-0 random weights: compare with the trained one."""
-    model = build_model(name, seed=0).eval()
-    return Entry(UNTRAINED + name, model, {"model": name, "dataset": MODELS[name].dataset, "title": MODELS[name].title})
-
-
 def choices(session: Session | None, lang: str) -> list[tuple[str, str]]:
     """Trained models (shipped, then this session's), then every registered architecture untrained."""
-    untrained = [(f"{spec.title} · {t('viz.untrained', lang)}", UNTRAINED + name) for name, spec in MODELS.items()]
+    untrained = [(f"{spec.title} · {t('viz.untrained', lang)}", UNTRAINED_PREFIX + name) for name, spec in MODELS.items()]
     return model_choices(session) + untrained
 
 
 def default_key() -> str:
-    return DEFAULT_MODEL if DEFAULT_MODEL in shipped() else UNTRAINED + DEFAULT_MODEL
+    return DEFAULT_MODEL if DEFAULT_MODEL in shipped() else UNTRAINED_PREFIX + DEFAULT_MODEL
 
 
 def entry_for(key: str | None, session: Session | None) -> Entry:
-    if key and key.startswith(UNTRAINED) and key[len(UNTRAINED):] in MODELS:
-        return _untrained(key[len(UNTRAINED):])
-    if (session is not None and key in session.trained) or key in shipped():
-        return resolve(key, session)
-    return entry_for(default_key(), None) if key != default_key() else _untrained(DEFAULT_MODEL)
+    return resolve(key, session.trained if session else None) or untrained(DEFAULT_MODEL)
 
 
 def model_label(entry: Entry, lang: str) -> str:
-    untrained = entry.key.startswith(UNTRAINED)
+    untrained = entry.key.startswith(UNTRAINED_PREFIX)
     return f"{entry.label} · {t('viz.untrained', lang)}" if untrained else entry.label
 
 
@@ -127,8 +115,7 @@ def figure(image: np.ndarray, caption: str, width: int = 0) -> str:
     image's own width keep pixels square and crisp), the image itself stays small."""
     native = image.shape[1]
     shown = native * max(1, round(width / native)) if width else native
-    data = base64.b64encode(ins.to_png(image)).decode("ascii")
-    return (f'<figure><img src="data:image/png;base64,{data}" style="width: {shown}px" alt="{escape(caption)}">'
+    return (f'<figure><img src="{png_data_uri(image)}" style="width: {shown}px" alt="{escape(caption)}">'
             f"<figcaption>{escape(caption)}</figcaption></figure>")
 
 
@@ -178,11 +165,11 @@ def look_figures(image: np.ndarray, pairs, names, lang: str) -> str:
             notes.append(t("viz.looks.no_conv", lang))
         else:
             caption = t("viz.looks.gradcam", lang, cls=names[cam.target], which=label, layer=cam.layer)
-            parts.append(figure(ins.render_overlay(image, cam.values, size=28), caption, width=168))
+            parts.append(figure(pictures.render_overlay(image, cam.values, size=28), caption, width=168))
             if not cam.values.any():
                 notes.append(t("viz.looks.zero", lang, cls=names[cam.target], layer=cam.layer))
         caption = t("viz.looks.saliency", lang, cls=names[sal.target], which=label)
-        parts.append(figure(ins.render_overlay(image, sal.values, size=28), caption, width=168))
+        parts.append(figure(pictures.render_overlay(image, sal.values, size=28), caption, width=168))
     return figures(parts, " ".join([t("viz.looks.help", lang), *dict.fromkeys(notes)]))
 
 
@@ -223,11 +210,11 @@ def step_view(image, model, kernel_key: str, padding: int, stride: int, position
             + f"\n\n```text\n{steps.arithmetic(n)}\n```\n\n" + t("viz.conv.size", lang, formula=formula))
     if kernel_key and kernel_key.startswith(LEARNED):
         text += "\n\n" + t("viz.conv.learned_note", lang)
-    pictures = figures([figure(ins.render_conv_input(steps, n), t("viz.conv.input", lang)),
-                        figure(ins.render_kernel(kernel, cell=1), t("viz.conv.kernel_image", lang), width=96),
-                        figure(ins.render_conv_output(steps, n), t("viz.conv.output", lang))])
+    shown = figures([figure(pictures.render_conv_input(steps, n), t("viz.conv.input", lang)),
+                     figure(pictures.render_kernel(kernel, cell=1), t("viz.conv.kernel_image", lang), width=96),
+                     figure(pictures.render_conv_output(steps, n), t("viz.conv.output", lang))])
     slider = gr.update(maximum=steps.count - 1, value=n, label=t("viz.conv.position", lang, total=steps.count))
-    return [slider, pictures, text]
+    return [slider, shown, text]
 
 
 def step_count(kernel_key: str, model, padding: int, stride: int) -> int:
@@ -248,7 +235,7 @@ def update_input(key, source, index, target, kernel_key, padding, stride, positi
     best = pairs[0][0].target
     status = t("viz.status", lang, input=picked.description, pred=names[best],
                prob=f"{activations.probabilities[best]:.1%}", model=model_label(entry, lang))
-    shown = figures([figure(ins.render_input(picked.image, size=28), t("viz.input_image", lang), width=140)])
+    shown = figures([figure(pictures.render_input(picked.image, size=28), t("viz.input_image", lang), width=140)])
     return [status, shown, probability_plot(activations.probabilities, names, lang), map_figures(activations, lang),
             vector_figures(activations, lang), look_figures(picked.image, pairs, names, lang), picked.image,
             *step_view(picked.image, entry.model, kernel_key, padding, stride, position, lang)]
@@ -328,7 +315,7 @@ def build(ctx) -> None:
     loc.add(gr.Markdown(t("viz.conv.heading")), value="viz.conv.heading")
     loc.add(gr.Markdown(t("viz.conv.help")), value="viz.conv.help")
     with gr.Row(equal_height=True):
-        kernel = loc.add(gr.Dropdown(kernel_choices(_untrained(DEFAULT_MODEL).model, "en"), value="sobel-x",
+        kernel = loc.add(gr.Dropdown(kernel_choices(untrained(DEFAULT_MODEL).model, "en"), value="sobel-x",
                                      label=t("viz.conv.kernel"), elem_id="viz-kernel", scale=3),
                          label="viz.conv.kernel")
         padding = loc.add(gr.Radio(list(ins.PADDINGS), value=1, label=t("viz.conv.padding"), elem_id="viz-padding",

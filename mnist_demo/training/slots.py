@@ -14,7 +14,7 @@ MAX_TRAININGS_ENV = "MNIST_DEMO_MAX_TRAININGS"
 
 
 class Ticket:
-    """One place in line. `wait` until it runs, then `release` (or use it as a context manager)."""
+    """One place in line. `wait` until it runs, then `release`."""
 
     def __init__(self, slots: TrainingSlots) -> None:
         self._slots = slots
@@ -30,12 +30,6 @@ class Ticket:
     def release(self) -> None:
         """Give the slot (or the place in line) back; safe to call twice."""
         self._slots.release(self)
-
-    def __enter__(self) -> Ticket:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.release()
 
 
 class TrainingSlots:

@@ -13,9 +13,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .data import DATASETS
-from .models import probabilities
-from .preprocess import PictureError, Prepared, decode_ink_payload, from_ink, from_picture, load_picture
+from ..data import DATASETS
+from ..models import probabilities
+from .files import PictureError, decode_ink_payload, load_picture
+from .geometry import Prepared, from_ink
+from .photo import from_picture
 
 NOT_SURE_BELOW = 0.5  # a top probability under this gets a "not sure" note
 DIGITS = DATASETS["mnist"].classes
@@ -63,7 +65,7 @@ def read_prepared(prepared: Prepared, model: nn.Module, classes: tuple[str, ...]
 
 
 def read_drawing(payload: str | None, model: nn.Module, classes: tuple[str, ...] = DIGITS) -> Reading:
-    """The browser canvas's JSON ink payload (see `preprocess.decode_ink_payload`) read by `model`."""
+    """The browser canvas's JSON ink payload (see `files.decode_ink_payload`) read by `model`."""
     try:
         prepared = from_ink(decode_ink_payload(payload))
     except PictureError as exc:

@@ -1,21 +1,16 @@
 """One training started from the browser, run in a worker thread that the page polls.
 
-The thread waits for a slot (`trainer_pool`), runs the engine (`training.train`) with a lower
-CPU priority so that other people's predictions still get the CPU at once, keeps the curves,
-and at the end evaluates the model once for the results panel and writes its card (the same
-fields as the command line's). The page reads `snapshot()` a few times a second; nothing here
+The thread waits for a slot (`slots`), runs the engine (`engine.train`) with a lower CPU
+priority so that other people's predictions still get the CPU at once, keeps the curves, and at
+the end evaluates the model once for the results panel and builds its card (`card.build_card`,
+the same as the command line's). The page reads `snapshot()` a few times a second; nothing here
 copies data per training step.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import datetime
-import functools
 import logging
-import math
 import os
-import platform
 import threading
 import time
 from dataclasses import dataclass
@@ -23,54 +18,18 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .data import Split, data_checksum, load_split
-from .models import MODELS, build_model, param_count
-from .trainer_pool import TrainingSlots, shared_slots
-from .training import Progress, Recipe, train
-from .training_report import Evaluation, evaluate_model
+from ..data import load_split
+from ..models import build_model
+from .card import build_card, epoch_record
+from .engine import Progress, train
+from .metrics import Evaluation, evaluate_model
+from .recipes import Recipe
+from .slots import TrainingSlots, shared_slots
 
 log = logging.getLogger(__name__)
 
 TRAIN_THREADS_ENV = "MNIST_DEMO_TRAIN_THREADS"  # torch threads for a training (default: all cores)
 TRAIN_NICE_ENV = "MNIST_DEMO_TRAIN_NICE"  # how much lower a training's CPU priority is (default 10)
-FULL_TRAIN_SET = 60000
-MIN_ONECYCLE_STEPS = 5  # torch's OneCycleLR divides by zero below this (pct_start 0.25)
-
-
-def custom_recipe(base: Recipe, *, optimizer: str | None, lr: float | None, momentum: float | None,
-                  batch_size: float | None, epochs: float | None, train_subset: float | None,
-                  augment: str | None) -> Recipe:
-    """`base` with the form's values, validated; ValueError names every field that is wrong.
-
-    Every field must be filled in (an empty field is an error, not "keep the preset's"); a
-    training subset of 60,000 or more means the whole training set.
-    """
-    values = {"optimizer": optimizer, "lr": lr, "momentum": momentum, "batch_size": batch_size, "epochs": epochs,
-              "train_subset": train_subset, "augment": augment}
-    empty = [name for name, value in values.items() if value is None or value == ""]
-    if empty:
-        raise ValueError("; ".join(f"{name} is empty" for name in empty))
-    for name in ("batch_size", "epochs", "train_subset"):
-        if float(values[name]) != int(values[name]):
-            raise ValueError(f"{name} must be a whole number (got {values[name]!r})")
-        values[name] = int(values[name])
-    values["lr"], values["momentum"] = float(lr), float(momentum)
-    if values["train_subset"] >= FULL_TRAIN_SET:
-        values["train_subset"] = None
-    elif values["train_subset"] < 1:
-        raise ValueError(f"train_subset must be between 1 and {FULL_TRAIN_SET} (got {values['train_subset']})")
-    recipe = dataclasses.replace(base, **values)
-    recipe.validate()
-    steps = math.ceil((recipe.train_subset or FULL_TRAIN_SET) / recipe.batch_size) * recipe.epochs
-    if recipe.schedule == "onecycle" and steps < MIN_ONECYCLE_STEPS:
-        raise ValueError(f"the one-cycle schedule needs at least {MIN_ONECYCLE_STEPS} training steps (got {steps}): "
-                         "use more training images or epochs, or a smaller batch_size")
-    return recipe
-
-
-@functools.lru_cache(maxsize=4)
-def _checksum(dataset: str, data_dir: str | None) -> str:
-    return data_checksum(dataset, data_dir)
 
 
 @dataclass(frozen=True)
@@ -164,7 +123,6 @@ class TrainingJob:
         self.nice = int(os.environ.get(TRAIN_NICE_ENV, "10")) if nice is None else nice
         self.report_seconds = report_seconds
         self._lock = threading.Lock()
-        self._changed = threading.Condition(self._lock)
         self._state = "queued"
         self._version = 0
         self._ticket = None
@@ -193,20 +151,14 @@ class TrainingJob:
                             tuple(self._curve),
                             tuple(self._test_curve), self._result, self._error)
 
-    def wait_for_change(self, version: int, timeout: float) -> None:
-        """Block until the snapshot's version differs from `version` or `timeout` passes."""
-        with self._changed:
-            self._changed.wait_for(lambda: self._version != version, timeout)
-
     def _update(self, **changes) -> None:
-        with self._changed:
+        with self._lock:
             for name, value in changes.items():
                 setattr(self, f"_{name}", value)
             self._version += 1
-            self._changed.notify_all()
 
     def _record(self, event: Progress) -> None:
-        with self._changed:
+        with self._lock:
             self._latest = event
             if event.kind == "step":
                 self._images_per_sec = event.images_per_sec
@@ -215,10 +167,8 @@ class TrainingJob:
                 self._curve.append(CurvePoint(epochs_done, event.loss, event.train_acc))
             if event.kind == "epoch" and event.test_acc is not None:
                 self._test_curve.append((event.epoch, event.test_acc))
-                self._history.append({"epoch": event.epoch, "test_accuracy": round(event.test_acc, 4),
-                                      "elapsed_s": round(event.elapsed, 1)})
+                self._history.append(epoch_record(event))
             self._version += 1
-            self._changed.notify_all()
 
     def _run(self) -> None:
         ticket = self._ticket
@@ -248,34 +198,9 @@ class TrainingJob:
         self._update(state="evaluating")
         device = next(model.parameters()).device
         model.cpu().eval()
-        test = load_split(spec.dataset, "test", self.data_dir)
-        if spec.recipe.test_subset is not None:  # S2 as written tests on the first 1,000 images
-            test = Split(test.images[:spec.recipe.test_subset], test.labels[:spec.recipe.test_subset])
-        evaluation = evaluate_model(model, test)
-        card = self._card(model, evaluation, done, device, time.time() - started)
+        evaluation = evaluate_model(model, load_split(spec.dataset, "test", self.data_dir))
+        card = build_card(model_name=spec.model, model=model, dataset=spec.dataset, recipe=spec.recipe,
+                          seed=spec.seed, evaluation=evaluation, final=done, history=self._history,
+                          seconds=time.time() - started, device=device, threads=self.threads,
+                          command="trained in the browser (Train tab)", data_dir=self.data_dir)
         self._update(state="done", result=JobResult(model, card, evaluation, bool(done and done.stopped)))
-
-    def _card(self, model: nn.Module, evaluation: Evaluation, done: Progress | None, device: torch.device,
-              seconds: float) -> dict:
-        """The weights card, with the command line's fields (see mnist_demo/train.py)."""
-        spec = self.spec
-        return {
-            "model": spec.model,
-            "title": MODELS[spec.model].title,
-            "parameters": param_count(model),
-            "dataset": spec.dataset,
-            "data_checksum": _checksum(spec.dataset, self.data_dir),
-            "recipe": {**vars(spec.recipe)},
-            "seed": spec.seed,
-            "test_accuracy": round(evaluation.accuracy, 4),
-            "test_images": evaluation.count,
-            "per_class_accuracy": [round(a, 4) for a in evaluation.per_class],
-            "epochs_run": round(done.fraction * done.epochs, 2) if done else 0,
-            "stopped_early": bool(done and done.stopped),
-            "history": list(self._history),
-            "train_seconds": round(seconds, 1),
-            "device": str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
-            "machine": f"{platform.machine()}, {self.threads} threads, torch {torch.__version__}",
-            "date": datetime.date.today().isoformat(),
-            "command": "trained in the browser (Train tab)",
-        }

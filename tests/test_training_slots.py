@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from mnist_demo.trainer_pool import TrainingSlots
+from mnist_demo.training.slots import TrainingSlots
 
 
 def test_cap_and_queue_positions():
