@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         recipe = recipe_for(args.model, args.recipe).with_changes(
             epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, optimizer=args.optimizer,
             augment=args.augment, train_subset=args.train_subset)
-        test = load_split(dataset, "test", args.data_dir)
+        test = load_split(dataset, "test", args.data_dir).first(recipe.test_subset)
     except (ValueError, DataMissingError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

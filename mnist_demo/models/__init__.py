@@ -93,9 +93,10 @@ def get_spec(name: str) -> ModelSpec:
 def build_model(name: str, seed: int | None = None) -> nn.Module:
     """A freshly initialized model; `seed` makes the initialization reproducible."""
     spec = get_spec(name)
-    if seed is not None:
-        torch.manual_seed(seed)
-    model = spec.build()
+    with torch.random.fork_rng(devices=[]):  # seeding must not reset the process's shared generator
+        if seed is not None:
+            torch.manual_seed(seed)
+        model = spec.build()
     model.spec_name = name  # lets the app and the trainer find the entry again
     return model
 

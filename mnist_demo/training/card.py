@@ -38,7 +38,8 @@ def device_name(device: torch.device) -> str:
 def build_card(*, model_name: str, model: nn.Module, dataset: str, recipe: Recipe, seed: int,
                evaluation: Evaluation, final: Progress | None, history: list[dict], seconds: float,
                device: torch.device, threads: int, command: str, data_dir: str | None = None) -> dict:
-    """The card of a finished training; `evaluation` is on the recipe's test set, on the CPU."""
+    """The card of a finished training; `evaluation` is on the recipe's test set (its `test_subset`
+    honoured, recorded as `test_images`), on the CPU."""
     return {
         "model": model_name,
         "title": MODELS[model_name].title,

@@ -198,7 +198,7 @@ class TrainingJob:
         self._update(state="evaluating")
         device = next(model.parameters()).device
         model.cpu().eval()
-        evaluation = evaluate_model(model, load_split(spec.dataset, "test", self.data_dir))
+        evaluation = evaluate_model(model, load_split(spec.dataset, "test", self.data_dir).first(spec.recipe.test_subset))
         card = build_card(model_name=spec.model, model=model, dataset=spec.dataset, recipe=spec.recipe,
                           seed=spec.seed, evaluation=evaluation, final=done, history=self._history,
                           seconds=time.time() - started, device=device, threads=self.threads,
