@@ -17,8 +17,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-MAX_PAYLOAD_SIDE = 1024
-EMPTY_PAYLOAD_SIDE = 112  # the size of the zeros decode_ink_payload returns for an empty payload
+INK_SIDE = 112  # the canvas sends its ink at this side (4x MNIST's field, plenty for preprocessing)
+MAX_PAYLOAD_SIDE = INK_SIDE  # nothing larger needs accepting: a 1024 px payload cost ~10 MB per request
+EMPTY_PAYLOAD_SIDE = INK_SIDE  # the size of the zeros decode_ink_payload returns for an empty payload
+# The longest payload string a MAX_PAYLOAD_SIDE square can take (base64 plus the JSON around it), checked
+# before anything is parsed.
+MAX_PAYLOAD_CHARS = 4 * -(-MAX_PAYLOAD_SIDE * MAX_PAYLOAD_SIDE // 3) + 200
 
 
 class PictureError(ValueError):
@@ -80,6 +84,11 @@ def decode_ink_payload(payload: str | None) -> np.ndarray:
     """
     if payload is None or (isinstance(payload, str) and not payload.strip()):
         return np.zeros((EMPTY_PAYLOAD_SIDE, EMPTY_PAYLOAD_SIDE), np.float32)
+    if not isinstance(payload, str):
+        raise PictureError("The drawing could not be read (expected a JSON string).")
+    if len(payload) > MAX_PAYLOAD_CHARS:
+        raise PictureError(f"The drawing is too large ({len(payload):,} characters; the canvas sends at most "
+                           f"{MAX_PAYLOAD_CHARS:,}).")
     try:
         message = json.loads(payload)
     except (TypeError, ValueError):

@@ -54,7 +54,9 @@ def as_unit_float(array: np.ndarray) -> np.ndarray:
         return array.astype(np.float32)
     if np.issubdtype(array.dtype, np.integer):
         return array.astype(np.float32) / max(float(np.iinfo(array.dtype).max), 1.0)
-    return np.clip(np.nan_to_num(array.astype(np.float32)), 0.0, 1.0)
+    out = np.clip(array.astype(np.float32), 0.0, 1.0)  # infinities clip to the ends; NaN below means no ink
+    out[np.isnan(out)] = 0.0  # (np.nan_to_num is several times slower on a canvas-sized map)
+    return out
 
 
 
