@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-INK_SIDE = 112  # the canvas sends its ink at this side (4x MNIST's field, plenty for preprocessing)
+from ..canvas_spec import INK_SIDE
+
 MAX_PAYLOAD_SIDE = INK_SIDE  # nothing larger needs accepting: a 1024 px payload cost ~10 MB per request
 EMPTY_PAYLOAD_SIDE = INK_SIDE  # the size of the zeros decode_ink_payload returns for an empty payload
 # The longest payload string a MAX_PAYLOAD_SIDE square can take (base64 plus the JSON around it), checked
