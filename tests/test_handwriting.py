@@ -9,12 +9,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from mnist_demo.preprocess import decode_ink_payload, from_ink, from_picture
 
 from mnist_demo import handwriting as hw
 from mnist_demo import weights
 from mnist_demo.canvas_spec import BRUSH, INK_SIDE
 from mnist_demo.catalog import WEIGHTS_DIR
-from mnist_demo.preprocess import decode_ink_payload, from_ink, from_picture
 
 
 @pytest.fixture(scope="module")
