@@ -10,13 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
 from torch import nn
 
 from ..data import DATASETS
-from ..models import probabilities
 from .files import PictureError, decode_ink_payload, load_picture
 from .geometry import Prepared, from_ink
+from .inference import WORKER
 from .photo import from_picture
 
 NOT_SURE_BELOW = 0.5  # a top probability under this gets a "not sure" note
@@ -46,9 +45,8 @@ class Reading:
 
 
 def predict(model: nn.Module, prepared: Prepared, classes: tuple[str, ...] = DIGITS) -> dict[str, float]:
-    """Every class's probability for one prepared input, in class order."""
-    with torch.inference_mode():
-        probs = probabilities(model, model(prepared.tensor()))[0]
+    """Every class's probability for one prepared input, in class order (batched with whoever else is waiting)."""
+    probs = WORKER.probabilities(model, prepared.tensor())
     return {label: float(p) for label, p in zip(classes, probs.tolist(), strict=True)}
 
 

@@ -66,12 +66,22 @@ def _model(key: str | None, session: Session | None):
 # Event handlers
 
 
+def mid_stroke(payload: object) -> bool:
+    """The canvas marks updates sent while the pointer is still down (JSON.stringify writes no spaces)."""
+    return isinstance(payload, str) and '"final":false' in payload
+
+
 def on_drawing(payload: str | None, key: str | None, session: Session, lang: str, counter: int) -> tuple:
     model = _model(key, session)
     if model is None:
         return no_model(lang, counter)
     with PREDICTING:
         reading = predict.read_drawing(payload, model)
+    if mid_stroke(payload):
+        # During a stroke only the answer moves: the preprocessing panel (five PNGs, a third of the
+        # request's time) and the Visualize tab follow once the pointer is released.
+        session.current_input = reading.prepared
+        return reading.probabilities, status_text(reading, lang), gr.skip(), counter
     return show(reading, session, lang, counter)
 
 
