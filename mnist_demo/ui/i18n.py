@@ -345,11 +345,6 @@ class Localizer:
         self._items.append((component, keys))
         return component
 
-    def add(self, component, **attribute_keys: str):
-        """The older two-step form, kept until every tab uses the call above."""
-        self._items.append((component, attribute_keys))
-        return component
-
     @property
     def components(self) -> list:
         return [component for component, _ in self._items]
