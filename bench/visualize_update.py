@@ -21,6 +21,7 @@ import platform
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -73,12 +74,8 @@ def percentile(values: list[float], q: float) -> float:
 
 def bench_model(key: str, images: np.ndarray, repeats: int) -> dict:
     session = Session()
-    args = dict(source="drawing", index=0, target=tab.RUNNER_UP, kernel_key="sobel-x", padding=1, stride=1,
-                position=0, lang="en")
-
-    def settings():
-        return (key, args["source"], args["index"], args["target"], args["kernel_key"], args["padding"],
-                args["stride"], args["position"], session, args["lang"])
+    view = tab.View(model=key, source="drawing", index=0, target=tab.RUNNER_UP, kernel="sobel-x", padding=1,
+                    stride=1, position=0)
 
     results = {}
     for kind in ("input", "model", "step"):
@@ -86,11 +83,12 @@ def bench_model(key: str, images: np.ndarray, repeats: int) -> dict:
         for i in range(repeats + 3):  # the first three warm up
             session.current_input = SimpleNamespace(image=images[i % len(images)], blank=False)
             if kind == "input":
-                seconds, cpu, size = timed(tab.update_input, *settings())
+                seconds, cpu, size = timed(tab.update_input, view, session, "en")
             elif kind == "model":
-                seconds, cpu, size = timed(tab.update_all, *settings())
+                seconds, cpu, size = timed(tab.update_all, view, session, "en")
             else:
-                seconds, cpu, size = timed(tab.show_step, images[0], key, "sobel-x", 1, 1, 37 * i % 784, session, "en")
+                step = replace(view, image=images[0], position=37 * i % 784)
+                seconds, cpu, size = timed(tab.show_step, step, session, "en")
             if i >= 3:
                 times.append(seconds * 1000)
                 cpu_times.append(cpu * 1000)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
@@ -14,13 +15,9 @@ from mnist_demo.ui import visualize_tab as tab
 from mnist_demo.ui.i18n import STRINGS, t
 from mnist_demo.ui.session import Session
 
-SETTINGS = dict(source="drawing", index=0, target=tab.RUNNER_UP, kernel_key="sobel-x", padding=1, stride=1, position=0)
-
 
 def run_all(key, session, lang="en", **changes):
-    s = {**SETTINGS, **changes}
-    return tab.update_all(key, s["source"], s["index"], s["target"], s["kernel_key"], s["padding"], s["stride"],
-                          s["position"], session, lang)
+    return tab.update_all(tab.View(model=key, **changes), session, lang)
 
 
 def drawing() -> SimpleNamespace:
@@ -77,11 +74,12 @@ def test_chinese_captions():
 
 def test_animation_tick_advances_and_stops_at_the_end():
     image = drawing().image
-    out = tab.advance(image, tab.default_key(), "sobel-x", 0, 3, 0, 2, None, "en")
+    view = tab.View(model=tab.default_key(), kernel="sobel-x", padding=0, stride=3, position=0, speed=2, image=image)
+    out = tab.advance(view, None, "en")
     assert out[0]["value"] == 2 and not isinstance(out[3], bool)  # still running: the checkbox is left alone
     last = tab.step_count("sobel-x", None, 0, 3) - 1  # (28 - 3) // 3 + 1 = 9 per side
     assert last == 80
-    out = tab.advance(image, tab.default_key(), "sobel-x", 0, 3, last - 1, 5, None, "en")
+    out = tab.advance(replace(view, position=last - 1, speed=5), None, "en")
     assert out[0]["value"] == last and out[3] is False
 
 

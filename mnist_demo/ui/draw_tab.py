@@ -149,21 +149,18 @@ def build(ctx) -> None:
     choices = model_choices(None, DATASET)
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):
-            L.add(gr.Markdown(t("draw.canvas")), value="draw.canvas")
+            L(gr.Markdown, value="draw.canvas")
             canvas = drawing_canvas("sketchpad")
             with gr.Row():
-                undo = L.add(gr.Button(t("draw.undo"), elem_id="undo", size="sm"), value="draw.undo")
-                clear = L.add(gr.Button(t("draw.clear"), elem_id="clear", size="sm", variant="stop"),
-                              value="draw.clear")
-            upload = L.add(gr.Image(type="filepath", label=t("draw.upload"), elem_id="upload", height=220,
-                                    sources=["upload", "clipboard"]), label="draw.upload")
+                undo = L(gr.Button, value="draw.undo", elem_id="undo", size="sm")
+                clear = L(gr.Button, value="draw.clear", elem_id="clear", size="sm", variant="stop")
+            upload = L(gr.Image, type="filepath", label="draw.upload", elem_id="upload", height=220,
+                       sources=["upload", "clipboard"])
         with gr.Column(scale=1, min_width=300):
-            model = L.add(gr.Dropdown(choices, value=default_choice([k for _, k in choices]), label=t("common.model"),
-                                      info=t("draw.model_info"), elem_id="draw-model"),
-                          label="common.model", info="draw.model_info")
+            model = L(gr.Dropdown, choices, value=default_choice([k for _, k in choices]), label="common.model",
+                      info="draw.model_info", elem_id="draw-model")
             status = gr.Markdown(t("draw.msg.blank"), elem_id="draw-status")
-            label = L.add(gr.Label(num_top_classes=10, label=t("draw.prediction"), elem_id="prediction"),
-                          label="draw.prediction")
+            label = L(gr.Label, num_top_classes=10, label="draw.prediction", elem_id="prediction")
             seen = gr.HTML(seen_html(None, "en"), css_template=SEEN_CSS, elem_id="seen")
 
     shown = [label, status, seen, ctx.input_changed]
