@@ -9,12 +9,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from mnist_demo.preprocess import decode_ink_payload, from_ink, from_picture
 
 from mnist_demo import handwriting as hw
 from mnist_demo import weights
 from mnist_demo.canvas_spec import BRUSH, INK_SIDE
 from mnist_demo.catalog import WEIGHTS_DIR
+from mnist_demo.reading.files import decode_ink_payload
+from mnist_demo.reading.geometry import from_ink
+from mnist_demo.reading.photo import from_picture
 
 
 @pytest.fixture(scope="module")
