@@ -10,9 +10,11 @@ little more than one. Models are in eval mode, so a row is the same whatever els
 
 from __future__ import annotations
 
+import asyncio
 import queue
 import threading
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -26,9 +28,7 @@ MAX_BATCH = 64
 class _Request:
     model: nn.Module
     x: torch.Tensor  # (1, 1, 28, 28)
-    done: threading.Event = field(default_factory=threading.Event)
-    result: torch.Tensor | None = None
-    error: BaseException | None = None
+    done: Callable[[torch.Tensor | None, BaseException | None], None]  # called in the worker thread
 
 
 class InferenceWorker:
@@ -42,14 +42,35 @@ class InferenceWorker:
         self.batches = self.requests = 0  # for benchmarks: requests / batches is the mean batch size
 
     def probabilities(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        """The (classes,) probabilities of one input (1, 1, 28, 28) under `model`."""
+        """The (classes,) probabilities of one input (1, 1, 28, 28) under `model`; blocks this thread."""
+        finished = threading.Event()
+        outcome: list = []
+
+        def done(result, error) -> None:
+            outcome.extend((result, error))
+            finished.set()
+
+        self._submit(_Request(model, x, done))
+        finished.wait()
+        if outcome[1] is not None:
+            raise outcome[1]
+        return outcome[0]
+
+    async def probabilities_async(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        """The same for a coroutine: the event loop waits without a thread of its own."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+
+        def settle(result, error) -> None:
+            if not future.done():
+                future.set_exception(error) if error is not None else future.set_result(result)
+
+        self._submit(_Request(model, x, lambda result, error: loop.call_soon_threadsafe(settle, result, error)))
+        return await future
+
+    def _submit(self, request: _Request) -> None:
         self._ensure_started()
-        request = _Request(model, x)
         self._queue.put(request)
-        request.done.wait()
-        if request.error is not None:
-            raise request.error
-        return request.result
 
     def _ensure_started(self) -> None:
         if self._thread is None:
@@ -75,19 +96,17 @@ class InferenceWorker:
 
     def _forward(self, group: list[_Request]) -> None:
         model = group[0].model
+        self.batches += 1
+        self.requests += len(group)
         try:
             with torch.inference_mode():
                 rows = probabilities(model, model(torch.cat([r.x for r in group]))).float()
-            for request, row in zip(group, rows, strict=True):
-                request.result = row
         except Exception as exc:  # handed to every caller of the batch; the worker keeps serving
             for request in group:
-                request.error = exc
-        finally:
-            self.batches += 1
-            self.requests += len(group)
-            for request in group:
-                request.done.set()
+                request.done(None, exc)
+            return
+        for request, row in zip(group, rows, strict=True):
+            request.done(row, None)
 
 
 WORKER = InferenceWorker()  # the process's one worker

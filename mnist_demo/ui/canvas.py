@@ -2,7 +2,8 @@
 
 Its value is a small JSON payload `{"w": 112, "h": 112, "data": base64 of 112*112 ink bytes, "final":
 false}` (the format `reading.files.decode_ink_payload` reads; "final" is true once the pointer is
-released), or "" when the canvas is empty. The script sets
+released), or "" when the canvas is empty. Each change fires `change` (the live answer); the end of
+a stroke, an undo or a clear also fires `submit` (the preprocessing panel, the Visualize tab). The script sets
 `props.value` at most every SEND_EVERY_MS while the pointer moves and once at the end of each
 stroke; Gradio then fires the component's `change` event. Strokes are kept as points in [0, 1]
 so the drawing survives any resize, and the 112 px ink is drawn directly from them (exact
@@ -86,8 +87,9 @@ function send(final) {  // final: the pointer was released (or undo, clear): the
   clearTimeout(timer); timer = null;
   lastSent = performance.now();
   const value = payload(final === true);
-  if (props.value === value) return;
-  props.value = value;  // Gradio fires the component's 'change' event
+  if (props.value === value && final !== true) return;
+  props.value = value;  // Gradio fires the component's 'change' event: the answer
+  if (final === true) trigger('submit');  // the stroke is complete: the preprocessing panel and Visualize follow
   canvas.dispatchEvent(new Event('pad-sent'));  // for tests and benchmarks
 }
 

@@ -66,22 +66,37 @@ def _model(key: str | None, session: Session | None):
 # Event handlers
 
 
-def mid_stroke(payload: object) -> bool:
-    """The canvas marks updates sent while the pointer is still down (JSON.stringify writes no spaces)."""
-    return isinstance(payload, str) and '"final":false' in payload
+def label_value(probabilities: dict[str, float] | None) -> dict:
+    """What `gr.Label` shows, in the form Gradio's postprocessing would send (the live event skips it)."""
+    if not probabilities:
+        return {}
+    ranked = sorted(probabilities.items(), key=lambda item: item[1], reverse=True)
+    return {"label": ranked[0][0], "confidences": [{"label": k, "confidence": p} for k, p in ranked]}
+
+
+async def on_live(payload: str | None, key: str | None, session: Session | None, lang: str) -> tuple:
+    """(label, status) for every update the canvas sends, during the stroke and at its end.
+
+    The canvas's hot path, so it is lean: a coroutine (no thread of its own), inputs and outputs
+    passed raw (no pre- and postprocessing, each of which costs Gradio a thread hop and a config
+    update per component), two outputs only. py-spy on 8 busy clients: our own work was a tenth of
+    the request; the rest was Gradio's hops and updates. The panel and the Visualize tab follow
+    once per stroke, in `on_drawing`.
+    """
+    model = _model(key, session)
+    if model is None:
+        return {}, t("draw.msg.no_model", lang)
+    reading = await predict.read_drawing_async(payload, model)
+    return label_value(reading.probabilities), status_text(reading, lang)
 
 
 def on_drawing(payload: str | None, key: str | None, session: Session, lang: str, counter: int) -> tuple:
+    """(label, status, seen panel, input_changed) once a stroke ends (the canvas's `submit`), or after undo/clear."""
     model = _model(key, session)
     if model is None:
         return no_model(lang, counter)
     with PREDICTING:
         reading = predict.read_drawing(payload, model)
-    if mid_stroke(payload):
-        # During a stroke only the answer moves: the preprocessing panel (five PNGs, a third of the
-        # request's time) and the Visualize tab follow once the pointer is released.
-        session.current_input = reading.prepared
-        return reading.probabilities, status_text(reading, lang), gr.skip(), counter
     return show(reading, session, lang, counter)
 
 
@@ -165,7 +180,8 @@ def build(ctx) -> None:
 
     shown = [label, status, seen, ctx.input_changed]
     context = [model, ctx.session, ctx.lang, ctx.input_changed]
-    canvas.change(on_drawing, [canvas, *context], shown, **LIVE)
+    canvas.change(on_live, [canvas, *context[:3]], shown[:2], preprocess=False, postprocess=False, **LIVE)
+    canvas.submit(on_drawing, [canvas, *context], shown, **LIVE)  # the stroke's end (see ui.canvas)
     upload.change(on_upload, [upload, *context], shown, preprocess=False, **{**QUEUED, "show_progress": "minimal"})
     undo.click(None, js=UNDO_JS, api_visibility="private")
     clear.click(on_clear, [ctx.session, ctx.lang, ctx.input_changed], [upload, *shown], js=CLEAR_JS,

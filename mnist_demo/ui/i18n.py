@@ -306,7 +306,7 @@ STRINGS: dict[str, dict[str, str]] = {
 def t(key: str, lang: str = DEFAULT_LANGUAGE, **values: Any) -> str:
     """The text for `key` in `lang` (English if missing), with {placeholders} filled in."""
     entry = STRINGS[key]
-    text = entry.get(lang) or entry[DEFAULT_LANGUAGE]
+    text = (entry.get(lang) if isinstance(lang, str) else None) or entry[DEFAULT_LANGUAGE]  # lang may come from a script
     return text.format(**values) if values else text
 
 
