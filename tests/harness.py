@@ -211,8 +211,7 @@ def touch_strokes(page, box: dict, strokes: Sequence[Sequence[Point]], pause_ms:
 
 # --- measuring -----------------------------------------------------------------------------------
 
-PERCENTILE_DEFINITION = "nearest rank on the linear scale: the sorted value at index round(q/100*(n-1)), " \
-                        "numpy.percentile(method='nearest')"
+PERCENTILE_DEFINITION = "the measured value at index round(q/100*(n-1)) of the sorted values, numpy's method='nearest'"
 
 
 def percentile(values: Sequence[float], q: float) -> float:
