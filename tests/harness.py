@@ -118,13 +118,15 @@ def serve_subprocess(port: int | None = None, timeout_s: float = 120) -> App:
             process.kill()
             process.wait(timeout=10)
         log.close()
+        Path(log.name).unlink(missing_ok=True)
 
     app = App(port, stop)
     try:
         _wait_until_serving(app.url, timeout_s, alive=lambda: process.poll() is None)
     except RuntimeError as exc:
-        stop()
+        log.flush()
         tail = Path(log.name).read_text(errors="replace")[-2000:]
+        app.stop()
         raise RuntimeError(f"{exc} (exit status {process.returncode}); its output ends:\n{tail}") from None
     return app
 
