@@ -28,6 +28,7 @@ from tests.harness import (  # noqa: E402
     CANVAS,
     DIGITS,
     PERCENTILE_DEFINITION,
+    RESULTS,
     draw_strokes,
     launch_chromium,
     load_average,
@@ -208,6 +209,7 @@ def main() -> None:
     parser.add_argument("--url", help="an app already running (default: start app.py)")
     parser.add_argument("--rounds", type=int, default=3, help="times to draw the ten digits (11 strokes each)")
     parser.add_argument("--server-runs", type=int, default=200)
+    parser.add_argument("--out-dir", default=str(RESULTS), help="where draw_latency.md/.json go (default bench/results)")
     args = parser.parse_args()
     load_before = load_average()
     app = None if args.url else serve_subprocess()
@@ -223,7 +225,7 @@ def main() -> None:
         "load_avg_after": load_average(),
         "percentile": PERCENTILE_DEFINITION,
     }
-    print(write_results("draw_latency", results, markdown(results)).read_text())
+    print(write_results("draw_latency", results, markdown(results), args.out_dir).read_text())
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ from mnist_demo.catalog import UNTRAINED_PREFIX, shipped  # noqa: E402
 from mnist_demo.data import load_split  # noqa: E402
 from mnist_demo.ui import visualize_tab as tab  # noqa: E402
 from mnist_demo.ui.session import Session  # noqa: E402
-from tests.harness import PERCENTILE_DEFINITION, machine_info, percentile, write_results  # noqa: E402
+from tests.harness import PERCENTILE_DEFINITION, RESULTS, machine_info, percentile, write_results  # noqa: E402
 
 MODELS = ["digitnet", "s5-lenet", "s2-numpy-cnn", "s3-mlp", "classic", "fashionnet"]
 BAR_PLOT = gr.BarPlot(x="class", y="probability", render=False)
@@ -97,6 +97,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--models", nargs="*", default=MODELS)
+    parser.add_argument("--out-dir", default=str(RESULTS), help="where visualize_update.md/.json go")
     options = parser.parse_args()
     torch.set_num_threads(1)
     split = load_split("mnist", "test")
@@ -110,7 +111,7 @@ def main() -> None:
         print(name, json.dumps(rows[name]))
     machine = {**machine_info(), "threads": torch.get_num_threads()}
     results = {"machine": machine, "repeats": options.repeats, "percentile": PERCENTILE_DEFINITION, "results": rows}
-    print(write_results("visualize_update", results, markdown(rows, machine, options.repeats)).read_text())
+    print(write_results("visualize_update", results, markdown(rows, machine, options.repeats), options.out_dir).read_text())
 
 
 def markdown(rows: dict, machine: dict, repeats: int) -> str:
