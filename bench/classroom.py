@@ -325,12 +325,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--training-only", action="store_true", help="only the phases with a training running")
     p.add_argument("--no-training", action="store_true", help="only the phases without a training")
     p.add_argument("--drawings", type=int, default=60, help="distinct UNIPEN digits the class draws")
+    p.add_argument("--app-dir", default=str(ROOT), help="the checkout whose app.py is served (before/after runs)")
+    p.add_argument("--name", default="classroom", help="results file name in bench/results")
     args = p.parse_args(argv)
 
     pool = drawings(args.drawings)
     cli_seconds = None if args.no_training else cli_training_seconds()
     rows = []
-    with serve_subprocess() as app:
+    with serve_subprocess(cwd=args.app_dir) as app:
         import urllib.request
 
         config = json.loads(urllib.request.urlopen(app.url + "config").read())
@@ -351,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
     note = (f"Stroke end to final answer, {STROKE_SECONDS} s strokes of real UNIPEN digits, {PAUSE_SECONDS} s pauses, "
             f"updates at most every {SEND_EVERY * 1000:.0f} ms with one in flight. Command-line time of the same "
             f"training (fastnet, fast recipe), alone: {cli_seconds} s.")
-    write_results("classroom", {"cli_training_seconds": cli_seconds, "rows": rows},
+    write_results(args.name, {"cli_training_seconds": cli_seconds, "app_dir": args.app_dir, "rows": rows},
                   "\n".join(["# Classroom: many students drawing at once", "", note, "", *lines]))
     return 0
 

@@ -73,9 +73,10 @@ def _wait_until_serving(url: str, timeout_s: float, alive=lambda: True) -> None:
 class App:
     """The real app listening on 127.0.0.1:`port`; `stop()` (or leaving a `with` block) ends it."""
 
-    def __init__(self, port: int, stop) -> None:
+    def __init__(self, port: int, stop, pid: int | None = None) -> None:
         self.port = port
         self.url = f"http://127.0.0.1:{port}/"
+        self.pid = pid or os.getpid()  # the server's process: benchmarks read its CPU time and memory
         self._stop = stop
 
     def stop(self) -> None:
@@ -103,11 +104,13 @@ def serve_in_process(port: int | None = None) -> App:
     return app
 
 
-def serve_subprocess(port: int | None = None, timeout_s: float = 120) -> App:
-    """`python app.py` as a child process with the same options, stopped by its PID (SIGTERM, then SIGKILL)."""
+def serve_subprocess(port: int | None = None, timeout_s: float = 120, cwd: Path | str = ROOT) -> App:
+    """`python app.py` as a child process with the same options, stopped by its PID (SIGTERM, then SIGKILL).
+
+    `cwd`: another checkout's app.py, to measure a benchmark before and after a change."""
     port = port or free_port()
     log = tempfile.NamedTemporaryFile(prefix="mnist-demo-app-", suffix=".log", delete=False)
-    process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env={**os.environ, **_environment(port)},
+    process = subprocess.Popen([sys.executable, "app.py"], cwd=cwd, env={**os.environ, **_environment(port)},
                                stdout=log, stderr=subprocess.STDOUT)
 
     def stop() -> None:
@@ -120,7 +123,7 @@ def serve_subprocess(port: int | None = None, timeout_s: float = 120) -> App:
         log.close()
         Path(log.name).unlink(missing_ok=True)
 
-    app = App(port, stop)
+    app = App(port, stop, process.pid)
     try:
         _wait_until_serving(app.url, timeout_s, alive=lambda: process.poll() is None)
     except RuntimeError as exc:
