@@ -199,9 +199,12 @@ def test_too_long_a_training_is_refused_before_it_queues(monkeypatch):
         check_length(huge, "fastnet", "cpu")
     assert max_train_steps("cuda") > max_train_steps("cpu")
     slots = TrainingSlots(1)
-    with pytest.raises(ValueError, match="steps"):  # TrainingTooLong is a ValueError: the form's message
-        TrainingJob(JobSpec("fastnet", "mnist", huge), slots=slots).start()
-    assert (slots.running, slots.waiting) == (0, 0)
+    job = TrainingJob(JobSpec("fastnet", "mnist", huge), slots=slots).start()
+    job.join(1)
+    snap = job.snapshot()
+    assert snap.finished and snap.state == "failed" and "600,000 steps" in snap.error
+    assert isinstance(job.refusal, ValueError)  # TrainingTooLong: a form shows it with its other checks
+    assert (slots.running, slots.waiting) == (0, 0) and job.pid is None
     monkeypatch.setenv(MAX_TRAIN_STEPS_ENV, "30")
     with pytest.raises(TrainingTooLong, match="at most 30"):
         check_length(SMALL, "fastnet", "cpu")  # 40 steps
@@ -210,8 +213,10 @@ def test_too_long_a_training_is_refused_before_it_queues(monkeypatch):
 def test_a_full_line_refuses_the_job():
     slots = TrainingSlots(1, max_waiting=0)
     busy = slots.join()
-    with pytest.raises(QueueFull):
-        TrainingJob(JobSpec("fastnet", "mnist", SMALL), slots=slots).start()
+    job = TrainingJob(JobSpec("fastnet", "mnist", SMALL), slots=slots).start()
+    snap = _finish(job, 1)
+    assert snap.state == "failed" and "busy" in snap.error and "try again" in snap.error.lower()
+    assert isinstance(job.refusal, QueueFull) and (slots.running, slots.waiting) == (1, 0)
     busy.release()
     assert (slots.running, slots.waiting) == (0, 0)
 

@@ -17,7 +17,9 @@ which ends between steps and keeps (and evaluates) what was learned. Whatever ha
 process is joined or terminated before the job finishes and its slot is released; a process that
 crashes or is killed leaves the job "failed" with a short message. `check_length` refuses
 trainings longer than $MNIST_DEMO_MAX_TRAIN_STEPS steps (default 20,000 on the CPU, 200,000 on
-a GPU); `start()` checks it too. `warm_up()` starts the fork server ahead of the first training.
+a GPU; a form can call it with its other checks); `start()` refuses those and, when the line is
+full (`slots.QueueFull`), every new job: such a job is "failed" at once with a message that says
+why. `warm_up()` starts the fork server ahead of the first training.
 """
 
 from __future__ import annotations
@@ -203,17 +205,26 @@ class TrainingJob:
         self._test_curve: list[tuple[int, float]] = []
         self._result: JobResult | None = None
         self._error: str | None = None
+        self.refusal: TrainingTooLong | QueueFull | None = None  # why start() did not start it
         self._thread = threading.Thread(target=self._run, name=f"train-{spec.model}", daemon=True)
 
     def start(self) -> TrainingJob:
-        """Take a place in line and begin; raises TrainingTooLong (a ValueError) or QueueFull."""
-        check_length(self.spec.recipe, self.spec.model, self.device)
-        self._ticket = self.slots.join()
+        """Take a place in line and begin. A training that is too long (`check_length`) or that finds
+        the line full (`QueueFull`) does not start: the job is "failed" at once, its error says why
+        (`refusal` holds the exception), and it holds no place in line."""
+        try:
+            check_length(self.spec.recipe, self.spec.model, self.device)
+            self._ticket = self.slots.join()
+        except (TrainingTooLong, QueueFull) as exc:
+            self.refusal = exc
+            self._update(state="failed", error=str(exc))
+            return self
         self._thread.start()
         return self
 
     def join(self, timeout: float | None = None) -> None:
-        self._thread.join(timeout)
+        if self._thread.ident is not None:  # started
+            self._thread.join(timeout)
 
     @property
     def pid(self) -> int | None:
