@@ -4,7 +4,7 @@ process itself spent meanwhile, for the first job of a server process and for th
 
     MNIST_DEMO_DATA=../shared/data python bench/job_startup.py --runs 3 --jobs 3
     MNIST_DEMO_DATA=../shared/data python bench/job_startup.py --runs 3 --jobs 3 --warm-up 10
-    MNIST_DEMO_DATA=../shared/data python bench/job_startup.py --runs 1 --jobs 1 --recipe fast
+    MNIST_DEMO_DATA=../shared/data python bench/job_startup.py --runs 1 --jobs 1 --recipe fast --probe
 
 Each run is a fresh Python process (like a freshly started server) that imports the app's
 training job, then trains SMALL `--jobs` times one after another. Prints one line per job and
@@ -33,18 +33,49 @@ if warm >= 0 and hasattr(job_module, "warm_up"):
     job_module.warm_up()  # as app.py does when the server starts
     time.sleep(warm)
 recipe = {"small": None, "fast": RECIPES["fast"]}[sys.argv[3]]
+probe = sys.argv[4] == "1"
+if probe:  # a stand-in for the live path: the canvas's preprocessing and one forward pass, in this process
+    import numpy as np
+    import torch
+    from mnist_demo.models import build_model
+    from mnist_demo.reading.geometry import from_ink
+    torch.set_num_threads(1)
+    net = build_model("digitnet", seed=0).eval()
+    ink = np.zeros((112, 112), np.float32)
+    ink[20:90, 50:62] = 1.0
+    ink[20:32, 30:62] = 1.0
+
+    def live() -> float:
+        t = time.perf_counter()
+        prepared = from_ink(ink)
+        with torch.no_grad():
+            net(torch.from_numpy(prepared.image).view(1, 1, 28, 28))
+        return time.perf_counter() - t
+
+    def quantiles(seconds: float, until=None) -> dict:
+        times, end = [], time.perf_counter() + seconds
+        while time.perf_counter() < end and not (until and until()):
+            times.append(live())
+            time.sleep(0.002)
+        times.sort()
+        return {"n": len(times), "p50_ms": 1000 * times[len(times) // 2], "p95_ms": 1000 * times[int(len(times) * .95)]}
+    idle = quantiles(5)
 SMALL = RECIPES["fast"].with_changes(epochs=2, train_subset=1000, batch_size=50, test_subset=1000)
 out = []
 for i in range(int(sys.argv[1])):
     started, cpu = time.perf_counter(), time.process_time()
     job = TrainingJob(JobSpec("fastnet", "mnist", recipe or SMALL, seed=0), slots=TrainingSlots(1), threads=1 if recipe is None else None,
                       device="cpu", report_seconds=0.0 if recipe is None else 0.25).start()
-    first = None
+    first, busy = None, None
     while not job.snapshot().finished:
         if first is None and job.snapshot().latest is not None:
             first = time.perf_counter() - started
+            if probe:
+                busy = quantiles(1e9, lambda: job.snapshot().finished)
         time.sleep(0.005 if first is None else 0.25)  # the page polls a few times a second
     snap = job.snapshot()
+    if probe:
+        print(f"live path in the server process: idle {idle}, during the training {busy}", file=sys.stderr)
     assert snap.state == "done", snap.error
     out.append({"first_progress_s": first, "wall_s": time.perf_counter() - started,
                 "server_cpu_s": time.process_time() - cpu,
@@ -61,12 +92,16 @@ def main() -> None:
                    help="call job.warm_up() (as app.py does) this long before the first job (default: don't)")
     p.add_argument("--recipe", choices=["small", "fast"], default="small",
                    help="small: the tests' SMALL run on 1 thread; fast: the fast preset, all cores")
+    p.add_argument("--probe", action="store_true",
+                   help="meanwhile, time a stand-in for the live path (preprocessing + digitnet forward) in the "
+                        "server process, idle and during the training (printed to stderr)")
     args = p.parse_args()
     firsts: dict[int, list[float]] = {}
     walls: dict[int, list[float]] = {}
     cpus: dict[int, list[float]] = {}
     for run in range(args.runs):
-        done = subprocess.run([sys.executable, "-c", CHILD, str(args.jobs), str(args.warm_up), args.recipe], capture_output=True, text=True,
+        done = subprocess.run([sys.executable, "-c", CHILD, str(args.jobs), str(args.warm_up), args.recipe,
+                               "1" if args.probe else "0"], stdout=subprocess.PIPE, text=True,
                               check=True)
         result = json.loads(done.stdout.strip().splitlines()[-1])
         for i, job in enumerate(result["jobs"]):

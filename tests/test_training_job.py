@@ -227,3 +227,55 @@ def test_later_jobs_reuse_the_data_checksum():
     snap = _finish(job)
     assert snap.state == "done", snap.error
     assert job_module._checksums[("mnist", job._params()["data_dir"])] == snap.result.card["data_checksum"]
+
+
+def test_stopped_while_evaluating_still_finishes_and_leaves_no_process():
+    stop = threading.Event()
+    slots = TrainingSlots(1)
+    job = TrainingJob(JobSpec("fastnet", "mnist", SMALL.with_changes(epochs=1)), stop, slots=slots, threads=1,
+                      device="cpu", report_seconds=0.0).start()
+    deadline = time.monotonic() + 60
+    while job.snapshot().state not in ("evaluating", "done") and time.monotonic() < deadline:
+        time.sleep(0.001)
+    stop.set()
+    snap = _finish(job)
+    assert snap.state == "done" and snap.result.card["epochs_run"] == 1
+    assert _no_training_process(job) and slots.running == 0
+
+
+def test_the_card_is_the_one_the_command_line_builds_for_the_same_run():
+    """The same run trained here (engine, evaluation and card as mnist_demo.train does them) and in
+    a training process gives the same card, bar the command, the clock and the date."""
+    import torch
+
+    from mnist_demo.data import load_split
+    from mnist_demo.models import build_model
+    from mnist_demo.training.card import build_card, epoch_record
+    from mnist_demo.training.engine import train
+    from mnist_demo.training.metrics import evaluate_model
+
+    recipe = SMALL.with_changes(epochs=1)
+    job = TrainingJob(JobSpec("fastnet", "mnist", recipe, seed=3), slots=TrainingSlots(1), threads=1,
+                      device="cpu").start()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        model = build_model("fastnet", seed=3)
+        events = list(train(model, recipe, "mnist", seed=3, device="cpu"))
+        evaluation = evaluate_model(model.cpu(), load_split("mnist", "test").first(recipe.test_subset))
+        cli = build_card(model_name="fastnet", model=model, dataset="mnist", recipe=recipe, seed=3,
+                         evaluation=evaluation, final=events[-1],
+                         history=[epoch_record(e) for e in events if e.kind == "epoch"], seconds=1.0,
+                         device=torch.device("cpu"), threads=1, command="cli")
+    finally:
+        torch.set_num_threads(threads)
+    snap = _finish(job)
+    assert snap.state == "done", snap.error
+    browser = snap.result.card
+    assert set(browser) == set(cli)
+    for field in set(cli) - {"command", "train_seconds", "date", "history"}:
+        assert browser[field] == cli[field], field
+    assert [h["test_accuracy"] for h in browser["history"]] == [h["test_accuracy"] for h in cli["history"]]
+    assert torch.equal(snap.result.evaluation.confusion, evaluation.confusion)
+    state = model.state_dict()
+    assert all(torch.equal(v, state[k]) for k, v in snap.result.model.state_dict().items())
