@@ -1,22 +1,26 @@
 """Command line: train a registered model and write its weights and card.
 
     python -m mnist_demo.train --model digitnet --dataset mnist --recipe seed --out weights/digitnet
+    python -m mnist_demo.train --model digitnet --extra-data my-digits.zip --out runs/mine   # plus My digits
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import shlex
 import sys
 import time
+from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
 from . import weights
 from .augment import AUGMENTATIONS
-from .data import DATASETS, DataMissingError, load_split
+from .data import DATASETS, TRAIN_SIZE, DataMissingError, Split, load_split
 from .models import MODELS, build_model, param_count
+from .my_digits import MyDigits
 from .training.card import build_card, epoch_record
 from .training.engine import pick_device, train
 from .training.metrics import evaluate_model
@@ -39,6 +43,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
     p.add_argument("--data-dir", help="folder with mnist/ and fashion-mnist/ (default $MNIST_DEMO_DATA or ./data)")
+    p.add_argument("--extra-data", help="a My digits zip (the Draw tab's download): its digits are mixed into "
+                   "every epoch's training set, and the card records it")
+    p.add_argument("--extra-repeats", type=int, default=1, help="how many times each extra digit is used per epoch")
     p.add_argument("--out", required=True, help="output path, without or with .safetensors")
     return p.parse_args(argv)
 
@@ -53,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
             epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, optimizer=args.optimizer,
             augment=args.augment, train_subset=args.train_subset)
         test = load_split(dataset, "test", args.data_dir).first(recipe.test_subset)
-    except (ValueError, DataMissingError) as exc:
+        extra, extra_info = extra_data(args.extra_data, args.extra_repeats, dataset)
+    except (ValueError, DataMissingError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
@@ -63,8 +71,11 @@ def main(argv: list[str] | None = None) -> int:
           f"({recipe.description}); device {device}")
     started = time.time()
     history, final = [], None
-    bar = tqdm(total=recipe.steps(), unit="step")
-    for event in train(model, recipe, dataset, data_dir=args.data_dir, seed=args.seed, device=device):
+    bar = tqdm(total=recipe.steps((recipe.train_subset or TRAIN_SIZE) + (len(extra) if extra else 0)), unit="step")
+    if extra is not None:
+        print(f"extra data: {extra_info['digits']} digits from {extra_info['file']}, x{extra_info['repeats']} per epoch")
+    for event in train(model, recipe, dataset, data_dir=args.data_dir, seed=args.seed, device=device,
+                       extra_train=extra):
         bar.update(event.step - bar.n)
         bar.set_postfix(epoch=f"{event.epoch}/{event.epochs}", loss=f"{event.loss:.3f}",
                         acc=f"{event.train_acc:.3f}", img_s=f"{event.images_per_sec:.0f}")
@@ -79,9 +90,27 @@ def main(argv: list[str] | None = None) -> int:
                       evaluation=evaluation, final=final, history=history, seconds=time.time() - started,
                       device=device, threads=torch.get_num_threads(), data_dir=args.data_dir,
                       command="python -m mnist_demo.train " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:])))
+    if extra_info:
+        card["extra_data"] = extra_info
     path = weights.save(model, args.out, card)
     print(f"test accuracy {evaluation.accuracy:.2%} (evaluated on the CPU); wrote {path} and {weights.card_path(path)}")
     return 0
+
+
+def extra_data(path: str | None, repeats: int, dataset: str) -> tuple[Split | None, dict | None]:
+    """A My digits zip as training data (repeated `repeats` times) and what the card says of it."""
+    if not path:
+        return None, None
+    if dataset != "mnist":
+        raise ValueError("--extra-data holds digits: use it with --dataset mnist")
+    if not 1 <= repeats <= 1000:
+        raise ValueError(f"--extra-repeats must be between 1 and 1000 (got {repeats})")
+    raw = Path(path).read_bytes()
+    digits = MyDigits.from_zip(raw)
+    split = digits.split()
+    split = Split(split.images.repeat(repeats, 1, 1), split.labels.repeat(repeats))
+    return split, {"file": Path(path).name, "sha256": hashlib.sha256(raw).hexdigest(), "digits": len(digits),
+                   "digits_per_label": digits.counts(), "repeats": repeats}
 
 
 if __name__ == "__main__":
