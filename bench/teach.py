@@ -1,0 +1,129 @@
+"""Does teaching work? UNIPEN writers play users: each gives 5 digits of every label, the rest are its test.
+
+For every writer of unipen-dev (grouped by segment file: one writing session) with at least 5 digits
+of each label: the digits are drawn through the app's canvas road (`handwriting.canvas_images`), the
+first 5 of each label (in writing order) teach a copy of the model (`training.teach`, the Draw tab's
+Teach button), and the writer's other digits measure it before and after. MNIST's test set is
+measured before and after each teaching. Reported over writers: median and worst decile of the
+unseen-digit accuracy, the MNIST change, seconds per teaching (wall, and CPU time / threads).
+
+    python bench/teach.py                      # every such writer, the default model, 2 threads
+    python bench/teach.py --writers 4          # the first 4 (a quick look)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import torch  # noqa: E402
+
+from mnist_demo import handwriting as hw  # noqa: E402
+from mnist_demo.catalog import shipped  # noqa: E402
+from mnist_demo.data import Split  # noqa: E402
+from mnist_demo.training import teach as T  # noqa: E402
+from tests.harness import PERCENTILE_DEFINITION, percentile, write_results  # noqa: E402
+
+PER_CLASS = 5
+
+
+def writers(min_per_class: int = PER_CLASS) -> dict[str, list[hw.PenDigit]]:
+    """writer -> digits in writing order, for writers with at least `min_per_class` of every label."""
+    by = defaultdict(list)
+    for digit in hw.load_unipen():
+        by[digit.writer].append(digit)
+    return {w: d for w, d in sorted(by.items())
+            if all(sum(x.label == c for x in d) >= min_per_class for c in range(10))
+            and len(d) > 10 * min_per_class}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default="digitnet")
+    p.add_argument("--writers", type=int, help="only the first N writers")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--out-dir", default=None, help="where teach.json/.md go (default bench/results)")
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    entry = shipped()[args.model]
+    mnist_before = T.mnist_accuracy(entry.model)
+    chosen = writers()
+    names = list(chosen)[: args.writers]
+    rows = []
+    for name in names:
+        images, labels = hw.canvas_images(chosen[name])
+        mine, rest = T.first_per_class(labels, PER_CLASS)
+        split = Split(torch.from_numpy(images), torch.from_numpy(labels))
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = T.run_teach(entry.model, T.subset(split, mine), held_out=T.subset(split, rest), mnist_before=mnist_before)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        row = {"writer": name, "taught": len(mine), "unseen": len(rest),
+               "before": round(result.mine_before, 4), "after": round(result.mine_after, 4),
+               "mnist_after": round(result.mnist_after, 4), "seconds": round(wall, 1),
+               "cpu_seconds_per_thread": round(cpu / args.threads, 1)}
+        rows.append(row)
+        print(row, flush=True)
+
+    def stat(key: str, q: float) -> float:
+        return percentile([r[key] for r in rows], q)
+
+    mnist_after = [r["mnist_after"] for r in rows]
+    summary = {
+        "writers": len(rows), "model": args.model, "threads": args.threads, "per_class": PER_CLASS,
+        "unseen_median_before": stat("before", 50), "unseen_median_after": stat("after", 50),
+        "unseen_worst_decile_before": stat("before", 10), "unseen_worst_decile_after": stat("after", 10),
+        "unseen_pooled_before": round(sum(r["before"] * r["unseen"] for r in rows) / sum(r["unseen"] for r in rows), 4),
+        "unseen_pooled_after": round(sum(r["after"] * r["unseen"] for r in rows) / sum(r["unseen"] for r in rows), 4),
+        "mnist_before": round(mnist_before, 4), "mnist_after_median": percentile(mnist_after, 50),
+        "mnist_after_worst": min(mnist_after),
+        "seconds_median": stat("seconds", 50), "seconds_max": max(r["seconds"] for r in rows),
+        "cpu_seconds_per_thread_median": stat("cpu_seconds_per_thread", 50),
+        "percentile": PERCENTILE_DEFINITION,
+        "recipe": {**vars(T.TEACH)}, "mnist_mix": T.MNIST_MIX, "mine_per_epoch": T.MINE_PER_EPOCH,
+    }
+    pct = lambda v: f"{100 * v:.2f}%"  # noqa: E731
+    md = [
+        f"# Teaching the network a writer's handwriting ({args.model})",
+        "",
+        f"{len(rows)} UNIPEN writers of unipen-dev (one writer = one segment file; those with at least {PER_CLASS} "
+        f"digits of every label) play users: the first {PER_CLASS} digits of each label, in writing order, teach a "
+        "copy of the model (`mnist_demo.training.teach`, what the Draw tab's Teach button runs); the writer's other "
+        "digits, drawn through the app's canvas road, measure it. UNIPEN 1a: International Unipen Foundation, "
+        "CC BY 4.0.",
+        "",
+        "| | before | after teaching |",
+        "|---|---:|---:|",
+        f"| writer's unseen digits, median over writers | {pct(summary['unseen_median_before'])} | "
+        f"{pct(summary['unseen_median_after'])} |",
+        f"| writer's unseen digits, worst decile of writers | {pct(summary['unseen_worst_decile_before'])} | "
+        f"{pct(summary['unseen_worst_decile_after'])} |",
+        f"| writer's unseen digits, all pooled | {pct(summary['unseen_pooled_before'])} | "
+        f"{pct(summary['unseen_pooled_after'])} |",
+        f"| MNIST test set (10,000), median over teachings | {pct(mnist_before)} | {pct(summary['mnist_after_median'])} |",
+        f"| MNIST test set, worst teaching | | {pct(summary['mnist_after_worst'])} |",
+        "",
+        f"Seconds per teaching (50 digits, {args.threads} torch threads, MNIST test included): median "
+        f"{summary['seconds_median']:.1f} s wall, at most {summary['seconds_max']:.1f} s; CPU time per thread median "
+        f"{summary['cpu_seconds_per_thread_median']:.1f} s (the wall time on an otherwise idle machine is about "
+        "this; the machine was shared, see the load average below).",
+        "",
+        "| writer | taught | unseen | before | after | MNIST after | s |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+        *[f"| {r['writer']} | {r['taught']} | {r['unseen']} | {pct(r['before'])} | {pct(r['after'])} | "
+          f"{pct(r['mnist_after'])} | {r['seconds']} |" for r in rows],
+        "",
+        f"Percentiles: {PERCENTILE_DEFINITION}.",
+    ]
+    kwargs = {"out_dir": args.out_dir} if args.out_dir else {}
+    path = write_results("teach", {"summary": summary, "writers": rows}, "\n".join(md), **kwargs)
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
