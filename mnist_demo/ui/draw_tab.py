@@ -13,6 +13,7 @@ import gradio as gr
 
 from ..catalog import DEFAULT_MODEL, resolve
 from ..reading import predict
+from . import teach_panel
 from .canvas import CLEAR_JS, UNDO_JS, drawing_canvas
 from .i18n import t
 from .seen_panel import CSS as SEEN_CSS
@@ -176,6 +177,7 @@ def build(ctx) -> None:
                       info="draw.model_info", elem_id="draw-model")
             status = gr.Markdown(t("draw.msg.blank"), elem_id="draw-status")
             label = L(gr.Label, num_top_classes=10, label="draw.prediction", elem_id="prediction")
+            teach_panel.build(ctx, model)  # under the answer: It's a 0-9, My digits, Teach
             seen = gr.HTML(seen_html(None, "en"), css_template=SEEN_CSS, elem_id="seen")
 
     shown = [label, status, seen, ctx.input_changed]

@@ -13,6 +13,8 @@ from typing import Any
 
 import gradio as gr
 
+from .teach_strings import TEACH_STRINGS
+
 LANGUAGES = {"en": "English", "zh": "中文"}
 DEFAULT_LANGUAGE = "en"
 
@@ -301,6 +303,7 @@ STRINGS: dict[str, dict[str, str]] = {
     },
 
 }
+STRINGS.update(TEACH_STRINGS)  # the Draw tab's My digits panel (ui/teach_strings.py)
 
 
 def t(key: str, lang: str = DEFAULT_LANGUAGE, **values: Any) -> str:

@@ -1,0 +1,117 @@
+"""The Draw tab's teach panel without a browser: labelling the current input, My digits' view, the cap,
+deleting, the zip out and back in, a bad zip, and a teaching that becomes a model in the session."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import zipfile
+
+import numpy as np
+import pytest
+
+from mnist_demo import handwriting as hw
+from mnist_demo.catalog import DEFAULT_MODEL
+from mnist_demo.reading.geometry import from_ink
+from mnist_demo.reading.photo import from_picture
+from mnist_demo.ui import teach_panel as panel
+from mnist_demo.ui.i18n import t
+from mnist_demo.ui.session import Session
+
+
+def drawn(seed: int = 0):
+    """A drawing's Prepared input: a tall stroke (a 1) as the canvas's ink map."""
+    ink = np.zeros((112, 112), np.uint8)
+    ink[20:92, 52 + seed % 5: 62 + seed % 5] = 255
+    return from_ink(ink)
+
+
+def test_labelling_keeps_the_current_input_and_shows_it():
+    session = Session()
+    message, view, pick = panel.on_label(3, session, "en")
+    assert message == t("teach.nothing", "en")  # nothing drawn yet
+    session.current_input = drawn()
+    message, view, pick = panel.on_label(1, session, "en")
+    assert message == t("teach.added", "en", label=1, count=1)
+    assert 'data-label="1"' in view and '<b class="md-count">1</b>' in view and view.count("<img") == 1
+    assert pick["choices"] == [("1 · #1", 1)]
+    digit = panel.my_digits(session).digits()[0]
+    assert digit.source == "drawing" and digit.ink.shape == (112, 112)
+    session.current_input = from_picture(hw.render_picture(hw.to_canvas([np.array([[0, 0], [0, 1.0]])])))
+    panel.on_label(7, session, "en")
+    assert panel.my_digits(session).digits()[1].source == "picture"
+    assert panel.on_label(7, None, "en")[0] == t("teach.nothing", "en")  # a script without a session
+
+
+def test_the_cap_and_deleting():
+    session = Session()
+    session.my_digits = panel.MyDigits(cap=2)
+    session.current_input = drawn()
+    panel.on_label(1, session, "en")
+    panel.on_label(1, session, "en")
+    assert panel.on_label(1, session, "en")[0] == t("teach.full", "en", cap=2)
+    message, view, pick = panel.on_delete(1, session, "en")
+    assert message == t("teach.deleted", "en") and len(panel.my_digits(session)) == 1
+    assert panel.on_delete("not a number", session, "en")[0] == ""
+
+
+def test_download_and_upload_round_trip(tmp_path):
+    session = Session()
+    assert panel.on_download(session, "en") == (t("teach.need_digits", "en"), None)
+    for label in (0, 4, 4):
+        session.current_input = drawn(label)
+        panel.on_label(label, session, "en")
+    message, path = panel.on_download(session, "en")
+    with zipfile.ZipFile(path) as zf:
+        assert {"labels.csv", "train-images-idx3-ubyte", "images/00002-4.png", "ink/00003-4.png"} <= set(zf.namelist())
+    other = Session()
+    message, view, pick = panel.on_upload(path, other, "en")
+    assert message == t("teach.uploaded", "en", count=3) and panel.my_digits(other).counts()[4] == 2
+    bad = tmp_path / "bad.zip"
+    with zipfile.ZipFile(bad, "w") as zf:
+        zf.writestr("labels.csv", "file,label\nimages/00001-1.png,11\n")
+    message, *_ = panel.on_upload(str(bad), other, "en")
+    assert message.startswith(t("teach.bad_zip", "en", detail="")) and len(panel.my_digits(other)) == 3
+    session.close()
+
+
+def collect(gen) -> list:
+    async def run():
+        return [update async for update in gen]
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:  # Playwright's loop may be running in this thread
+        return pool.submit(asyncio.run, run()).result()
+
+
+def test_teaching_with_nothing_and_while_busy():
+    session = Session()
+    assert collect(panel.on_teach(DEFAULT_MODEL, session, "en", 0))[-1][0] == t("teach.need_digits", "en")
+    session.current_input = drawn()
+    panel.on_label(1, session, "en")
+    session.training = True
+    assert collect(panel.on_teach(DEFAULT_MODEL, session, "en", 0))[-1][0] == t("teach.busy", "en")
+
+
+@pytest.mark.slow
+def test_a_stopped_teaching_becomes_a_model_of_the_session():
+    session = Session()
+    for i in range(12):
+        session.current_input = drawn(i)
+        panel.on_label(1 if i % 2 else 7, session, "en")
+
+    async def run():
+        updates = []
+        async for update in panel.on_teach(DEFAULT_MODEL, session, "en", 5):
+            updates.append(update)
+            if "%" in str(update[0]) and len(updates) > 1:
+                panel.on_stop(session)  # stop between steps: what was learned is kept and measured
+        return updates
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        updates = pool.submit(asyncio.run, run()).result()
+    message, table, start, stop, bump = updates[-1]
+    assert bump == 6 and not session.training, message
+    (entry,) = session.trained.values()
+    assert " + my handwriting (this session" in entry.card["title"] and entry.card["taught"]["stopped"]
+    assert entry.card["taught"]["held_out"] == 2 and "| your 2 held-out digits |" in table
+    assert entry.label.startswith("DigitNet") and "+ my handwriting" in entry.label
