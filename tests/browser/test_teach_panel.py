@@ -1,0 +1,96 @@
+"""The teach panel in Chromium: replay a UNIPEN writer's pen strokes on the canvas, press teach-N, see the digit
+in my-digits, download My digits and check the zip, upload it back."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+
+import numpy as np
+
+from mnist_demo import handwriting as hw
+from tests.browser.test_draw_tab import ready, settle
+from tests.harness import draw_strokes, needs_dataset
+
+pytestmark = needs_dataset("unipen-dev", "replays UNIPEN pen strokes")
+MAX_POINTS = 40  # per stroke: enough for the shape, few enough mouse moves
+
+
+def strokes_of(digit: hw.PenDigit) -> list[list[tuple[float, float]]]:
+    out = []
+    for stroke in hw.to_canvas(digit.strokes):
+        keep = np.unique(np.linspace(0, len(stroke) - 1, min(len(stroke), MAX_POINTS)).round().astype(int))
+        out.append([tuple(map(float, p)) for p in stroke[keep]])
+    return out
+
+
+def my_digits_count(page, label: int) -> int:
+    row = page.locator(f"#my-digits .md-row[data-label='{label}'] .md-count")
+    return int(row.inner_text()) if row.count() else 0
+
+
+def test_teach_buttons_collect_download_and_upload(page, tmp_path):
+    digits = [d for d in hw.load_unipen(sites=["ibm"]) if d.label in (3, 7)][:2]
+    box = ready(page)
+    for digit in digits:
+        page.locator("#clear").click()
+        settle(page)
+        draw_strokes(page, box, strokes_of(digit))
+        settle(page)
+        page.locator(f"#teach-{digit.label}").click()
+        page.wait_for_function(f"""() => {{
+            const c = document.querySelector("#my-digits .md-row[data-label='{digit.label}'] .md-count");
+            return c && Number(c.textContent) >= 1; }}""", timeout=30_000)
+    assert "Kept as a" in page.locator("#teach-message").inner_text()
+    expected = {label: sum(d.label == label for d in digits) for label in (3, 7)}
+    assert {label: my_digits_count(page, label) for label in (3, 7)} == expected
+    assert page.locator("#my-digits img").count() == len(digits)
+
+    page.locator("#teach-download").click()
+    link = page.locator("#teach-zip a[href]").first
+    link.wait_for(timeout=30_000)
+    response = page.request.get(link.get_attribute("href"))
+    assert response.ok
+    data = response.body()
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        rows = list(csv.DictReader(io.StringIO(zf.read("labels.csv").decode())))
+        assert [int(r["label"]) for r in rows] == [d.label for d in digits]
+        assert {"train-images-idx3-ubyte", "train-labels-idx1-ubyte"} <= set(zf.namelist())
+        assert len(zf.read("train-images-idx3-ubyte")) == 16 + 784 * len(digits)
+
+    path = tmp_path / "my-digits.zip"
+    path.write_bytes(data)
+    page.locator("#teach-upload").locator("xpath=..").locator("input[type=file]").set_input_files(str(path))
+    page.wait_for_function(f"() => document.querySelectorAll('#my-digits img').length === {2 * len(digits)}",
+                           timeout=30_000)
+    assert "Added 2 digits" in page.locator("#teach-message").inner_text()
+
+
+def test_teaching_makes_a_model_for_every_picker(page, tmp_path):
+    """Upload a writer's digits as a My digits zip, teach, and find '<model> + my handwriting' in the pickers."""
+    from mnist_demo.my_digits import MyDigits
+
+    writer = "ibm:data/1a/ibm/ibm0/r0215.dat"
+    images, labels = hw.canvas_images([d for d in hw.load_unipen(sites=["ibm"]) if d.writer == writer][:20])
+    collection = MyDigits()
+    for image, label in zip(images, labels, strict=True):
+        collection.add(image, int(label))
+    path = tmp_path / "writer.zip"
+    collection.to_zip(path)
+    ready(page)
+    page.locator("#teach-upload").locator("xpath=..").locator("input[type=file]").set_input_files(str(path))
+    page.wait_for_function("() => document.querySelectorAll('#my-digits img').length === 20", timeout=30_000)
+    page.locator("#teach-start").click()
+    page.wait_for_function("() => document.querySelector('#teach-result').innerText.includes('MNIST')",
+                           timeout=400_000)
+    assert "+ my handwriting" in page.locator("#teach-progress").inner_text()
+    open_picker_and_find(page, "#draw-model", "+ my handwriting")
+    page.locator("#tab-visualize-button, button[role=tab]:has-text('Visualize')").first.click()
+    open_picker_and_find(page, "#viz-model", "+ my handwriting")
+
+
+def open_picker_and_find(page, picker: str, text: str) -> None:
+    page.locator(f"{picker} input").click()
+    page.get_by_role("option", name=text).first.wait_for(timeout=30_000)
+    page.keyboard.press("Escape")
