@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import gradio as gr
 
+from ..canvas_spec import BRUSH, INK_SIDE  # shared with the Python renderer (handwriting.py)
+
 SEND_EVERY_MS = 70  # while drawing; a prediction takes a few ms, the round trip the rest
-INK_SIDE = 112  # the payload's side in pixels: 4x MNIST's field, plenty for preprocessing
-BRUSH = 0.075  # stroke width as a share of the canvas side (MNIST-like thickness for a full-size digit)
 MAX_SIDE_PX = 360  # the canvas's largest on-screen side
 
 HTML = '<div class="pad"><canvas class="ink"></canvas></div>'

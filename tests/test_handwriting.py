@@ -1,0 +1,167 @@
+"""UNIPEN pen strokes rendered as the browser canvas renders them, and splits that keep a writer on one side.
+
+Data: UNIPEN 1a (International Unipen Foundation; Guyon et al., ICPR 1994), CC BY 4.0,
+doi:10.5281/zenodo.1195803, from the data folder's unipen-dev/.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from mnist_demo import handwriting as hw
+from mnist_demo import weights
+from mnist_demo.canvas_spec import BRUSH, INK_SIDE
+from mnist_demo.catalog import WEIGHTS_DIR
+from mnist_demo.preprocess import decode_ink_payload, from_ink, from_picture
+
+
+@pytest.fixture(scope="module")
+def digits():
+    try:
+        return hw.load_unipen()
+    except hw.HandwritingMissingError as exc:
+        pytest.skip(str(exc))
+
+
+def sample(digits, n: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    return [digits[i] for i in rng.choice(len(digits), n, replace=False)]
+
+
+def test_reads_all_four_sites(digits):
+    assert len(digits) == 7714
+    assert {d.source for d in digits} == set(hw.SITES)
+    assert {d.label for d in digits} == set(range(10))
+    assert all(s.ndim == 2 and s.shape[1] == 2 for d in digits[:100] for s in d.strokes)
+
+
+def test_missing_folder_gives_a_clear_error(tmp_path):
+    with pytest.raises(hw.HandwritingMissingError, match="unipen-dev"):
+        hw.load_unipen(tmp_path)
+
+
+def test_unknown_site_is_refused(digits):
+    with pytest.raises(ValueError, match="unknown UNIPEN site"):
+        hw.load_unipen(sites=["nowhere"])
+
+
+def test_strokes_are_placed_on_the_canvas_upright_with_their_aspect():
+    strokes = [np.array([[0.0, 100.0], [0.0, 0.0]]), np.array([[-10.0, 100.0], [10.0, 100.0]])]  # a T, y up
+    placed = hw.to_canvas(strokes, size=0.7)
+    points = np.concatenate(placed)
+    assert points.min(0) == pytest.approx([0.43, 0.15]) and points.max(0) == pytest.approx([0.57, 0.85])
+    assert placed[1][0, 1] == pytest.approx(0.15)  # the bar, at the tablet's top, is at the canvas's top
+
+
+def test_payload_is_what_decode_ink_payload_reads(digits):
+    strokes = hw.to_canvas(digits[0].strokes)
+    ink = hw.render_ink(strokes)
+    assert ink.shape == (INK_SIDE, INK_SIDE) and ink.dtype == np.uint8 and ink.max() == 255
+    decoded = decode_ink_payload(hw.render_payload(strokes))
+    assert decoded.shape == (INK_SIDE, INK_SIDE)
+    np.testing.assert_array_equal(decoded, ink.astype(np.float32) / 255)
+
+
+def test_brush_width_is_the_canvas_brush():
+    ink = hw.render_ink([np.array([[0.2, 0.5], [0.8, 0.5]])])
+    column = ink[:, INK_SIDE // 2].astype(np.float32) / 255
+    assert column.sum() == pytest.approx(BRUSH * INK_SIDE, rel=0.03)  # a horizontal line's thickness
+    dot = hw.render_ink([np.array([[0.5, 0.5]])]).astype(np.float32) / 255
+    assert dot.sum() == pytest.approx(np.pi * (BRUSH * INK_SIDE / 2) ** 2, rel=0.05)  # a tap is a round dot
+
+
+def test_picture_is_dark_ink_on_white_and_prepares_like_the_canvas(digits):
+    strokes = hw.to_canvas(digits[1].strokes)
+    picture = hw.render_picture(strokes)
+    assert picture.shape == (hw.PICTURE_SIDE, hw.PICTURE_SIDE, 3) and picture[0, 0].tolist() == [255, 255, 255]
+    assert picture.min() < 40
+    canvas = from_ink(hw.render_ink(strokes).astype(np.float32) / 255).image
+    assert np.abs(from_picture(picture).image - canvas).mean() < 0.05
+
+
+def test_default_model_reads_most_rendered_unipen_digits(digits):
+    model, _ = weights.load(WEIGHTS_DIR / "digitnet.safetensors")
+    chosen = sample(digits, 300)
+    canvas = np.stack([from_ink(decode_ink_payload(hw.render_payload(hw.to_canvas(d.strokes)))).image for d in chosen])
+    picture = np.stack([from_picture(hw.render_picture(hw.to_canvas(d.strokes))).image for d in chosen])
+    labels = np.array([d.label for d in chosen])
+    with torch.inference_mode():
+        for images in (canvas, picture):
+            predicted = model(torch.from_numpy(images).unsqueeze(1)).argmax(1).numpy()
+            assert (predicted == labels).mean() >= 0.9
+
+
+def test_leave_one_site_out_keeps_sites_and_writers_apart(digits):
+    splits = hw.leave_one_site_out(digits)
+    assert set(splits) == set(hw.SITES)
+    for site, (train, test) in splits.items():
+        assert len(train) + len(test) == len(digits)
+        assert {digits[i].source for i in test} == {site} and site not in {digits[i].source for i in train}
+        assert not {digits[i].writer for i in train} & {digits[i].writer for i in test}
+
+
+def test_writer_folds_keep_a_writer_in_one_fold_and_are_balanced(digits):
+    folds = hw.writer_folds(digits, k=5)
+    writer_fold: dict[str, int] = {}
+    for d, f in zip(digits, folds, strict=True):
+        assert writer_fold.setdefault(d.writer, int(f)) == f
+    sizes = np.bincount(folds, minlength=5)
+    assert sizes.min() >= 0.8 * len(digits) / 5, sizes
+    assert not np.array_equal(folds, hw.writer_folds(digits, k=5, seed=1))
+
+
+def test_variants_stay_on_the_canvas_and_differ(digits):
+    rng = np.random.default_rng(0)
+    for d in sample(digits, 50):
+        points = np.concatenate(hw.vary(d.strokes, d.label, rng))
+        assert points.min() >= 0.0 and points.max() <= 1.0
+    images, labels = hw.canvas_images(sample(digits, 5), variants=2, seed=0)
+    assert images.shape == (15, 28, 28) and images.dtype == np.uint8 and labels.shape == (15,)
+    assert not np.array_equal(images[0], images[1])
+
+
+def test_styles_add_a_stroke_or_open_a_zero():
+    rng = np.random.default_rng(0)
+    seven = [np.array([[0.0, 0.0], [1.0, 0.0], [0.4, 1.0]])]
+    assert any(len(hw.add_style(list(seven), 7, rng)) == 2 for _ in range(20))  # the crossed 7
+    zero = [np.stack([np.cos(t) * 0.4, np.sin(t) * 0.6], 1) for t in [np.linspace(0, 2 * np.pi, 40)]]
+    styled = [hw.add_style(list(zero), 0, rng) for _ in range(40)]
+    assert any(len(s) == 2 for s in styled) and any(len(s[0]) < 40 for s in styled)  # slashed, open
+    one = [np.array([[0.5, 0.0], [0.5, 1.0]])]
+    assert any(len(hw.add_style(list(one), 1, rng)[0]) > 2 for _ in range(20))  # the long upstroke
+
+
+@pytest.mark.browser
+def test_rendering_matches_the_browser_canvas(digits, browser):
+    """The canvas's own `trace` function in Chromium, on 60 digits: the same ink, to about a grey level."""
+    from mnist_demo.ui.canvas import SCRIPT
+
+    trace = SCRIPT[SCRIPT.index("function trace"):SCRIPT.index("function redraw")]
+    script = f"""(all) => {{
+      const BRUSH = {BRUSH}, INK_SIDE = {INK_SIDE};
+      const c = document.createElement('canvas'); c.width = c.height = INK_SIDE;
+      const ctx = c.getContext('2d', {{ willReadFrequently: true }});
+      let strokes;
+      {trace}
+      return all.map((s) => {{
+        strokes = s; trace(ctx, INK_SIDE, '#fff', '#000');
+        const d = ctx.getImageData(0, 0, INK_SIDE, INK_SIDE).data, out = [];
+        for (let i = 0; i < d.length; i += 4) out.push(d[i]);
+        return out;
+      }});
+    }}"""
+    chosen = [hw.to_canvas(d.strokes) for d in sample(digits, 60, seed=1)]
+    page = browser.new_page()
+    try:
+        page.set_content("<html><body></body></html>")
+        browser_ink = page.evaluate(script, [[s.tolist() for s in strokes] for strokes in chosen])
+    finally:
+        page.close()
+    reference = np.array(browser_ink, np.float32).reshape(-1, INK_SIDE, INK_SIDE) / 255
+    ours = np.stack([hw.render_ink(s) for s in chosen]).astype(np.float32) / 255
+    assert np.abs(reference - ours).mean() < 1.5 / 255
+    assert ours.sum() == pytest.approx(reference.sum(), rel=0.02)
+    prepared = [np.abs(from_ink(a).image - from_ink(b).image).max() for a, b in zip(reference, ours, strict=True)]
+    assert np.median(prepared) < 0.1
