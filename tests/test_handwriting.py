@@ -165,3 +165,20 @@ def test_rendering_matches_the_browser_canvas(digits, browser):
     assert ours.sum() == pytest.approx(reference.sum(), rel=0.02)
     prepared = [np.abs(from_ink(a).image - from_ink(b).image).max() for a, b in zip(reference, ours, strict=True)]
     assert np.median(prepared) < 0.1
+
+
+def test_training_set_keeps_held_out_writers_out(digits):
+    train, held_out, info = hw.training_set(["tos"], variants=1, seed=0, holdout_fold=0)
+    tos = [d for d in digits if d.source == "tos"]
+    assert info["train_digits"] + info["held_out_writers"]["digits"] == len(tos)
+    assert len(train) == 2 * info["train_digits"] and len(held_out) == info["held_out_writers"]["digits"]
+    assert train.images.dtype == torch.uint8 and train.images.shape[1:] == (28, 28)
+    assert info["sites"] == ["tos"] and "UNIPEN" in info["credit"] and info["checksum"].startswith("sha256:")
+    folds = hw.writer_folds(tos, 5, 0)
+    assert not {d.writer for d, f in zip(tos, folds, strict=True) if f == 0} & \
+        {d.writer for d, f in zip(tos, folds, strict=True) if f != 0}
+
+
+def test_the_fine_tuning_base_never_saw_unipen():
+    _, card = weights.load(WEIGHTS_DIR / "base" / "digitnet-mnist.safetensors")
+    assert card["model"] == "digitnet" and "handwriting" not in card
