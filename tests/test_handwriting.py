@@ -182,3 +182,22 @@ def test_training_set_keeps_held_out_writers_out(digits):
 def test_the_fine_tuning_base_never_saw_unipen():
     _, card = weights.load(WEIGHTS_DIR / "base" / "digitnet-mnist.safetensors")
     assert card["model"] == "digitnet" and "handwriting" not in card
+
+
+def test_cli_mixes_handwriting_in_and_records_it_in_the_card(tmp_path, digits):
+    import json
+
+    from mnist_demo import train
+
+    out = tmp_path / "hw"
+    assert train.main(["--model", "digitnet", "--recipe", "handwriting", "--init",
+                       str(WEIGHTS_DIR / "base" / "digitnet-mnist.safetensors"), "--handwriting", "tos",
+                       "--handwriting-variants", "0", "--train-subset", "256", "--epochs", "1",
+                       "--threads", "2", "--out", str(out)]) == 0
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["handwriting"]["sites"] == ["tos"] and card["handwriting"]["held_out_writers"]["fold"] == 0
+    assert card["init"]["weights"].endswith("digitnet-mnist.safetensors")
+    assert 0.1 < card["calibration"]["temperature"] < 10 and card["calibration"]["ece_after"] >= 0
+    assert card["test_accuracy"] > 0.99  # a few steps from the trained base keep it trained
+    assert train.main(["--model", "s5-lenet", "--init", str(WEIGHTS_DIR / "digitnet.safetensors"),
+                       "--epochs", "1", "--out", str(tmp_path / "x")]) == 2  # the wrong architecture is refused
