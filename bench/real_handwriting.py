@@ -7,7 +7,7 @@ Each of unipen-dev's 7,714 digits (UNIPEN 1a, International Unipen Foundation; G
 - canvas: the ink payload the page would send -> decode_ink_payload -> from_ink -> model;
 - picture: the same strokes as dark ink on white paper (280 px) -> from_picture -> model.
 Accuracy per site for every shipped MNIST model; for the default model also the "not sure" figures
-(predict.NOT_SURE_BELOW): accuracy among confident answers, the share shown as confident, and the
+(reading.predict.NOT_SURE_BELOW): accuracy among confident answers, the share shown as confident, and the
 expected calibration error. Sites a model was trained on (its card's `handwriting.sites`) are
 marked and left out of its "unseen" figure. Writes bench/results/real_handwriting.{json,md}.
 """
@@ -32,8 +32,10 @@ from mnist_demo import handwriting as hw  # noqa: E402
 from mnist_demo.calibration import confidence_report  # noqa: E402
 from mnist_demo.catalog import DEFAULT_MODEL, shipped  # noqa: E402
 from mnist_demo.models import probabilities  # noqa: E402
-from mnist_demo.predict import NOT_SURE_BELOW  # noqa: E402
-from mnist_demo.preprocess import decode_ink_payload, from_ink, from_picture  # noqa: E402
+from mnist_demo.reading.files import decode_ink_payload  # noqa: E402
+from mnist_demo.reading.geometry import from_ink  # noqa: E402
+from mnist_demo.reading.photo import from_picture  # noqa: E402
+from mnist_demo.reading.predict import NOT_SURE_BELOW  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PATHS = ("canvas", "picture")

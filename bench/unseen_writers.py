@@ -34,7 +34,7 @@ from real_handwriting import machine, predict_probs, prepare  # noqa: E402
 from mnist_demo import handwriting as hw  # noqa: E402
 from mnist_demo import weights  # noqa: E402
 from mnist_demo.calibration import confidence_report  # noqa: E402
-from mnist_demo.predict import NOT_SURE_BELOW  # noqa: E402
+from mnist_demo.reading.predict import NOT_SURE_BELOW  # noqa: E402
 
 BASE = ROOT / "weights" / "base" / "digitnet-mnist.safetensors"
 RUNS = ROOT / "runs" / "unseen"

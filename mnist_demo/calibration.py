@@ -1,6 +1,6 @@
 """How far a model's confidence can be trusted, and temperature scaling to make it trustworthy.
 
-The app shows "not sure" when the top probability is under `predict.NOT_SURE_BELOW`; these helpers
+The app shows "not sure" when the top probability is under `reading.predict.NOT_SURE_BELOW`; these helpers
 measure what that buys (accuracy among the confident answers, the share shown as confident) and
 the expected calibration error, and fit one temperature on held-out data. A fitted temperature is
 folded into the model's last linear layer (logits / T), so the app needs no change to use it.

@@ -20,6 +20,8 @@ import numpy as np
 import torch
 
 DATA_ENV = "MNIST_DEMO_DATA"
+TRAIN_SIZE = 60_000  # images in the training split of both datasets
+TEST_SIZE = 10_000  # ... and in the test split
 SPLIT_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
@@ -59,6 +61,15 @@ class Split:
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    def first(self, n: int | None) -> Split:
+        """The first `n` images (all of them for None): S2 trains and tests on the first 1,000."""
+        return self if n is None else Split(self.images[:n], self.labels[:n])
+
+
+def to_input(images: torch.Tensor) -> torch.Tensor:
+    """uint8 (N, 28, 28) -> float (N, 1, 28, 28) in [0, 1], the input every model takes."""
+    return images.unsqueeze(1).float().div_(255)
 
 
 def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:

@@ -11,33 +11,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-import torch
-
 from . import weights
 from .data import DATASETS, DataMissingError, load_split
-from .training import predict_all
-
-
-def confusion_matrix(preds: torch.Tensor, labels: torch.Tensor, n_classes: int = 10) -> torch.Tensor:
-    """counts[true, predicted]."""
-    return torch.bincount(labels * n_classes + preds, minlength=n_classes * n_classes).view(n_classes, n_classes)
-
-
-def per_class_accuracy(preds: torch.Tensor, labels: torch.Tensor, n_classes: int = 10) -> list[float]:
-    matrix = confusion_matrix(preds, labels, n_classes).float()
-    return (matrix.diag() / matrix.sum(1).clamp(min=1)).tolist()
-
-
-def format_report(preds: torch.Tensor, labels: torch.Tensor, classes: tuple[str, ...]) -> str:
-    matrix = confusion_matrix(preds, labels, len(classes))
-    accuracy = (preds == labels).float().mean().item()
-    lines = [f"accuracy: {accuracy:.2%} ({int((preds == labels).sum())}/{len(labels)})", "", "per class:"]
-    for name, acc, row in zip(classes, per_class_accuracy(preds, labels, len(classes)), matrix, strict=True):
-        lines.append(f"  {name:>12}: {acc:.2%} of {int(row.sum())}")
-    lines += ["", "confusion matrix (rows: true class, columns: predicted):",
-              "      " + "".join(f"{i:>6}" for i in range(len(classes)))]
-    lines += [f"{i:>6}" + "".join(f"{int(v):>6}" for v in row) for i, row in enumerate(matrix)]
-    return "\n".join(lines)
+from .training.metrics import evaluate_model, format_report
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,9 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     except (weights.WeightsError, DataMissingError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    preds = predict_all(model, test, "cpu")
     print(f"{card.get('title', card['model'])} on the {dataset} test set")
-    print(format_report(preds, test.labels, DATASETS[dataset].classes))
+    print(format_report(evaluate_model(model, test, device="cpu"), DATASETS[dataset].classes))
     return 0
 
 

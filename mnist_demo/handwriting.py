@@ -284,7 +284,7 @@ def vary(strokes: Sequence[Stroke], label: int, rng: np.random.Generator, styles
 
 def prepared_canvas(digit: PenDigit, rng: np.random.Generator | None = None, styles: bool = True) -> np.ndarray:
     """The 28x28 model input (uint8) the app makes of this digit drawn on the canvas (varied when `rng` is given)."""
-    from .preprocess import from_ink  # the app's own canvas path
+    from .reading.geometry import from_ink  # the app's own canvas path
 
     strokes = to_canvas(digit.strokes) if rng is None else vary(digit.strokes, digit.label, rng, styles)
     prepared = from_ink(render_ink(strokes).astype(np.float32) / 255)

@@ -1,7 +1,7 @@
 """Command line: train a registered model and write its weights and card.
 
     python -m mnist_demo.train --model digitnet --dataset mnist --recipe seed --out weights/digitnet
-    python -m mnist_demo.train --model digitnet --recipe handwriting --init weights/digitnet.safetensors \
+    python -m mnist_demo.train --model digitnet --recipe handwriting --init weights/base/digitnet-mnist.safetensors \
         --handwriting syn,ibm,app --out runs/hw      # fine-tune with rendered UNIPEN writers mixed in
 
 With --handwriting, one writer fold of those sites (--handwriting-holdout) is kept out of training
@@ -11,8 +11,6 @@ and a temperature is fitted on it and folded into the last layer (calibration.py
 from __future__ import annotations
 
 import argparse
-import datetime
-import platform
 import shlex
 import sys
 import time
@@ -21,23 +19,26 @@ import torch
 from tqdm import tqdm
 
 from . import calibration, handwriting, weights
-from .data import DataMissingError, data_checksum, load_split
-from .evaluate import per_class_accuracy
+from .augment import AUGMENTATIONS
+from .data import DATASETS, DataMissingError, load_split
 from .models import MODELS, build_model, param_count
-from .training import RECIPES, Progress, pick_device, predict_all, recipe_for, train
+from .training.card import build_card, epoch_record
+from .training.engine import pick_device, train
+from .training.metrics import evaluate_model
+from .training.recipes import OPTIMIZERS, RECIPES, recipe_for
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True, choices=list(MODELS))
-    p.add_argument("--dataset", choices=["mnist", "fashion-mnist"], help="default: the model's own")
+    p.add_argument("--dataset", choices=list(DATASETS), help="default: the model's own")
     p.add_argument("--recipe", default="seed", choices=["seed", *RECIPES],
                    help="seed = the model's own recipe (the article's, for a seed system)")
     p.add_argument("--epochs", type=int)
     p.add_argument("--lr", type=float)
     p.add_argument("--batch-size", type=int)
-    p.add_argument("--optimizer", choices=["sgd", "adam", "adamw", "adadelta"])
-    p.add_argument("--augment", choices=["none", "digits", "fashion"])
+    p.add_argument("--optimizer", choices=OPTIMIZERS)
+    p.add_argument("--augment", choices=AUGMENTATIONS)
     p.add_argument("--train-subset", type=int)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
@@ -62,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         recipe = recipe_for(args.model, args.recipe).with_changes(
             epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, optimizer=args.optimizer,
             augment=args.augment, train_subset=args.train_subset)
-        checksum = data_checksum(dataset, args.data_dir)
+        test = load_split(dataset, "test", args.data_dir).first(recipe.test_subset)
     except (ValueError, DataMissingError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -95,18 +96,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{MODELS[args.model].title}: {param_count(model):,} parameters; {dataset}; recipe {recipe.name} "
           f"({recipe.description}); device {device}")
     started = time.time()
-    history: list[dict] = []
+    history, final = [], None
     n_train = (recipe.train_subset or 60000) + (len(extra) if extra is not None else 0)
-    bar = tqdm(total=recipe.epochs * -(-n_train // recipe.batch_size), unit="step")
-    final: Progress | None = None
+    bar = tqdm(total=recipe.steps(n_train), unit="step")
     for event in train(model, recipe, dataset, data_dir=args.data_dir, seed=args.seed, device=device,
                        extra_train=extra):
         bar.update(event.step - bar.n)
         bar.set_postfix(epoch=f"{event.epoch}/{event.epochs}", loss=f"{event.loss:.3f}",
                         acc=f"{event.train_acc:.3f}", img_s=f"{event.images_per_sec:.0f}")
         if event.kind == "epoch":
-            history.append({"epoch": event.epoch, "test_accuracy": round(event.test_acc, 4),
-                            "elapsed_s": round(event.elapsed, 1)})
+            history.append(epoch_record(event))
             tqdm.write(f"epoch {event.epoch}: test accuracy {event.test_acc:.2%} ({event.elapsed:.0f} s)")
         final = event
     bar.close()
@@ -117,33 +116,20 @@ def main(argv: list[str] | None = None) -> int:
         calibrated = fit_calibration(model, held_out)
         print(f"temperature {calibrated['temperature']:.3f} fitted on {calibrated['fitted_on']}: ECE "
               f"{calibrated['ece_before']:.4f} -> {calibrated['ece_after']:.4f}")
-    test = load_split(dataset, "test", args.data_dir)
-    preds = predict_all(model, test, "cpu")
-    accuracy = (preds == test.labels).float().mean().item()
-    card = {
-        "model": args.model,
-        "title": MODELS[args.model].title,
-        "parameters": param_count(model),
-        "dataset": dataset,
-        "data_checksum": checksum,
-        "recipe": {**vars(recipe)},
-        "seed": args.seed,
-        **({"init": {"weights": args.init, "test_accuracy": init_card.get("test_accuracy"),
-                     "command": init_card.get("command")}} if init_card else {}),
-        **({"handwriting": hw_info} if hw_info else {}),
-        **({"calibration": calibrated} if calibrated else {}),
-        "test_accuracy": round(accuracy, 4),
-        "per_class_accuracy": [round(a, 4) for a in per_class_accuracy(preds, test.labels)],
-        "epochs_run": final.epoch if final else 0,
-        "history": history,
-        "train_seconds": round(time.time() - started, 1),
-        "device": str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
-        "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}",
-        "date": datetime.date.today().isoformat(),
-        "command": "python -m mnist_demo.train " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:])),
-    }
+    evaluation = evaluate_model(model, test)
+    card = build_card(model_name=args.model, model=model, dataset=dataset, recipe=recipe, seed=args.seed,
+                      evaluation=evaluation, final=final, history=history, seconds=time.time() - started,
+                      device=device, threads=torch.get_num_threads(), data_dir=args.data_dir,
+                      command="python -m mnist_demo.train " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:])))
+    if init_card:
+        card["init"] = {"weights": args.init, "test_accuracy": init_card.get("test_accuracy"),
+                        "command": init_card.get("command")}
+    if hw_info:
+        card["handwriting"] = hw_info
+    if calibrated:
+        card["calibration"] = calibrated
     path = weights.save(model, args.out, card)
-    print(f"test accuracy {accuracy:.2%} (evaluated on the CPU); wrote {path} and {weights.card_path(path)}")
+    print(f"test accuracy {evaluation.accuracy:.2%} (evaluated on the CPU); wrote {path} and {weights.card_path(path)}")
     return 0
 
 

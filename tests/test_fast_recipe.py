@@ -11,7 +11,9 @@ import torch
 from mnist_demo import weights
 from mnist_demo.data import DataMissingError, Split, load_split
 from mnist_demo.models import build_model
-from mnist_demo.training import RECIPES, accuracy, recipe_for, train
+from mnist_demo.training.engine import train
+from mnist_demo.training.metrics import accuracy
+from mnist_demo.training.recipes import RECIPES, recipe_for
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from mnist_demo import inspection as ins
+from mnist_demo import pictures
 from mnist_demo.models import MODELS, build_model
 
 ALL_MODELS = list(MODELS)
@@ -65,7 +66,7 @@ def test_feature_maps_have_the_layers_output_shapes(model):
     for maps in acts.maps:
         side = maps.values.shape[-1]
         grid = maps.render(tile_side=side, gap=1)  # one pixel per value
-        columns = ins._grid_columns(maps.values.shape[0])
+        columns = pictures.grid_columns(maps.values.shape[0])
         rows = -(-maps.values.shape[0] // columns)
         assert grid.shape == (rows * (side + 1) + 1, columns * (side + 1) + 1, 3)
 
@@ -107,11 +108,11 @@ def test_one_filter_tile_per_filter(model):
         n, k = conv.weight.shape[0], conv.weight.shape[-1]
         assert grid.tiles.shape == (n, k, k)
         image = grid.render(tile_side=k, gap=1)
-        columns = ins._grid_columns(n)
+        columns = pictures.grid_columns(n)
         for index in range(n):  # every filter sits in its own cell, zero drawn white
             r, c = divmod(index, columns)
             cell = image[1 + r * (k + 1):1 + r * (k + 1) + k, 1 + c * (k + 1):1 + c * (k + 1) + k]
-            np.testing.assert_array_equal(cell, ins.colorize_diverging(grid.tiles[index], grid.limit))
+            np.testing.assert_array_equal(cell, pictures.colorize_diverging(grid.tiles[index], grid.limit))
         weights = conv.weight.detach().numpy()
         expected = weights[:, 0] if weights.shape[1] == 1 else weights.mean(axis=1)
         np.testing.assert_allclose(grid.tiles, expected, atol=1e-7)
@@ -120,7 +121,7 @@ def test_one_filter_tile_per_filter(model):
 
 
 def test_zero_weight_is_white_and_the_scale_symmetric():
-    colours = ins.colorize_diverging(np.array([-2.0, 0.0, 2.0, 1.0]))
+    colours = pictures.colorize_diverging(np.array([-2.0, 0.0, 2.0, 1.0]))
     assert tuple(colours[1]) == (247, 247, 247)
     assert colours[0][2] > colours[0][0] and colours[2][0] > colours[2][2]  # blue below zero, red above
 
@@ -182,9 +183,9 @@ def test_targets_may_depend_on_the_prediction():
 
 
 def test_overlay_is_a_small_rgb_image():
-    overlay = ins.render_overlay(digit_like(), np.linspace(0, 1, 784, dtype=np.float32).reshape(28, 28))
+    overlay = pictures.render_overlay(digit_like(), np.linspace(0, 1, 784, dtype=np.float32).reshape(28, 28))
     assert overlay.shape == (224, 224, 3) and overlay.dtype == np.uint8
-    untouched = ins.render_overlay(digit_like(), np.zeros((28, 28), np.float32), size=28)
+    untouched = pictures.render_overlay(digit_like(), np.zeros((28, 28), np.float32), size=28)
     np.testing.assert_array_equal(untouched[..., 0], (digit_like() * 255).astype(np.uint8))
 
 
@@ -278,17 +279,17 @@ def test_arithmetic_is_written_out():
 
 def test_step_pictures_show_the_window_and_the_partial_output():
     steps = ins.conv_steps(digit_like(), ins.KERNELS["laplacian"], padding=2, stride=3)
-    picture = ins.render_conv_input(steps, 5, cell=8)
+    picture = pictures.render_conv_input(steps, 5, cell=8)
     assert picture.shape == (32 * 8, 32 * 8, 3)
     top, left = steps.window(5)
-    assert tuple(picture[top * 8, left * 8]) == tuple(ins.WINDOW_COLOUR)
-    out = ins.render_conv_output(steps, 5, cell=4)
-    assert tuple(out[-1, -1]) == tuple(ins.UNFILLED_COLOUR)  # the last position is not computed yet
-    assert tuple(ins.render_conv_output(steps, steps.count - 1, cell=4)[0, 0]) != tuple(ins.UNFILLED_COLOUR)
+    assert tuple(picture[top * 8, left * 8]) == tuple(pictures.WINDOW_COLOUR)
+    out = pictures.render_conv_output(steps, 5, cell=4)
+    assert tuple(out[-1, -1]) == tuple(pictures.UNFILLED_COLOUR)  # the last position is not computed yet
+    assert tuple(pictures.render_conv_output(steps, steps.count - 1, cell=4)[0, 0]) != tuple(pictures.UNFILLED_COLOUR)
 
 
 def test_images_are_compact():
     model = build_model("digitnet", seed=0).eval()
     acts = ins.feature_maps(model, digit_like())
-    total = sum(len(ins.to_png(m.render(tile_side=1, gap=1))) for m in acts.maps)
+    total = sum(len(pictures.to_png(m.render(tile_side=1, gap=1))) for m in acts.maps)
     assert total < 100_000, total

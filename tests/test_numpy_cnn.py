@@ -10,7 +10,9 @@ from mnist_demo import weights
 from mnist_demo.data import Split, load_split
 from mnist_demo.models import build_model
 from mnist_demo.models.numpy_cnn import NumpyConv3x3, NumpyDense, NumpyMaxPool2
-from mnist_demo.training import accuracy, recipe_for, train
+from mnist_demo.training.engine import train
+from mnist_demo.training.metrics import accuracy
+from mnist_demo.training.recipes import recipe_for
 
 MODEL = "s2-numpy-cnn"
 

@@ -12,8 +12,8 @@ import torch
 from PIL import Image, ImageDraw
 from torch import nn
 
-from mnist_demo import predict
 from mnist_demo.models import build_model
+from mnist_demo.reading import predict
 from mnist_demo.ui import draw_tab
 from mnist_demo.ui.i18n import t
 from mnist_demo.ui.session import Session
@@ -145,7 +145,8 @@ def test_refresh_rereads_the_stored_input_with_another_model(monkeypatch):
 
 
 def test_every_preprocessing_step_has_a_caption_in_both_languages():
-    from mnist_demo.preprocess import from_ink, from_picture
+    from mnist_demo.reading.geometry import from_ink
+    from mnist_demo.reading.photo import from_picture
     from mnist_demo.ui.i18n import STRINGS
 
     def picture(width: int, mode: str = "RGB", background="white", ink="black") -> np.ndarray:

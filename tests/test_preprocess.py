@@ -14,15 +14,11 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from mnist_demo import preprocess as pp
-from mnist_demo.preprocess import (
-    PictureError,
-    decode_ink_payload,
-    from_canvas,
-    from_ink,
-    from_picture,
-    load_picture,
-)
+from mnist_demo.reading import geometry as geo
+from mnist_demo.reading import photo
+from mnist_demo.reading.files import PictureError, decode_ink_payload, load_picture
+from mnist_demo.reading.geometry import from_ink
+from mnist_demo.reading.photo import from_picture
 
 # ---------------------------------------------------------------------------------------------
 # Helpers: drawings made with PIL, anti-aliased by drawing at 4x and averaging
@@ -82,12 +78,12 @@ def on_paper(ink: np.ndarray, paper: float | np.ndarray = 1.0, pen: float = 0.0)
     return np.repeat(np.round(np.clip(grey, 0, 1) * 255).astype(np.uint8)[..., None], 3, axis=2)
 
 
-def assert_mnist_like(prepared: pp.Prepared) -> None:
+def assert_mnist_like(prepared: geo.Prepared) -> None:
     image = prepared.image
     assert not prepared.blank
     assert image.shape == (28, 28) and image.dtype == np.float32
     assert image.min() >= 0 and image.max() == pytest.approx(1.0)
-    rows, cols = pp.center_of_mass(image)
+    rows, cols = geo.center_of_mass(image)
     assert abs(rows - 14) <= 1 and abs(cols - 14) <= 1, (rows, cols)
     height, width = ink_box(image)
     assert height <= 20 and width <= 20
@@ -145,7 +141,7 @@ def test_center_shift_never_pushes_ink_off_the_field():
     ink[10:14, 10:90] = 1.0  # ...and a long top bar: mass far from the box centre
     ink[10:30, 70:90] = 1.0  # heavy top-right corner
     image = from_ink(ink).image
-    assert image.sum() == pytest.approx(pp.scale_to_box(pp.crop_to_ink(ink))[0].sum(), rel=1e-5)
+    assert image.sum() == pytest.approx(geo.scale_to_box(geo.crop_to_ink(ink))[0].sum(), rel=1e-5)
     assert ink_box(image) == (20, 20)
 
 
@@ -157,7 +153,7 @@ def test_stroke_width_is_brought_into_mnists_range():
     typical = from_ink(draw("7", (280, 280), (40, 40, 240, 240), 18))
     assert [name for name, _ in typical.steps] == ["ink", "cropped", "scaled to 20 px", "centered 28x28"]
     for prepared in (hairline, fat, typical):
-        assert pp.MIN_STROKE_WIDTH - 0.3 <= pp.stroke_width(prepared.image) <= pp.MAX_STROKE_WIDTH + 0.3
+        assert geo.MIN_STROKE_WIDTH - 0.3 <= geo.stroke_width(prepared.image) <= geo.MAX_STROKE_WIDTH + 0.3
         assert_mnist_like(prepared)
 
 
@@ -177,48 +173,13 @@ def test_steps_are_uint8_pictures_and_tensor_is_model_shaped():
 # Canvas
 
 
-def sketchpad_value(ink: np.ndarray) -> dict:
-    """What a stock gr.Sketchpad (type numpy, RGBA) hands over: white background, black ink layer, composite."""
-    height, width = ink.shape
-    alpha = np.round(ink * 255).astype(np.uint8)
-    layer = np.zeros((height, width, 4), np.uint8)
-    layer[..., 3] = alpha
-    background = np.full((height, width, 4), 255, np.uint8)
-    composite = background.copy()
-    composite[..., :3] = 255 - alpha[..., None]
-    return {"background": background, "layers": [layer], "composite": composite}
-
-
-def test_canvas_value_layer_composite_and_plain_arrays_agree():
-    ink = draw("7", (280, 280), (40, 30, 240, 250), 18)
-    reference = from_ink(ink).image
-    value = sketchpad_value(ink)
-    assert np.abs(from_canvas(value).image - reference).max() < 1e-6
-    no_layers = dict(value, layers=[])
-    assert np.abs(from_canvas(no_layers).image - reference).max() < 0.02
-    assert np.abs(from_canvas(value["composite"]).image - reference).max() < 0.02  # opaque RGBA: inverted grey
-    assert np.abs(from_canvas(value["composite"][..., :3]).image - reference).max() < 0.02  # RGB
-    assert np.abs(from_canvas(value["layers"][0]).image - reference).max() < 1e-6  # transparent RGBA: alpha
-
-
-def test_two_layers_are_combined():
-    top = draw("7", (280, 280), (40, 30, 240, 250), 18)
-    layers = sketchpad_value(top)["layers"] + [np.zeros((280, 280, 4), np.uint8)]
-    layers[1][200:260, 30:40, 3] = 255
-    both = from_canvas({"background": None, "layers": layers, "composite": None})
-    assert not both.blank
-    assert correlation(both.image, from_ink(np.maximum(top, layers[1][..., 3] / 255)).image) > 0.999
-
-
-@pytest.mark.parametrize("value", [
-    {"background": None, "layers": [], "composite": None},  # after the editor's clear
-    {"background": np.full((280, 280, 4), 255, np.uint8), "layers": [np.zeros((280, 280, 4), np.uint8)],
-     "composite": np.full((280, 280, 4), 255, np.uint8)},  # nothing drawn yet
-    None,
-    np.full((280, 280, 3), 255, np.uint8),
+@pytest.mark.parametrize("ink", [
+    decode_ink_payload(""),  # the canvas before anything is drawn, or after clear
+    decode_ink_payload(None),
+    np.zeros((280, 280), np.float32),
 ])
-def test_empty_canvas_is_blank(value):
-    prepared = from_canvas(value)
+def test_empty_canvas_is_blank(ink):
+    prepared = from_ink(ink)
     assert prepared.blank and not prepared.image.any()
     assert prepared.steps[-1][0] == "centered 28x28"
 
@@ -312,7 +273,7 @@ def test_a_big_photo_is_shrunk_first_and_gives_the_same_input():
     small = on_paper(ink, paper=0.8, pen=0.15)
     big = np.asarray(Image.fromarray(small).resize((4000, 3000), Image.Resampling.BILINEAR))
     prepared = from_picture(big)
-    assert max(prepared.steps[0][1].shape) <= pp.WORK_SIDE
+    assert max(prepared.steps[0][1].shape) <= photo.WORK_SIDE
     assert similarity(prepared.image, from_picture(small).image) > 0.97
 
 
@@ -372,7 +333,7 @@ def reference_labels(mask: np.ndarray) -> np.ndarray:
 @pytest.mark.parametrize("density", [0.3, 0.45, 0.6])
 def test_label_components_matches_a_plain_flood_fill(density):
     mask = np.random.default_rng(int(density * 100)).random((60, 70)) < density
-    pixels, part = pp.label_components(mask)
+    pixels, part = photo.label_components(mask)
     expected = reference_labels(mask).flat[pixels]
     assert len(set(part)) == len(set(expected))
     pairs = set(zip(part.tolist(), expected.tolist(), strict=True))
@@ -385,7 +346,7 @@ def test_label_components_follows_a_long_winding_path():
     mask[1::4, -1] = True
     mask[3::4, 0] = True
     mask[20, 20] = False  # cut it in two
-    pixels, part = pp.label_components(mask)
+    pixels, part = photo.label_components(mask)
     assert len(set(part)) == 2 == len(set(reference_labels(mask).flat[pixels]))
 
 
@@ -398,8 +359,8 @@ def test_drop_specks_keeps_big_parts_and_drops_small_ones():
     expected = ink.copy()
     expected[95, 5] = 0
     expected[3:5, 90:92] = 0
-    assert np.array_equal(pp.drop_specks(ink), expected)
-    assert pp.drop_specks(np.zeros((5, 5), np.float32)).sum() == 0
+    assert np.array_equal(photo.drop_specks(ink), expected)
+    assert photo.drop_specks(np.zeros((5, 5), np.float32)).sum() == 0
 
 
 # ---------------------------------------------------------------------------------------------

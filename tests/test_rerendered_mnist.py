@@ -24,7 +24,8 @@ from PIL import Image
 
 from mnist_demo import weights
 from mnist_demo.data import DataMissingError, load_split
-from mnist_demo.preprocess import from_ink, from_picture
+from mnist_demo.reading.geometry import from_ink
+from mnist_demo.reading.photo import from_picture
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_WEIGHTS = REPO / "weights" / "digitnet.safetensors"

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from mnist_demo.models import build_model
-from mnist_demo.training import RECIPES, recipe_for, train
-from mnist_demo.training_job import custom_recipe
+from mnist_demo.training.engine import train
+from mnist_demo.training.recipes import RECIPES, custom_recipe, recipe_for
 
 SMALL = RECIPES["fast"].with_changes(epochs=1, train_subset=640, batch_size=64, test_subset=500)
 

@@ -9,8 +9,7 @@ import pytest
 
 from mnist_demo import weights
 from mnist_demo.models import build_model
-from mnist_demo.uploaded_weights import load_upload
-from mnist_demo.weights import WeightsError
+from mnist_demo.weights import WeightsError, load_upload
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ probabilities: two seed systems as written end in a softmax or a ReLU.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -92,9 +93,10 @@ def get_spec(name: str) -> ModelSpec:
 def build_model(name: str, seed: int | None = None) -> nn.Module:
     """A freshly initialized model; `seed` makes the initialization reproducible."""
     spec = get_spec(name)
-    if seed is not None:
-        torch.manual_seed(seed)
-    model = spec.build()
+    with torch.random.fork_rng(devices=[]):  # seeding must not reset the process's shared generator
+        if seed is not None:
+            torch.manual_seed(seed)
+        model = spec.build()
     model.spec_name = name  # lets the app and the trainer find the entry again
     return model
 
@@ -109,3 +111,14 @@ def probabilities(model: nn.Module, scores: torch.Tensor) -> torch.Tensor:
     if name is not None and MODELS[name].outputs_probabilities:
         return scores
     return torch.softmax(scores, dim=1)
+
+
+@contextmanager
+def evaluating(model: nn.Module) -> Iterator[nn.Module]:
+    """Eval mode for the duration (batch norm uses its running statistics, no dropout), then back."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)

@@ -17,7 +17,7 @@ class Context:
 
     session: gr.State  # a Session per browser session
     lang: gr.Radio  # the current language code, "en" or "zh": an input for any message built in Python
-    localizer: Localizer  # register every component's text here
+    localizer: Localizer  # create every translated component through it: ctx.localizer(gr.Button, value="key")
     models_changed: gr.State  # bumped when this session's model list changes; pickers refresh on .change
     input_changed: gr.State  # bumped when the Draw tab's current input changes; Visualize follows
 
@@ -30,34 +30,31 @@ def detect_language(request: gr.Request) -> str:
 def build_app() -> gr.Blocks:
     from . import draw_tab, train_tab, visualize_tab  # noqa: F401  (tabs import the core lazily)
 
-    localizer = Localizer()
+    L = Localizer()
     with gr.Blocks(title=t("app.title")) as demo:
         with gr.Row(equal_height=True):
-            localizer.add(gr.Markdown(t("app.heading")), value="app.heading")
+            L(gr.Markdown, value="app.heading")
             lang = gr.Radio([(name, code) for code, name in LANGUAGES.items()], value="en",
                             label=t("app.language"), elem_id="language", scale=0, min_width=220)
-        localizer.add(gr.Markdown(t("app.intro")), value="app.intro")
+        L(gr.Markdown, value="app.intro")
         ctx = Context(
             session=gr.State(new_session, delete_callback=close_session),
             lang=lang,
-            localizer=localizer,
+            localizer=L,
             models_changed=gr.State(0),
             input_changed=gr.State(0),
         )
         with gr.Tabs(elem_id="tabs"):
-            with gr.Tab(t("tab.draw"), id="draw", elem_id="tab-draw") as tab:
-                localizer.add(tab, label="tab.draw")
+            with L(gr.Tab, label="tab.draw", id="draw", elem_id="tab-draw"):
                 draw_tab.build(ctx)
-            with gr.Tab(t("tab.train"), id="train", elem_id="tab-train") as tab:
-                localizer.add(tab, label="tab.train")
+            with L(gr.Tab, label="tab.train", id="train", elem_id="tab-train"):
                 train_tab.build(ctx)
-            with gr.Tab(t("tab.visualize"), id="visualize", elem_id="tab-visualize") as tab:
-                localizer.add(tab, label="tab.visualize")
+            with L(gr.Tab, label="tab.visualize", id="visualize", elem_id="tab-visualize"):
                 visualize_tab.build(ctx)
 
         demo.load(detect_language, inputs=None, outputs=lang, api_visibility="private")
         demo.unload(close_closed_tab)  # gr.State's delete_callback only comes an hour after the tab closes
-        lang.change(localizer.updates, inputs=lang, outputs=localizer.components, api_visibility="private")
+        lang.change(L.updates, inputs=lang, outputs=L.components, api_visibility="private")
     return demo
 
 

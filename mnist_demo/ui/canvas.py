@@ -1,7 +1,9 @@
 """A light drawing canvas on `gr.HTML`: draws at once, smooth round strokes, and sends the ink while drawing.
 
-Its value is a small JSON payload `{"w": 112, "h": 112, "data": base64 of 112*112 ink bytes}` (the
-format `preprocess.decode_ink_payload` reads), or "" when the canvas is empty. The script sets
+Its value is a small JSON payload `{"w": 112, "h": 112, "data": base64 of 112*112 ink bytes, "final":
+false}` (the format `reading.files.decode_ink_payload` reads; "final" is true once the pointer is
+released), or "" when the canvas is empty. Each change fires `change` (the live answer); the end of
+a stroke, an undo or a clear also fires `submit` (the preprocessing panel, the Visualize tab). The script sets
 `props.value` at most every SEND_EVERY_MS while the pointer moves and once at the end of each
 stroke; Gradio then fires the component's `change` event. Strokes are kept as points in [0, 1]
 so the drawing survives any resize, and the 112 px ink is drawn directly from them (exact
@@ -70,7 +72,7 @@ function fitToScreen() {  // backing store = on-screen size x devicePixelRatio, 
   redraw();
 }
 
-function payload() {
+function payload(final) {
   if (!strokes.length) return '';
   trace(inkCtx, INK_SIDE, '#fff', '#000');  // white ink on black: the red channel is the ink
   const rgba = inkCtx.getImageData(0, 0, INK_SIDE, INK_SIDE).data;
@@ -78,15 +80,16 @@ function payload() {
   for (let i = 0; i < ink.length; i++) ink[i] = rgba[4 * i];
   let bytes = '';
   for (let i = 0; i < ink.length; i += 4096) bytes += String.fromCharCode.apply(null, ink.subarray(i, i + 4096));
-  return JSON.stringify({ w: INK_SIDE, h: INK_SIDE, data: btoa(bytes) });
+  return JSON.stringify({ w: INK_SIDE, h: INK_SIDE, data: btoa(bytes), final: final });
 }
 
-function send() {
+function send(final) {  // final: the pointer was released (or undo, clear): the drawing is complete for now
   clearTimeout(timer); timer = null;
   lastSent = performance.now();
-  const value = payload();
-  if (props.value === value) return;
-  props.value = value;  // Gradio fires the component's 'change' event
+  const value = payload(final === true);
+  if (props.value === value && final !== true) return;
+  props.value = value;  // Gradio fires the component's 'change' event: the answer
+  if (final === true) trigger('submit');  // the stroke is complete: the preprocessing panel and Visualize follow
   canvas.dispatchEvent(new Event('pad-sent'));  // for tests and benchmarks
 }
 
@@ -122,14 +125,14 @@ canvas.addEventListener('pointermove', (e) => {
 function endStroke(e) {
   if (!current || e.pointerId !== pointerId) return;
   current = null; pointerId = null;
-  send();
+  send(true);
 }
 canvas.addEventListener('pointerup', endStroke);
 canvas.addEventListener('pointercancel', endStroke);
 canvas.addEventListener('touchmove', (e) => e.preventDefault(), { passive: false });  // older mobile browsers
 
-function undo() { if (current) return; strokes.pop(); redraw(); send(); }
-function clear() { current = null; pointerId = null; strokes = []; redraw(); send(); }
+function undo() { if (current) return; strokes.pop(); redraw(); send(true); }
+function clear() { current = null; pointerId = null; strokes = []; redraw(); send(true); }
 canvas.addEventListener('pad-undo', undo);
 canvas.addEventListener('pad-clear', clear);
 document.addEventListener('keydown', (e) => {

@@ -1,6 +1,6 @@
 """The Draw & Predict tab: a live canvas and an upload box in, the ten probabilities and what the network sees out.
 
-UI only: reading a drawing or picture is `mnist_demo.predict`; the canvas is `ui.canvas`. Every
+UI only: reading a drawing or picture is `mnist_demo.reading.predict`; the canvas is `ui.canvas`. Every
 handler works on its own browser session's `Session` and returns fresh values, so sessions share
 nothing but the read-only shipped models.
 """
@@ -11,13 +11,13 @@ import threading
 
 import gradio as gr
 
-from .. import predict
-from ..catalog import DEFAULT_MODEL
+from ..catalog import DEFAULT_MODEL, resolve
+from ..reading import predict
 from .canvas import CLEAR_JS, UNDO_JS, drawing_canvas
 from .i18n import t
 from .seen_panel import CSS as SEEN_CSS
 from .seen_panel import seen_html
-from .session import Session, model_choices, resolve
+from .session import Session, model_choices
 
 DATASET = "mnist"  # the picker lists digit models only: a clothing classifier has nothing to say about digits
 PREDICT_CONCURRENCY = 4  # a prediction takes a few ms: several run at once (more would only fight over the cores)
@@ -58,17 +58,40 @@ def no_model(lang: str, counter: int) -> tuple:
 
 
 def _model(key: str | None, session: Session | None):
-    try:
-        return resolve(key, session).model
-    except StopIteration:  # no weights shipped and none trained yet
-        return None
+    entry = resolve(key, session.trained if session else None)
+    return entry.model if entry else None  # None: no weights shipped and none trained yet
 
 
 # ---------------------------------------------------------------------------------------------
 # Event handlers
 
 
+def label_value(probabilities: dict[str, float] | None) -> dict:
+    """What `gr.Label` shows, in the form Gradio's postprocessing would send (the live event skips it)."""
+    if not probabilities:
+        return {}
+    ranked = sorted(probabilities.items(), key=lambda item: item[1], reverse=True)
+    return {"label": ranked[0][0], "confidences": [{"label": k, "confidence": p} for k, p in ranked]}
+
+
+async def on_live(payload: str | None, key: str | None, session: Session | None, lang: str) -> tuple:
+    """(label, status) for every update the canvas sends, during the stroke and at its end.
+
+    The canvas's hot path, so it is lean: a coroutine (no thread of its own), inputs and outputs
+    passed raw (no pre- and postprocessing, each of which costs Gradio a thread hop and a config
+    update per component), two outputs only. py-spy on 8 busy clients: our own work was a tenth of
+    the request; the rest was Gradio's hops and updates. The panel and the Visualize tab follow
+    once per stroke, in `on_drawing`.
+    """
+    model = _model(key, session)
+    if model is None:
+        return {}, t("draw.msg.no_model", lang)
+    reading = await predict.read_drawing_async(payload, model)
+    return label_value(reading.probabilities), status_text(reading, lang)
+
+
 def on_drawing(payload: str | None, key: str | None, session: Session, lang: str, counter: int) -> tuple:
+    """(label, status, seen panel, input_changed) once a stroke ends (the canvas's `submit`), or after undo/clear."""
     model = _model(key, session)
     if model is None:
         return no_model(lang, counter)
@@ -141,26 +164,24 @@ def build(ctx) -> None:
     choices = model_choices(None, DATASET)
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):
-            L.add(gr.Markdown(t("draw.canvas")), value="draw.canvas")
+            L(gr.Markdown, value="draw.canvas")
             canvas = drawing_canvas("sketchpad")
             with gr.Row():
-                undo = L.add(gr.Button(t("draw.undo"), elem_id="undo", size="sm"), value="draw.undo")
-                clear = L.add(gr.Button(t("draw.clear"), elem_id="clear", size="sm", variant="stop"),
-                              value="draw.clear")
-            upload = L.add(gr.Image(type="filepath", label=t("draw.upload"), elem_id="upload", height=220,
-                                    sources=["upload", "clipboard"]), label="draw.upload")
+                undo = L(gr.Button, value="draw.undo", elem_id="undo", size="sm")
+                clear = L(gr.Button, value="draw.clear", elem_id="clear", size="sm", variant="stop")
+            upload = L(gr.Image, type="filepath", label="draw.upload", elem_id="upload", height=220,
+                       sources=["upload", "clipboard"])
         with gr.Column(scale=1, min_width=300):
-            model = L.add(gr.Dropdown(choices, value=default_choice([k for _, k in choices]), label=t("common.model"),
-                                      info=t("draw.model_info"), elem_id="draw-model"),
-                          label="common.model", info="draw.model_info")
+            model = L(gr.Dropdown, choices, value=default_choice([k for _, k in choices]), label="common.model",
+                      info="draw.model_info", elem_id="draw-model")
             status = gr.Markdown(t("draw.msg.blank"), elem_id="draw-status")
-            label = L.add(gr.Label(num_top_classes=10, label=t("draw.prediction"), elem_id="prediction"),
-                          label="draw.prediction")
+            label = L(gr.Label, num_top_classes=10, label="draw.prediction", elem_id="prediction")
             seen = gr.HTML(seen_html(None, "en"), css_template=SEEN_CSS, elem_id="seen")
 
     shown = [label, status, seen, ctx.input_changed]
     context = [model, ctx.session, ctx.lang, ctx.input_changed]
-    canvas.change(on_drawing, [canvas, *context], shown, **LIVE)
+    canvas.change(on_live, [canvas, *context[:3]], shown[:2], preprocess=False, postprocess=False, **LIVE)
+    canvas.submit(on_drawing, [canvas, *context], shown, **LIVE)  # the stroke's end (see ui.canvas)
     upload.change(on_upload, [upload, *context], shown, preprocess=False, **{**QUEUED, "show_progress": "minimal"})
     undo.click(None, js=UNDO_JS, api_visibility="private")
     clear.click(on_clear, [ctx.session, ctx.lang, ctx.input_changed], [upload, *shown], js=CLEAR_JS,

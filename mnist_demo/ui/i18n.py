@@ -1,8 +1,9 @@
 """The one translation table: every piece of UI text, in English and Simplified Chinese.
 
-Components are created with English text and registered with a `Localizer`; when the language
-changes (the browser's Accept-Language on load, or the visible selector) the localizer returns
-one update per registered component. Messages built in Python take the language as an input.
+Components are created with English text and registered in one call that names the key once,
+`L(gr.Button, value="draw.undo")` (see `Localizer`); when the language changes (the browser's
+Accept-Language on load, or the visible selector) the localizer returns one update per
+registered component. Messages built in Python take the language as an input.
 Each tab keeps its keys in its own block below, prefixed with the tab's name.
 """
 
@@ -305,7 +306,7 @@ STRINGS: dict[str, dict[str, str]] = {
 def t(key: str, lang: str = DEFAULT_LANGUAGE, **values: Any) -> str:
     """The text for `key` in `lang` (English if missing), with {placeholders} filled in."""
     entry = STRINGS[key]
-    text = entry.get(lang) or entry[DEFAULT_LANGUAGE]
+    text = (entry.get(lang) if isinstance(lang, str) else None) or entry[DEFAULT_LANGUAGE]  # lang may come from a script
     return text.format(**values) if values else text
 
 
@@ -319,14 +320,29 @@ def language_from_header(accept_language: str | None) -> str:
 
 
 class Localizer:
-    """Remembers which component attribute shows which key, and relabels them all at once."""
+    """Creates translated components and relabels them all at once when the language changes.
+
+    `L(gr.Button, value="draw.undo", elem_id="undo")` creates the button with its English text
+    and registers it in one call, naming the key once. Which keyword arguments are translation
+    keys is a fixed rule, not a guess: TEXT_ATTRIBUTES always, and `value` for the components
+    whose value is their text (TEXT_VALUED); any other argument goes to the component as given.
+    """
+
+    TEXT_ATTRIBUTES = ("label", "info", "placeholder", "x_title", "y_title")
+    TEXT_VALUED = (gr.Markdown, gr.Button)
 
     def __init__(self) -> None:
         self._items: list[tuple[gr.components.Component | gr.blocks.BlockContext, dict[str, str]]] = []
 
-    def add(self, component, **attribute_keys: str):
-        """Register e.g. `add(button, value="draw.clear")`; returns the component."""
-        self._items.append((component, attribute_keys))
+    def __call__(self, cls: type, *args: Any, **kwargs: Any):
+        """`cls(*args, **kwargs)` with its text keys in English, registered for relabelling; returns it."""
+        translated = self.TEXT_ATTRIBUTES + (("value",) if issubclass(cls, self.TEXT_VALUED) else ())
+        keys = {attr: kwargs[attr] for attr in translated if attr in kwargs}
+        unknown = [key for key in keys.values() if key not in STRINGS]
+        if unknown:  # caught when the app is built, not when a user switches language
+            raise KeyError(f"{cls.__name__}: no translation for {', '.join(map(repr, unknown))}")
+        component = cls(*args, **{**kwargs, **{attr: t(key) for attr, key in keys.items()}})
+        self._items.append((component, keys))
         return component
 
     @property

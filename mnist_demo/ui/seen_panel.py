@@ -6,13 +6,11 @@ stroke is a single small response (no image files to write or fetch).
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 
 import numpy as np
-from PIL import Image
 
+from ..pictures import png_data_uri
 from .i18n import STRINGS, t
 
 INPUT_SIDE_PX = 168  # the 28x28 input shown at 6x
@@ -24,13 +22,6 @@ figure { margin: 0; text-align: center; font-size: var(--text-sm, 12px); }
 img { image-rendering: pixelated; background: #000; border: 1px solid var(--border-color-primary, #ccc); }
 .seen-empty { opacity: 0.6; }
 """
-
-
-def png_data_uri(image: np.ndarray) -> str:
-    """A uint8 grey image as a data: URI (PNG)."""
-    buffer = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8), mode="L").save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def step_name(name: str, lang: str) -> str:
@@ -48,7 +39,7 @@ def _figure(image: np.ndarray, caption: str, side_px: int) -> str:
 
 
 def seen_html(prepared, lang: str) -> str:
-    """The panel for a `preprocess.Prepared` (or None: nothing to show yet)."""
+    """The panel for a `reading.geometry.Prepared` (or None: nothing to show yet)."""
     title = f"<h4>{html.escape(t('draw.seen.title', lang))}</h4>"
     if prepared is None:
         return title + f'<p class="seen-empty">{html.escape(t("draw.seen.empty", lang))}</p>'

@@ -15,9 +15,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from ..catalog import DEFAULT_MODEL, Entry, shipped
-
-SESSION_PREFIX = "session:"
+from ..catalog import SESSION_PREFIX, Entry, shipped
 
 
 @dataclass
@@ -62,14 +60,6 @@ def model_choices(session: Session | None, dataset: str | None = None) -> list[t
     """(label, key) for a picker: shipped models, then this session's; optionally one dataset."""
     entries = list(shipped().values()) + list((session.trained if session else {}).values())
     return [(e.label, e.key) for e in entries if dataset is None or e.dataset == dataset]
-
-
-def resolve(key: str | None, session: Session | None) -> Entry:
-    """The entry for a picker value, falling back to the default model."""
-    if session is not None and key in session.trained:
-        return session.trained[key]
-    models = shipped()
-    return models.get(key) or models.get(DEFAULT_MODEL) or next(iter(models.values()))
 
 
 def close_session(session: Session) -> None:

@@ -1,8 +1,9 @@
 """The Train tab: pick a network and a recipe, watch it learn, inspect its mistakes, use the result.
 
-Thin UI over the core: `training_job.TrainingJob` runs the engine in a worker thread behind the
-global cap of `trainer_pool`; this module turns its snapshots into progress, curves and results
-a few times a second, and puts the trained model into this browser session.
+Thin UI over the core: `training.job.TrainingJob` runs the engine in a worker thread behind the
+global cap of `training.slots`; this module turns its snapshots into progress, curves and results
+a few times a second, and puts the trained model into this browser session. Handlers first (they
+check what they are sent as if a script sent it), then `build`, which lays out and wires.
 """
 
 from __future__ import annotations
@@ -10,27 +11,29 @@ from __future__ import annotations
 import asyncio
 import functools
 import html
+import math
 import re
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import gradio as gr
 import pandas as pd
 
-from ..data import DATASETS
+from ..augment import AUGMENTATIONS
+from ..data import DATASETS, TRAIN_SIZE
 from ..models import MODELS, build_model, param_count
-from ..training import RECIPES, recipe_for
-from ..training_job import FULL_TRAIN_SET, JobSpec, Snapshot, TrainingJob, custom_recipe
-from ..training_report import confusion_image, mistake_image
-from ..uploaded_weights import load_upload
-from ..weights import WeightsError
+from ..pictures import confusion_image, mistake_image
+from ..training.job import JobSpec, Snapshot, TrainingJob
+from ..training.recipes import OPTIMIZERS, RECIPES, custom_recipe
+from ..weights import WeightsError, load_upload
 from ..weights import save as save_weights
 from .i18n import t
 from .session import Session
 
-DEFAULT_MODEL = "fastnet"  # a classroom wants to see 99% within a minute
+FIRST_TO_TRAIN = "fastnet"  # the picker's first choice: a classroom wants to see 99% within a minute
 UPDATE_SECONDS = 0.3  # how often the page is refreshed while training (at most ~3 times a second)
-OPTIMIZERS = [("SGD (momentum)", "sgd"), ("Adam", "adam"), ("AdamW", "adamw"), ("Adadelta", "adadelta")]
-AUGMENTATIONS = ("none", "digits", "fashion")
+# How the picker shows the optimizers; the set of choices is the registry's (recipes.OPTIMIZERS).
+OPTIMIZER_TITLES = {"sgd": "SGD (momentum)", "adam": "Adam", "adamw": "AdamW", "adadelta": "Adadelta"}
 
 
 @functools.cache
@@ -39,6 +42,14 @@ def _parameters(name: str) -> int | None:
         return param_count(build_model(name))
     except Exception:  # a model whose code is missing still gets listed, without its count
         return None
+
+
+def optimizer_choices() -> list[tuple[str, str]]:
+    return [(OPTIMIZER_TITLES.get(name, name), name) for name in OPTIMIZERS]
+
+
+def dataset_choices() -> list[tuple[str, str]]:
+    return [(d.name.upper() if d.name == "mnist" else "Fashion-MNIST", d.name) for d in DATASETS.values()]
 
 
 def model_choices(lang: str) -> list[tuple[str, str]]:
@@ -61,10 +72,13 @@ def augment_choices(lang: str) -> list[tuple[str, str]]:
     return [(t(f"train.augment_{kind}", lang), kind) for kind in AUGMENTATIONS]
 
 
+FILLED = ("optimizer", "lr", "momentum", "batch_size", "epochs", "train_subset", "augment")  # what a preset fills
+
+
 def recipe_fields(preset: str) -> list:
-    """The editable fields as a preset fills them: optimizer, lr, momentum, batch, epochs, subset, augment."""
+    """The editable fields as a preset fills them, in FILLED's order."""
     r = RECIPES[preset]
-    return [r.optimizer, r.lr, r.momentum, r.batch_size, r.epochs, r.train_subset or FULL_TRAIN_SET, r.augment]
+    return [r.optimizer, r.lr, r.momentum, r.batch_size, r.epochs, r.train_subset or TRAIN_SIZE, r.augment]
 
 
 def _clock(seconds: float) -> str:
@@ -113,7 +127,7 @@ def per_class_table(per_class: list[float], dataset: str, lang: str) -> str:
 
 def mistakes_gallery(evaluation, dataset: str, lang: str) -> list:
     classes = DATASETS[dataset].classes
-    return [(mistake_image(m), f"{classes[m.true]} → {classes[m.predicted]} ({m.confidence:.0%})")
+    return [(mistake_image(m.image), f"{classes[m.true]} → {classes[m.predicted]} ({m.confidence:.0%})")
             for m in evaluation.mistakes]
 
 
@@ -124,189 +138,307 @@ def _download_files(session: Session, entry_key: str, model, card: dict) -> list
     return [str(path), str(path.with_suffix(".json"))]
 
 
+
+
+# ---------------------------------------------------------------------------------------------
+# The form: its values, checked as if a script had sent them
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The form's values as sent (from the page, or from a script calling the event directly)."""
+
+    model: str
+    dataset: str
+    preset: str | None
+    optimizer: str
+    lr: float
+    momentum: float
+    batch_size: float
+    epochs: float
+    train_subset: float
+    augment: str
+    seed: float
+
+
+NUMBERS = ("lr", "momentum", "batch_size", "epochs", "train_subset", "seed")
+
+
+def _is_finite_number(value) -> bool:
+    try:
+        return not isinstance(value, bool) and math.isfinite(float(value))
+    except (TypeError, ValueError, OverflowError):
+        return False
+
+
+def job_spec(s: Settings) -> JobSpec:
+    """What to train, or ValueError naming every value that cannot be used (in words for the page)."""
+    problems = []
+    if s.model not in MODELS:
+        problems.append(f"model must be one of {', '.join(MODELS)} (got {s.model!r})")
+    if s.dataset not in DATASETS:
+        problems.append(f"dataset must be one of {', '.join(DATASETS)} (got {s.dataset!r})")
+    if s.preset not in (None, "") and s.preset not in RECIPES:
+        problems.append(f"preset must be one of {', '.join(RECIPES)} (got {s.preset!r})")
+    for name in NUMBERS:  # empty fields are custom_recipe's to report; NaN and infinity are caught here
+        value = getattr(s, name)
+        if value not in (None, "") and not _is_finite_number(value):
+            problems.append(f"{name} must be a finite number (got {value!r})")
+    if problems:
+        raise ValueError("; ".join(problems))
+    base = RECIPES[s.preset] if s.preset else RECIPES[MODELS[s.model].recipe]  # no preset: the model's own
+    recipe = custom_recipe(base, optimizer=s.optimizer, lr=s.lr, momentum=s.momentum, batch_size=s.batch_size,
+                           epochs=s.epochs, train_subset=s.train_subset, augment=s.augment)
+    if s.seed in (None, "") or not 0 <= int(float(s.seed)) < 2**63:
+        raise ValueError(f"seed must be a whole number from 0 (got {s.seed!r})")
+    return JobSpec(s.model, s.dataset, recipe, int(float(s.seed)))
+
+
+@dataclass
+class TrainTab:
+    """The tab's components, created by `build`; handlers address their outputs through it."""
+
+    session: gr.State
+    lang: gr.Radio
+    models_changed: gr.State
+    model: gr.Dropdown
+    dataset: gr.Dropdown
+    preset: gr.Dropdown
+    optimizer: gr.Dropdown
+    lr: gr.Number
+    momentum: gr.Number
+    batch_size: gr.Number
+    epochs: gr.Number
+    train_subset: gr.Number
+    augment: gr.Radio
+    seed: gr.Number
+    start: gr.Button
+    stop: gr.Button
+    message: gr.Markdown
+    progress: gr.HTML
+    loss_plot: gr.LinePlot
+    acc_plot: gr.LinePlot
+    test_plot: gr.LinePlot
+    results: gr.Column
+    result: gr.Markdown
+    per_class: gr.Markdown
+    confusion: gr.Image
+    gallery: gr.Gallery
+    downloads: gr.File
+
+    def form(self) -> set:
+        """The inputs of a Start: the session, the language, the counter and every Settings field."""
+        return {self.session, self.lang, self.models_changed,
+                *(getattr(self, f.name) for f in fields(Settings))}
+
+    def settings(self, values: dict) -> Settings:
+        return Settings(**{f.name: values[getattr(self, f.name)] for f in fields(Settings)})
+
+    def run_outputs(self) -> list:
+        return [self.message, self.progress, self.loss_plot, self.acc_plot, self.test_plot, self.results,
+                self.result, self.per_class, self.confusion, self.gallery, self.downloads, self.models_changed,
+                self.start, self.stop]
+
+
+# ---------------------------------------------------------------------------------------------
+# Event handlers
+
+
+def _unknown(kind: str, name, known, lang: str) -> gr.Error:
+    """A friendly error (shown as a notice on the page, no traceback) for a name no registry knows."""
+    return gr.Error(t("train.invalid", lang, problems=f"{kind} must be one of {', '.join(known)} (got {name!r})"))
+
+
+def on_model(name: str, lang: str) -> list:
+    """A network was picked: its dataset, its own recipe first in the presets, the fields as that recipe fills them."""
+    if name not in MODELS:
+        raise _unknown("model", name, MODELS, lang)
+    own = MODELS[name].recipe
+    return [MODELS[name].dataset, gr.update(choices=preset_choices(name, lang), value=own),
+            RECIPES[own].description, *recipe_fields(own)]
+
+
+def on_preset(name: str, lang: str) -> list:
+    if name not in RECIPES:
+        raise _unknown("preset", name, RECIPES, lang)
+    return [RECIPES[name].description, *recipe_fields(name)]
+
+
+def on_language(lang: str, name: str) -> list:
+    presets = gr.update(choices=preset_choices(name, lang)) if name in MODELS else gr.skip()
+    return [gr.update(choices=model_choices(lang)), presets, gr.update(choices=augment_choices(lang))]
+
+
+async def run(tab: TrainTab, values: dict):
+    """Start: check the form, start a TrainingJob, and stream its snapshots to the page until it ends."""
+    session, lang, changed = values[tab.session], values[tab.lang], values[tab.models_changed]
+    try:
+        spec = job_spec(tab.settings(values))
+    except (ValueError, TypeError) as exc:
+        yield {tab.message: t("train.invalid", lang, problems=str(exc))}
+        return
+    if session.training:
+        yield {tab.message: t("train.already", lang)}
+        return
+    session.training = True
+    session.stop_training.clear()
+    job = TrainingJob(spec, session.stop_training).start()
+    no_points = pd.DataFrame({"epoch": [], "accuracy": []})
+    x_lim = [0, spec.recipe.epochs]  # the curves grow from left to right across the whole run
+    yield {tab.message: "", tab.progress: progress_html(job.snapshot(), lang), tab.results: gr.update(visible=False),
+           tab.result: "", tab.per_class: "", tab.confusion: None, tab.gallery: [], tab.downloads: None,
+           tab.loss_plot: gr.update(value=pd.DataFrame({"epoch": [], "loss": []}), x_lim=x_lim),
+           tab.acc_plot: gr.update(value=no_points, x_lim=x_lim),
+           tab.test_plot: gr.update(value=no_points, x_lim=x_lim),
+           tab.start: gr.update(interactive=False), tab.stop: gr.update(interactive=True)}
+    try:
+        version, curve_len, test_len = -1, 0, 0
+        while True:
+            await asyncio.sleep(UPDATE_SECONDS)
+            snap = job.snapshot()
+            if snap.version == version:
+                continue
+            version = snap.version
+            update = {tab.progress: progress_html(snap, lang)}
+            if len(snap.curve) != curve_len or len(snap.test_curve) != test_len:
+                loss_df, acc_df, test_df = curve_frames(snap)
+                update.update({tab.loss_plot: loss_df, tab.acc_plot: acc_df})
+                if len(snap.test_curve) != test_len:
+                    update[tab.test_plot] = test_df
+                curve_len, test_len = len(snap.curve), len(snap.test_curve)
+            if snap.finished:
+                update.update(finish(tab, session, snap, lang, changed))
+                yield update
+                return
+            yield update
+    finally:
+        if not job.snapshot().finished:
+            session.stop_training.set()  # the page went away mid-run: don't leave an orphan training
+        session.training = False
+
+
+def finish(tab: TrainTab, session: Session, snap: Snapshot, lang: str, changed: int) -> dict:
+    """The run ended: the results panel, the model kept in this session, the buttons back."""
+    done = {tab.start: gr.update(interactive=True), tab.stop: gr.update(interactive=False)}
+    if snap.state == "cancelled":
+        return {**done, tab.message: t("train.cancelled", lang), tab.progress: ""}
+    if snap.state == "failed":
+        return {**done, tab.message: t("train.failed", lang, error=snap.error)}
+    res = snap.result
+    entry = session.add_trained(res.model, res.card)
+    files = _download_files(session, entry.key, res.model, res.card)
+    evaluation, dataset_name = res.evaluation, res.card["dataset"]
+    summary = t("train.result_stopped" if res.stopped else "train.result", lang,
+                accuracy=f"{evaluation.accuracy:.2%}", epochs=res.card["epochs_run"],
+                seconds=f"{res.card['train_seconds']:.0f}", title=entry.card["title"])
+    caption = t("train.confusion_caption", lang)
+    if dataset_name != "mnist":
+        caption += " " + ", ".join(f"{i} = {c}" for i, c in enumerate(DATASETS[dataset_name].classes))
+    return {**done, tab.message: "", tab.results: gr.update(visible=True), tab.result: summary + "\n\n" + caption,
+            tab.per_class: per_class_table(evaluation.per_class, dataset_name, lang),
+            tab.confusion: confusion_image(evaluation.confusion),
+            tab.gallery: mistakes_gallery(evaluation, dataset_name, lang), tab.downloads: files,
+            tab.models_changed: changed + 1}
+
+
+def request_stop(session: Session, lang: str) -> str:
+    if not session.training:
+        return t("train.nothing_to_stop", lang)
+    session.stop_training.set()
+    return t("train.stopping", lang)
+
+
+def on_upload(files: list[str] | None, session: Session, lang: str, changed: int) -> tuple[str, int]:
+    """Saved weights uploaded again: checked against their architecture (never unpickled), then selectable."""
+    if not files:
+        return "", changed
+    try:
+        model, card = load_upload([Path(f) for f in files])
+    except WeightsError as exc:
+        return t("train.upload_rejected", lang, reason=str(exc)), changed
+    except OSError as exc:  # a path that is not a readable file (only a script can send one)
+        return t("train.upload_rejected", lang, reason=exc.strerror or type(exc).__name__), changed
+    entry = session.add_trained(model, card)
+    return t("train.upload_ok", lang, title=entry.card["title"]), changed + 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Layout and wiring
+
+
 def build(ctx) -> None:
-    loc = ctx.localizer
-    loc.add(gr.Markdown(t("train.intro")), value="train.intro")
+    L = ctx.localizer
+    L(gr.Markdown, value="train.intro")
+    own = MODELS[FIRST_TO_TRAIN].recipe
+    filled = dict(zip(FILLED, recipe_fields(own), strict=True))
     with gr.Row():
         with gr.Column(scale=2, min_width=320):
-            model = loc.add(gr.Dropdown(model_choices("en"), value=DEFAULT_MODEL, label=t("train.model"),
-                                        elem_id="train-model"), label="train.model")
-            dataset = loc.add(gr.Dropdown([(d.name.upper() if d.name == "mnist" else "Fashion-MNIST", d.name)
-                                           for d in DATASETS.values()], value=MODELS[DEFAULT_MODEL].dataset,
-                                          label=t("train.dataset"), elem_id="train-dataset"), label="train.dataset")
-            own = MODELS[DEFAULT_MODEL].recipe
-            preset = loc.add(gr.Dropdown(preset_choices(DEFAULT_MODEL, "en"), value=own, label=t("train.preset"),
-                                         elem_id="train-preset"), label="train.preset")
+            model = L(gr.Dropdown, model_choices("en"), value=FIRST_TO_TRAIN, label="train.model",
+                      elem_id="train-model")
+            dataset = L(gr.Dropdown, dataset_choices(), value=MODELS[FIRST_TO_TRAIN].dataset, label="train.dataset",
+                        elem_id="train-dataset")
+            preset = L(gr.Dropdown, preset_choices(FIRST_TO_TRAIN, "en"), value=own, label="train.preset",
+                       elem_id="train-preset")
             preset_info = gr.Markdown(RECIPES[own].description, elem_id="train-preset-info")
-            values = recipe_fields(own)
             with gr.Row():
-                optimizer = loc.add(gr.Dropdown(OPTIMIZERS, value=values[0], label=t("train.optimizer"),
-                                                elem_id="train-optimizer", min_width=120), label="train.optimizer")
-                lr = loc.add(gr.Number(values[1], label=t("train.lr"), elem_id="train-lr", min_width=90),
-                             label="train.lr")
-                momentum = loc.add(gr.Number(values[2], label=t("train.momentum"), elem_id="train-momentum",
-                                             min_width=90), label="train.momentum")
+                optimizer = L(gr.Dropdown, optimizer_choices(), value=filled["optimizer"], label="train.optimizer",
+                              elem_id="train-optimizer", min_width=120)
+                lr = L(gr.Number, filled["lr"], label="train.lr", elem_id="train-lr", min_width=90)
+                momentum = L(gr.Number, filled["momentum"], label="train.momentum", elem_id="train-momentum",
+                             min_width=90)
             with gr.Row():
-                batch = loc.add(gr.Number(values[3], precision=0, label=t("train.batch"), elem_id="train-batch",
-                                          min_width=90), label="train.batch")
-                epochs = loc.add(gr.Number(values[4], precision=0, label=t("train.epochs"), elem_id="train-epochs",
-                                           min_width=90), label="train.epochs")
-                subset = loc.add(gr.Number(values[5], precision=0, label=t("train.subset"), elem_id="train-subset",
-                                           min_width=120), label="train.subset")
+                batch = L(gr.Number, filled["batch_size"], precision=0, label="train.batch", elem_id="train-batch",
+                          min_width=90)
+                epochs = L(gr.Number, filled["epochs"], precision=0, label="train.epochs", elem_id="train-epochs",
+                           min_width=90)
+                subset = L(gr.Number, filled["train_subset"], precision=0, label="train.subset", elem_id="train-subset",
+                           min_width=120)
             with gr.Row():
-                augment = loc.add(gr.Radio(augment_choices("en"), value=values[6], label=t("train.augment"),
-                                           elem_id="train-augment"), label="train.augment")
-                seed = loc.add(gr.Number(0, precision=0, label=t("train.seed"), elem_id="train-seed", min_width=90),
-                               label="train.seed")
+                augment = L(gr.Radio, augment_choices("en"), value=filled["augment"], label="train.augment",
+                            elem_id="train-augment")
+                seed = L(gr.Number, 0, precision=0, label="train.seed", elem_id="train-seed", min_width=90)
             with gr.Row():
-                start = loc.add(gr.Button(t("train.start"), variant="primary", elem_id="train-start"),
-                                value="train.start")
-                stop = loc.add(gr.Button(t("train.stop"), variant="stop", interactive=False, elem_id="train-stop"),
-                               value="train.stop")
+                start = L(gr.Button, value="train.start", variant="primary", elem_id="train-start")
+                stop = L(gr.Button, value="train.stop", variant="stop", interactive=False, elem_id="train-stop")
             message = gr.Markdown("", elem_id="train-message")
         with gr.Column(scale=3, min_width=360):
             progress = gr.HTML("", elem_id="train-progress")
             with gr.Row():
-                loss_plot = loc.add(gr.LinePlot(x="epoch", y="loss", label=t("train.loss_plot"),
-                                                x_title=t("train.epoch"), y_title=t("train.loss"), height=230,
-                                                elem_id="train-loss-plot"),
-                                    label="train.loss_plot", x_title="train.epoch", y_title="train.loss")
-                acc_plot = loc.add(gr.LinePlot(x="epoch", y="accuracy", label=t("train.acc_plot"),
-                                               x_title=t("train.epoch"), y_title=t("train.accuracy"), height=230,
-                                               elem_id="train-acc-plot"),
-                                   label="train.acc_plot", x_title="train.epoch", y_title="train.accuracy")
-            test_plot = loc.add(gr.LinePlot(x="epoch", y="accuracy", label=t("train.test_plot"),
-                                            x_title=t("train.epoch"), y_title=t("train.test_accuracy"), height=200,
-                                            elem_id="train-test-plot"),
-                                label="train.test_plot", x_title="train.epoch", y_title="train.test_accuracy")
+                loss_plot = L(gr.LinePlot, x="epoch", y="loss", label="train.loss_plot", x_title="train.epoch",
+                              y_title="train.loss", height=230, elem_id="train-loss-plot")
+                acc_plot = L(gr.LinePlot, x="epoch", y="accuracy", label="train.acc_plot", x_title="train.epoch",
+                             y_title="train.accuracy", height=230, elem_id="train-acc-plot")
+            test_plot = L(gr.LinePlot, x="epoch", y="accuracy", label="train.test_plot", x_title="train.epoch",
+                          y_title="train.test_accuracy", height=200, elem_id="train-test-plot")
     with gr.Column(visible=False, elem_id="train-results") as results:  # shown once a run has ended
         result = gr.Markdown("", elem_id="train-result")
         per_class = gr.Markdown("", elem_id="train-per-class")
         with gr.Row():
-            confusion = loc.add(gr.Image(type="pil", label=t("train.confusion"), interactive=False, height=420,
-                                         elem_id="train-confusion", buttons=["download"]), label="train.confusion")
-            gallery = loc.add(gr.Gallery(label=t("train.mistakes"), columns=5, height=420, elem_id="train-mistakes",
-                                         interactive=False), label="train.mistakes")
-        downloads = loc.add(gr.File(label=t("train.download"), file_count="multiple", interactive=False,
-                                    elem_id="train-download"), label="train.download")
-    upload = loc.add(gr.File(label=t("train.upload"), file_count="multiple", file_types=[".safetensors", ".json"],
-                             height=120, elem_id="train-upload"), label="train.upload")
+            confusion = L(gr.Image, type="pil", label="train.confusion", interactive=False, height=420,
+                          elem_id="train-confusion", buttons=["download"])
+            gallery = L(gr.Gallery, label="train.mistakes", columns=5, height=420, elem_id="train-mistakes",
+                        interactive=False)
+        downloads = L(gr.File, label="train.download", file_count="multiple", interactive=False,
+                      elem_id="train-download")
+    upload = L(gr.File, label="train.upload", file_count="multiple", file_types=[".safetensors", ".json"], height=120,
+               elem_id="train-upload")
     upload_message = gr.Markdown("", elem_id="train-upload-message")
 
-    fields = [optimizer, lr, momentum, batch, epochs, subset, augment]
-
-    def on_model(name: str, lang: str):
-        own = MODELS[name].recipe
-        return [MODELS[name].dataset, gr.update(choices=preset_choices(name, lang), value=own),
-                RECIPES[own].description, *recipe_fields(own)]
-
-    def on_preset(name: str):
-        return [RECIPES[name].description, *recipe_fields(name)]
-
-    def on_language(lang: str, name: str):
-        return [gr.update(choices=model_choices(lang)), gr.update(choices=preset_choices(name, lang)),
-                gr.update(choices=augment_choices(lang))]
-
-    model.input(on_model, [model, ctx.lang], [dataset, preset, preset_info, *fields], api_visibility="private")
-    preset.input(on_preset, preset, [preset_info, *fields], api_visibility="private")
-    ctx.lang.change(on_language, [ctx.lang, model], [model, preset, augment], api_visibility="private")
-
-    run_outputs = [message, progress, loss_plot, acc_plot, test_plot, results, result, per_class, confusion, gallery,
-                   downloads, ctx.models_changed, start, stop]
-
-    async def run(session: Session, lang: str, model_name: str, dataset_name: str, preset_name: str,
-                  optimizer_v, lr_v, momentum_v, batch_v, epochs_v, subset_v, augment_v, seed_v, changed: int):
-        try:
-            recipe = custom_recipe(RECIPES.get(preset_name) or recipe_for(model_name), optimizer=optimizer_v,
-                                   lr=lr_v, momentum=momentum_v, batch_size=batch_v, epochs=epochs_v,
-                                   train_subset=subset_v, augment=augment_v)
-            if seed_v is None or not 0 <= int(seed_v) < 2**63:
-                raise ValueError(f"seed must be a whole number from 0 (got {seed_v!r})")
-        except (ValueError, TypeError) as exc:
-            yield {message: t("train.invalid", lang, problems=str(exc))}
-            return
-        if session.training:
-            yield {message: t("train.already", lang)}
-            return
-        session.training = True
-        session.stop_training.clear()
-        job = TrainingJob(JobSpec(model_name, dataset_name, recipe, int(seed_v)), session.stop_training).start()
-        no_points = pd.DataFrame({"epoch": [], "accuracy": []})
-        x_lim = [0, recipe.epochs]  # the curves grow from left to right across the whole run
-        yield {message: "", progress: progress_html(job.snapshot(), lang), results: gr.update(visible=False),
-               result: "", per_class: "",
-               confusion: None, gallery: [], downloads: None,
-               loss_plot: gr.update(value=pd.DataFrame({"epoch": [], "loss": []}), x_lim=x_lim),
-               acc_plot: gr.update(value=no_points, x_lim=x_lim), test_plot: gr.update(value=no_points, x_lim=x_lim),
-               start: gr.update(interactive=False), stop: gr.update(interactive=True)}
-        try:
-            version, curve_len, test_len = -1, 0, 0
-            while True:
-                await asyncio.sleep(UPDATE_SECONDS)
-                snap = job.snapshot()
-                if snap.version == version:
-                    continue
-                version = snap.version
-                update = {progress: progress_html(snap, lang)}
-                if len(snap.curve) != curve_len or len(snap.test_curve) != test_len:
-                    loss_df, acc_df, test_df = curve_frames(snap)
-                    update.update({loss_plot: loss_df, acc_plot: acc_df})
-                    if len(snap.test_curve) != test_len:
-                        update[test_plot] = test_df
-                    curve_len, test_len = len(snap.curve), len(snap.test_curve)
-                if snap.finished:
-                    update.update(finish(session, snap, lang, changed))
-                    yield update
-                    return
-                yield update
-        finally:
-            if not job.snapshot().finished:
-                session.stop_training.set()  # the page went away mid-run: don't leave an orphan training
-            session.training = False
-
-    def finish(session: Session, snap: Snapshot, lang: str, changed: int) -> dict:
-        done = {start: gr.update(interactive=True), stop: gr.update(interactive=False)}
-        if snap.state == "cancelled":
-            return {**done, message: t("train.cancelled", lang), progress: ""}
-        if snap.state == "failed":
-            return {**done, message: t("train.failed", lang, error=snap.error)}
-        res = snap.result
-        entry = session.add_trained(res.model, res.card)
-        files = _download_files(session, entry.key, res.model, res.card)
-        evaluation, dataset_name = res.evaluation, res.card["dataset"]
-        summary = t("train.result_stopped" if res.stopped else "train.result", lang,
-                    accuracy=f"{evaluation.accuracy:.2%}", epochs=res.card["epochs_run"],
-                    seconds=f"{res.card['train_seconds']:.0f}", title=entry.card["title"])
-        caption = t("train.confusion_caption", lang)
-        if dataset_name != "mnist":
-            caption += " " + ", ".join(f"{i} = {c}" for i, c in enumerate(DATASETS[dataset_name].classes))
-        return {**done, message: "", results: gr.update(visible=True), result: summary + "\n\n" + caption,
-                per_class: per_class_table(evaluation.per_class, dataset_name, lang),
-                confusion: confusion_image(evaluation.confusion),
-                gallery: mistakes_gallery(evaluation, dataset_name, lang), downloads: files,
-                ctx.models_changed: changed + 1}
-
-    def request_stop(session: Session, lang: str):
-        if not session.training:
-            return t("train.nothing_to_stop", lang)
-        session.stop_training.set()
-        return t("train.stopping", lang)
-
-    def on_upload(files: list[str] | None, session: Session, lang: str, changed: int):
-        if not files:
-            return "", changed
-        try:
-            model_, card = load_upload([Path(f) for f in files])
-        except WeightsError as exc:
-            return t("train.upload_rejected", lang, reason=str(exc)), changed
-        entry = session.add_trained(model_, card)
-        return t("train.upload_ok", lang, title=entry.card["title"]), changed + 1
-
+    tab = TrainTab(session=ctx.session, lang=ctx.lang, models_changed=ctx.models_changed, model=model,
+                   dataset=dataset, preset=preset, optimizer=optimizer, lr=lr, momentum=momentum, batch_size=batch,
+                   epochs=epochs, train_subset=subset, augment=augment, seed=seed, start=start, stop=stop,
+                   message=message, progress=progress, loss_plot=loss_plot, acc_plot=acc_plot, test_plot=test_plot,
+                   results=results, result=result, per_class=per_class, confusion=confusion, gallery=gallery,
+                   downloads=downloads)
+    filled = [getattr(tab, name) for name in FILLED]
+    private = {"api_visibility": "private"}
+    model.input(on_model, [model, ctx.lang], [dataset, preset, preset_info, *filled], **private)
+    preset.input(on_preset, [preset, ctx.lang], [preset_info, *filled], **private)
+    ctx.lang.change(on_language, [ctx.lang, model], [model, preset, augment], **private)
     # The training event only polls a worker thread (async, no thread held), so it needs no
-    # Gradio-level limit: the real cap is trainer_pool's. Predictions run on their own events.
-    start.click(run, [ctx.session, ctx.lang, model, dataset, preset, *fields, seed, ctx.models_changed], run_outputs,
-                concurrency_limit=None, concurrency_id="train", show_progress="hidden", api_visibility="private")
-    stop.click(request_stop, [ctx.session, ctx.lang], message, queue=False, show_progress="hidden",
-               api_visibility="private")
+    # Gradio-level limit: the real cap is training.slots'. Predictions run on their own events.
+    start.click(functools.partial(run, tab), tab.form(), tab.run_outputs(), concurrency_limit=None,
+                concurrency_id="train", show_progress="hidden", **private)
+    stop.click(request_stop, [ctx.session, ctx.lang], message, queue=False, show_progress="hidden", **private)
     upload.upload(on_upload, [upload, ctx.session, ctx.lang, ctx.models_changed], [upload_message, ctx.models_changed],
-                  concurrency_limit=2, concurrency_id="train-upload", api_visibility="private")
+                  concurrency_limit=2, concurrency_id="train-upload", **private)

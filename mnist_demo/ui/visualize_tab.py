@@ -1,16 +1,15 @@
 """The Visualize tab: look inside the chosen network on the current drawing (or a test image).
 
 Thin on purpose: every figure comes from `mnist_demo.inspection`; this module picks the model
-and the input, puts captions in the user's language, and wires the events. Updates run only
+and the input, puts captions in the user's language, and wires the events. Handlers take a
+`View` (the controls' values, by name), the session and the language. Updates run only
 while the tab is on screen: opening it renders the Draw tab's current drawing (the session's
 `current_input`), so it always shows the latest one.
 """
 
 from __future__ import annotations
 
-import base64
-import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from html import escape
 
 import gradio as gr
@@ -18,13 +17,14 @@ import numpy as np
 import pandas as pd
 
 from .. import inspection as ins
-from ..catalog import DEFAULT_MODEL, Entry, shipped
+from .. import pictures
+from ..catalog import DEFAULT_MODEL, UNTRAINED_PREFIX, Entry, resolve, shipped, untrained
 from ..data import DATASETS, DataMissingError, load_split
-from ..models import MODELS, build_model
+from ..models import MODELS
+from ..pictures import png_data_uri
 from .i18n import t
-from .session import Session, model_choices, resolve
+from .session import Session, model_choices
 
-UNTRAINED = "untrained:"
 LEARNED = "learned:"
 RUNNER_UP = -1  # the "class to explain" default: the second most likely class
 TICK_SECONDS = 0.25
@@ -33,33 +33,22 @@ TICK_SECONDS = 0.25
 # --- models and inputs --------------------------------------------------------------------------
 
 
-@functools.cache
-def _untrained(name: str) -> Entry:
-    """A registered architecture with its seed-0 random weights: compare with the trained one."""
-    model = build_model(name, seed=0).eval()
-    return Entry(UNTRAINED + name, model, {"model": name, "dataset": MODELS[name].dataset, "title": MODELS[name].title})
-
-
 def choices(session: Session | None, lang: str) -> list[tuple[str, str]]:
     """Trained models (shipped, then this session's), then every registered architecture untrained."""
-    untrained = [(f"{spec.title} · {t('viz.untrained', lang)}", UNTRAINED + name) for name, spec in MODELS.items()]
+    untrained = [(f"{spec.title} · {t('viz.untrained', lang)}", UNTRAINED_PREFIX + name) for name, spec in MODELS.items()]
     return model_choices(session) + untrained
 
 
 def default_key() -> str:
-    return DEFAULT_MODEL if DEFAULT_MODEL in shipped() else UNTRAINED + DEFAULT_MODEL
+    return DEFAULT_MODEL if DEFAULT_MODEL in shipped() else UNTRAINED_PREFIX + DEFAULT_MODEL
 
 
 def entry_for(key: str | None, session: Session | None) -> Entry:
-    if key and key.startswith(UNTRAINED) and key[len(UNTRAINED):] in MODELS:
-        return _untrained(key[len(UNTRAINED):])
-    if (session is not None and key in session.trained) or key in shipped():
-        return resolve(key, session)
-    return entry_for(default_key(), None) if key != default_key() else _untrained(DEFAULT_MODEL)
+    return resolve(key, session.trained if session else None) or untrained(DEFAULT_MODEL)
 
 
 def model_label(entry: Entry, lang: str) -> str:
-    untrained = entry.key.startswith(UNTRAINED)
+    untrained = entry.key.startswith(UNTRAINED_PREFIX)
     return f"{entry.label} · {t('viz.untrained', lang)}" if untrained else entry.label
 
 
@@ -127,8 +116,7 @@ def figure(image: np.ndarray, caption: str, width: int = 0) -> str:
     image's own width keep pixels square and crisp), the image itself stays small."""
     native = image.shape[1]
     shown = native * max(1, round(width / native)) if width else native
-    data = base64.b64encode(ins.to_png(image)).decode("ascii")
-    return (f'<figure><img src="data:image/png;base64,{data}" style="width: {shown}px" alt="{escape(caption)}">'
+    return (f'<figure><img src="{png_data_uri(image)}" style="width: {shown}px" alt="{escape(caption)}">'
             f"<figcaption>{escape(caption)}</figcaption></figure>")
 
 
@@ -178,11 +166,11 @@ def look_figures(image: np.ndarray, pairs, names, lang: str) -> str:
             notes.append(t("viz.looks.no_conv", lang))
         else:
             caption = t("viz.looks.gradcam", lang, cls=names[cam.target], which=label, layer=cam.layer)
-            parts.append(figure(ins.render_overlay(image, cam.values, size=28), caption, width=168))
+            parts.append(figure(pictures.render_overlay(image, cam.values, size=28), caption, width=168))
             if not cam.values.any():
                 notes.append(t("viz.looks.zero", lang, cls=names[cam.target], layer=cam.layer))
         caption = t("viz.looks.saliency", lang, cls=names[sal.target], which=label)
-        parts.append(figure(ins.render_overlay(image, sal.values, size=28), caption, width=168))
+        parts.append(figure(pictures.render_overlay(image, sal.values, size=28), caption, width=168))
     return figures(parts, " ".join([t("viz.looks.help", lang), *dict.fromkeys(notes)]))
 
 
@@ -223,11 +211,11 @@ def step_view(image, model, kernel_key: str, padding: int, stride: int, position
             + f"\n\n```text\n{steps.arithmetic(n)}\n```\n\n" + t("viz.conv.size", lang, formula=formula))
     if kernel_key and kernel_key.startswith(LEARNED):
         text += "\n\n" + t("viz.conv.learned_note", lang)
-    pictures = figures([figure(ins.render_conv_input(steps, n), t("viz.conv.input", lang)),
-                        figure(ins.render_kernel(kernel, cell=1), t("viz.conv.kernel_image", lang), width=96),
-                        figure(ins.render_conv_output(steps, n), t("viz.conv.output", lang))])
+    shown = figures([figure(pictures.render_conv_input(steps, n), t("viz.conv.input", lang)),
+                     figure(pictures.render_kernel(kernel, cell=1), t("viz.conv.kernel_image", lang), width=96),
+                     figure(pictures.render_conv_output(steps, n), t("viz.conv.output", lang))])
     slider = gr.update(maximum=steps.count - 1, value=n, label=t("viz.conv.position", lang, total=steps.count))
-    return [slider, pictures, text]
+    return [slider, shown, text]
 
 
 def step_count(kernel_key: str, model, padding: int, stride: int) -> int:
@@ -238,50 +226,121 @@ def step_count(kernel_key: str, model, padding: int, stride: int) -> int:
 # --- event handlers -----------------------------------------------------------------------------
 
 
-def update_input(key, source, index, target, kernel_key, padding, stride, position, session, lang) -> list:
+@dataclass(frozen=True, eq=False)
+class View:
+    """What the tab's controls ask for, by name (the page sends them as a dict keyed by component)."""
+
+    model: str | None = None  # a model key: shipped, this session's, or untrained
+    source: str = "drawing"  # "drawing" (the Draw tab's current input) or "test"
+    index: int = 0  # the test image's number
+    target: int = RUNNER_UP  # the class to explain
+    kernel: str = "sobel-x"  # the step-through's kernel key
+    padding: int = 1
+    stride: int = 1
+    position: int = 0  # the step-through's position
+    speed: int = 2  # positions per animation tick
+    image: np.ndarray | None = None  # the 28x28 input shown, kept for the step-through
+
+
+def update_input(view: View, session: Session | None, lang: str) -> list:
     """Everything that depends on the input: prediction, maps, activations, heat maps, step-through."""
-    entry = entry_for(key, session)
+    entry = entry_for(view.model, session)
     names = class_names(entry)
-    picked = pick_input(source, int(index or 0), session, entry.dataset, lang)
-    chosen = int(target if target is not None else RUNNER_UP)
+    picked = pick_input(view.source, int(view.index or 0), session, entry.dataset, lang)
+    chosen = int(view.target if view.target is not None else RUNNER_UP)
     activations, pairs = ins.where_it_looks(entry.model, picked.image, lambda p: _explain_targets(p, chosen))
     best = pairs[0][0].target
     status = t("viz.status", lang, input=picked.description, pred=names[best],
                prob=f"{activations.probabilities[best]:.1%}", model=model_label(entry, lang))
-    shown = figures([figure(ins.render_input(picked.image, size=28), t("viz.input_image", lang), width=140)])
+    shown = figures([figure(pictures.render_input(picked.image, size=28), t("viz.input_image", lang), width=140)])
     return [status, shown, probability_plot(activations.probabilities, names, lang), map_figures(activations, lang),
             vector_figures(activations, lang), look_figures(picked.image, pairs, names, lang), picked.image,
-            *step_view(picked.image, entry.model, kernel_key, padding, stride, position, lang)]
+            *step_view(picked.image, entry.model, view.kernel, view.padding, view.stride, view.position, lang)]
 
 
-def update_model(key, kernel_key, session, lang) -> list:
-    """Everything that depends on the model alone: table, filters, kernel and class choices."""
-    entry = entry_for(key, session)
+def update_model(view: View, session: Session | None, lang: str) -> tuple[list, str]:
+    """Everything that depends on the model alone (table, filters, kernel and class choices), and the
+    kernel key to use from now on."""
+    entry = entry_for(view.model, session)
     kernels = kernel_choices(entry.model, lang)
-    if kernel_key not in {value for _, value in kernels}:
-        kernel_key = "sobel-x"  # the new model has fewer learned filters
+    kernel_key = view.kernel if view.kernel in {value for _, value in kernels} else "sobel-x"  # fewer learned ones
     classes = [(t("viz.target.runner_up", lang), RUNNER_UP)] + [(n, i) for i, n in enumerate(class_names(entry))]
     return [architecture(entry.model, lang), filter_figures(entry.model, lang),
             gr.update(choices=kernels, value=kernel_key), gr.update(choices=classes)], kernel_key
 
 
-def update_all(key, source, index, target, kernel_key, padding, stride, position, session, lang) -> list:
-    model_part, kernel_key = update_model(key, kernel_key, session, lang)
-    return model_part + update_input(key, source, index, target, kernel_key, padding, stride, position, session, lang)
+def update_all(view: View, session: Session | None, lang: str) -> list:
+    model_part, kernel_key = update_model(view, session, lang)
+    return model_part + update_input(replace(view, kernel=kernel_key), session, lang)
 
 
-def show_step(image, key, kernel_key, padding, stride, position, session, lang) -> list:
-    return step_view(image, entry_for(key, session).model, kernel_key, padding, stride, position, lang)
+def show_step(view: View, session: Session | None, lang: str) -> list:
+    return step_view(view.image, entry_for(view.model, session).model, view.kernel, view.padding, view.stride,
+                     view.position, lang)
 
 
-def advance(image, key, kernel_key, padding, stride, position, speed, session, lang) -> list:
+def step_back(view: View, session: Session | None, lang: str) -> list:
+    return show_step(replace(view, position=int(view.position or 0) - 1), session, lang)
+
+
+def step_forward(view: View, session: Session | None, lang: str) -> list:
+    return show_step(replace(view, position=int(view.position or 0) + 1), session, lang)
+
+
+def advance(view: View, session: Session | None, lang: str) -> list:
     """One animation tick: move `speed` positions on; stop at the end of the map."""
-    model = entry_for(key, session).model
-    last = step_count(kernel_key, model, padding, stride) - 1
-    n = min(int(position or 0) + int(speed or 1), last)
+    model = entry_for(view.model, session).model
+    last = step_count(view.kernel, model, view.padding, view.stride) - 1
+    n = min(int(view.position or 0) + int(view.speed or 1), last)
+    shown = step_view(view.image, model, view.kernel, view.padding, view.stride, n, lang)
     if n < last:  # leave the checkbox alone: the user may have just switched the animation off
-        return [*step_view(image, model, kernel_key, padding, stride, n, lang), gr.skip(), gr.skip()]
-    return [*step_view(image, model, kernel_key, padding, stride, n, lang), False, gr.Timer(active=False)]
+        return [*shown, gr.skip(), gr.skip()]
+    return [*shown, False, gr.Timer(active=False)]
+
+
+def relabel_pickers(session: Session | None, lang: str, key: str | None, source: str) -> tuple:
+    """The language changed: the model and input pickers' choices in it, their values kept."""
+    sources = [(t("viz.source.drawing", lang), "drawing"), (t("viz.source.test", lang), "test")]
+    return gr.update(choices=choices(session, lang), value=key), gr.update(choices=sources, value=source)
+
+
+def refresh_models(session: Session | None, lang: str, key: str | None) -> dict:
+    """This session's model list changed (a training ended, weights were uploaded)."""
+    return gr.update(choices=choices(session, lang), value=key)
+
+
+@dataclass(frozen=True, eq=False)
+class Controls:
+    """The components behind a View, plus the session and language: `inputs()` for an event, and
+    `wire(handler)` to turn the dict Gradio passes into `handler(view, session, lang)`."""
+
+    model: gr.Dropdown
+    source: gr.Radio
+    index: gr.Number
+    target: gr.Dropdown
+    kernel: gr.Dropdown
+    padding: gr.Radio
+    stride: gr.Radio
+    position: gr.Slider
+    speed: gr.Slider
+    image: gr.State
+    session: gr.State
+    lang: gr.Radio
+
+    def inputs(self, *extra) -> set:
+        return {getattr(self, f.name) for f in fields(self)} | set(extra)
+
+    def view(self, values: dict) -> View:
+        return View(**{f.name: values[getattr(self, f.name)] for f in fields(View)})
+
+    def wire(self, handler, only_if=None, skipped: int = 0):
+        """`handler` for a Gradio event; with `only_if` (a gr.State), it runs only while that state is true
+        and otherwise leaves its `skipped` outputs as they are."""
+        def call(values: dict):
+            if only_if is not None and not values[only_if]:
+                return [gr.skip()] * skipped
+            return handler(self.view(values), values[self.session], values[self.lang])
+        return call
 
 
 def _enclosing_tab(block) -> gr.Tab | None:
@@ -294,105 +353,93 @@ def _html(elem_id: str) -> gr.HTML:
     return gr.HTML(css_template=FIGURE_CSS, elem_id=elem_id, min_height=20)
 
 
+# --- layout and wiring --------------------------------------------------------------------------
+
+
 def build(ctx) -> None:
-    loc = ctx.localizer
-    intro = loc.add(gr.Markdown(t("viz.intro")), value="viz.intro")
+    L = ctx.localizer
+    intro = L(gr.Markdown, value="viz.intro")
     with gr.Row(equal_height=True):
-        model = loc.add(gr.Dropdown(choices(None, "en"), value=default_key(), label=t("common.model"), scale=3,
-                                    elem_id="viz-model"), label="common.model")
-        source = loc.add(gr.Radio([(t("viz.source.drawing"), "drawing"), (t("viz.source.test"), "test")],
-                                  value="drawing", label=t("viz.source"), scale=2, elem_id="viz-source"),
-                         label="viz.source")
-        index = loc.add(gr.Number(0, minimum=0, maximum=9999, precision=0, label=t("viz.test_index"), scale=1,
-                                  elem_id="viz-index"), label="viz.test_index")
-        target = loc.add(gr.Dropdown([(t("viz.target.runner_up"), RUNNER_UP)], value=RUNNER_UP,
-                                     label=t("viz.target"), scale=1, elem_id="viz-target"), label="viz.target")
+        model = L(gr.Dropdown, choices(None, "en"), value=default_key(), label="common.model", scale=3,
+                  elem_id="viz-model")
+        source = L(gr.Radio, [(t("viz.source.drawing"), "drawing"), (t("viz.source.test"), "test")],
+                   value="drawing", label="viz.source", scale=2, elem_id="viz-source")
+        index = L(gr.Number, 0, minimum=0, maximum=9999, precision=0, label="viz.test_index", scale=1,
+                  elem_id="viz-index")
+        target = L(gr.Dropdown, [(t("viz.target.runner_up"), RUNNER_UP)], value=RUNNER_UP, label="viz.target",
+                   scale=1, elem_id="viz-target")
     status = gr.Markdown(elem_id="viz-status")
     with gr.Row(equal_height=True):
         shown = _html("viz-input")
-        probs = loc.add(gr.BarPlot(x="class", y="probability", y_lim=[0, 1], label=t("viz.probs"), height=200,
-                                   scale=3, elem_id="viz-probs"), label="viz.probs")
+        probs = L(gr.BarPlot, x="class", y="probability", y_lim=[0, 1], label="viz.probs", height=200, scale=3,
+                  elem_id="viz-probs")
 
-    loc.add(gr.Markdown(t("viz.arch.heading")), value="viz.arch.heading")
-    loc.add(gr.Markdown(t("viz.arch.help")), value="viz.arch.help")
+    L(gr.Markdown, value="viz.arch.heading")
+    L(gr.Markdown, value="viz.arch.help")
     table = gr.Dataframe(interactive=False, wrap=True, max_height=420, elem_id="viz-arch")
-    loc.add(gr.Markdown(t("viz.filters.heading")), value="viz.filters.heading")
+    L(gr.Markdown, value="viz.filters.heading")
     filter_view = _html("viz-filters")
-    loc.add(gr.Markdown(t("viz.maps.heading")), value="viz.maps.heading")
+    L(gr.Markdown, value="viz.maps.heading")
     map_view = _html("viz-maps")
-    loc.add(gr.Markdown(t("viz.fc.heading")), value="viz.fc.heading")
+    L(gr.Markdown, value="viz.fc.heading")
     fc_view = _html("viz-fc")
-    loc.add(gr.Markdown(t("viz.looks.heading")), value="viz.looks.heading")
+    L(gr.Markdown, value="viz.looks.heading")
     look_view = _html("viz-looks")
 
-    loc.add(gr.Markdown(t("viz.conv.heading")), value="viz.conv.heading")
-    loc.add(gr.Markdown(t("viz.conv.help")), value="viz.conv.help")
+    L(gr.Markdown, value="viz.conv.heading")
+    L(gr.Markdown, value="viz.conv.help")
     with gr.Row(equal_height=True):
-        kernel = loc.add(gr.Dropdown(kernel_choices(_untrained(DEFAULT_MODEL).model, "en"), value="sobel-x",
-                                     label=t("viz.conv.kernel"), elem_id="viz-kernel", scale=3),
-                         label="viz.conv.kernel")
-        padding = loc.add(gr.Radio(list(ins.PADDINGS), value=1, label=t("viz.conv.padding"), elem_id="viz-padding",
-                                   scale=1), label="viz.conv.padding")
-        stride = loc.add(gr.Radio(list(ins.STRIDES), value=1, label=t("viz.conv.stride"), elem_id="viz-stride",
-                                  scale=1), label="viz.conv.stride")
+        kernel = L(gr.Dropdown, kernel_choices(untrained(DEFAULT_MODEL).model, "en"), value="sobel-x",
+                   label="viz.conv.kernel", elem_id="viz-kernel", scale=3)
+        padding = L(gr.Radio, list(ins.PADDINGS), value=1, label="viz.conv.padding", elem_id="viz-padding", scale=1)
+        stride = L(gr.Radio, list(ins.STRIDES), value=1, label="viz.conv.stride", elem_id="viz-stride", scale=1)
     with gr.Row(equal_height=True):
+        # Not registered for relabelling: its label carries the step count, which step_view sets.
         position = gr.Slider(0, 28 * 28 - 1, value=0, step=1, label=t("viz.conv.position", total=28 * 28),
                              elem_id="viz-position", scale=4)
-        back = loc.add(gr.Button(t("viz.conv.prev"), elem_id="viz-prev", scale=0, min_width=90), value="viz.conv.prev")
-        forward = loc.add(gr.Button(t("viz.conv.next"), elem_id="viz-next", scale=0, min_width=90),
-                          value="viz.conv.next")
-        animate = loc.add(gr.Checkbox(False, label=t("viz.conv.animate"), elem_id="viz-animate", scale=1),
-                          label="viz.conv.animate")
-        speed = loc.add(gr.Slider(1, 28, value=2, step=1, label=t("viz.conv.speed"), elem_id="viz-speed", scale=2),
-                        label="viz.conv.speed")
+        back = L(gr.Button, value="viz.conv.prev", elem_id="viz-prev", scale=0, min_width=90)
+        forward = L(gr.Button, value="viz.conv.next", elem_id="viz-next", scale=0, min_width=90)
+        animate = L(gr.Checkbox, False, label="viz.conv.animate", elem_id="viz-animate", scale=1)
+        speed = L(gr.Slider, 1, 28, value=2, step=1, label="viz.conv.speed", elem_id="viz-speed", scale=2)
     conv_view = _html("viz-conv")
     arithmetic = gr.Markdown(elem_id="viz-arithmetic")
     timer = gr.Timer(TICK_SECONDS, active=False)
     image = gr.State(None)  # the 28x28 input shown, for the step-through
     on_screen = gr.State(False)
 
+    controls = Controls(model=model, source=source, index=index, target=target, kernel=kernel, padding=padding,
+                        stride=stride, position=position, speed=speed, image=image, session=ctx.session,
+                        lang=ctx.lang)
     step_outputs = [position, conv_view, arithmetic]
     input_outputs = [status, shown, probs, map_view, fc_view, look_view, image, *step_outputs]
     everything = [table, filter_view, kernel, target, *input_outputs]
-    settings = [model, source, index, target, kernel, padding, stride, position, ctx.session, ctx.lang]
-    step_inputs = [image, model, kernel, padding, stride, position, ctx.session, ctx.lang]
+    inputs = controls.inputs()
     private = {"api_visibility": "private"}
-
-    def while_on_screen(fn, count):
-        def run(visible, *args):
-            return fn(*args) if visible else [gr.skip()] * count
-        return run
 
     tab = _enclosing_tab(intro)
     if tab is not None:  # render when the tab is opened; follow the Draw tab only while on screen
-        tab.select(lambda: True, None, on_screen, **private).then(update_all, settings, everything, **private)
+        tab.select(lambda: True, None, on_screen, **private).then(controls.wire(update_all), inputs, everything,
+                                                                  **private)
         for sibling in getattr(tab.parent, "children", []):  # the other tabs (built before this one)
             if isinstance(sibling, gr.Tab) and sibling is not tab:
                 sibling.select(lambda: False, None, on_screen, **private)
-    model.input(update_all, settings, everything, **private)
+    model.input(controls.wire(update_all), inputs, everything, **private)
     # The Draw tab bumps ctx.input_changed on every live update while a stroke is drawn, and this tab
     # is never on screen then; listening would add a request per update for nothing. Opening this tab
     # (tab.select above) renders the session's current drawing, which covers every change.
-    ctx.lang.change(while_on_screen(update_all, len(everything)), [on_screen, *settings], everything, **private)
-    ctx.lang.change(lambda session, lang, key, src: (gr.update(choices=choices(session, lang), value=key),
-                                                     gr.update(choices=[(t("viz.source.drawing", lang), "drawing"),
-                                                                        (t("viz.source.test", lang), "test")],
-                                                               value=src)),
-                    [ctx.session, ctx.lang, model, source], [model, source], **private)
-    ctx.models_changed.change(lambda session, lang, key: gr.update(choices=choices(session, lang), value=key),
-                              [ctx.session, ctx.lang, model], model, **private)
+    ctx.lang.change(controls.wire(update_all, only_if=on_screen, skipped=len(everything)),
+                    controls.inputs(on_screen), everything, **private)
+    ctx.lang.change(relabel_pickers, [ctx.session, ctx.lang, model, source], [model, source], **private)
+    ctx.models_changed.change(refresh_models, [ctx.session, ctx.lang, model], model, **private)
     for control in (source, target):
-        control.input(update_input, settings, input_outputs, **private)
-    index.submit(update_input, settings, input_outputs, **private)
-    index.blur(update_input, settings, input_outputs, **private)
+        control.input(controls.wire(update_input), inputs, input_outputs, **private)
+    index.submit(controls.wire(update_input), inputs, input_outputs, **private)
+    index.blur(controls.wire(update_input), inputs, input_outputs, **private)
 
     for control in (kernel, padding, stride):
-        control.input(show_step, step_inputs, step_outputs, **private)
-    position.input(show_step, step_inputs, step_outputs, trigger_mode="always_last", **private)
-    back.click(lambda img, key, k, p, s, pos, session, lang: show_step(img, key, k, p, s, int(pos) - 1, session, lang),
-               step_inputs, step_outputs, **private)
-    forward.click(lambda img, key, k, p, s, pos, session, lang: show_step(img, key, k, p, s, int(pos) + 1, session,
-                                                                          lang), step_inputs, step_outputs, **private)
+        control.input(controls.wire(show_step), inputs, step_outputs, **private)
+    position.input(controls.wire(show_step), inputs, step_outputs, trigger_mode="always_last", **private)
+    back.click(controls.wire(step_back), inputs, step_outputs, **private)
+    forward.click(controls.wire(step_forward), inputs, step_outputs, **private)
     animate.change(lambda on: gr.Timer(active=on), animate, timer, **private)
-    timer.tick(advance, [image, model, kernel, padding, stride, position, speed, ctx.session, ctx.lang],
-               [*step_outputs, animate, timer], **private)
+    timer.tick(controls.wire(advance), inputs, [*step_outputs, animate, timer], **private)

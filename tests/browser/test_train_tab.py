@@ -10,9 +10,10 @@ import time
 import pytest
 from PIL import Image
 
-from mnist_demo import predict, weights
+from mnist_demo import weights
 from mnist_demo.data import load_split
 from mnist_demo.models import build_model
+from mnist_demo.reading import predict
 
 pytestmark = pytest.mark.browser
 
@@ -27,7 +28,7 @@ def _session_of(page):
 
 
 def _slots_free(timeout: float = 60) -> bool:
-    from mnist_demo.trainer_pool import shared_slots
+    from mnist_demo.training.slots import shared_slots
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

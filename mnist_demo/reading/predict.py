@@ -10,12 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
 from torch import nn
 
-from .data import DATASETS
-from .models import probabilities
-from .preprocess import PictureError, Prepared, decode_ink_payload, from_ink, from_picture, load_picture
+from ..data import DATASETS
+from .files import PictureError, decode_ink_payload, load_picture
+from .geometry import Prepared, from_ink
+from .inference import WORKER
+from .photo import from_picture
 
 NOT_SURE_BELOW = 0.5  # a top probability under this gets a "not sure" note
 DIGITS = DATASETS["mnist"].classes
@@ -44,9 +45,11 @@ class Reading:
 
 
 def predict(model: nn.Module, prepared: Prepared, classes: tuple[str, ...] = DIGITS) -> dict[str, float]:
-    """Every class's probability for one prepared input, in class order."""
-    with torch.inference_mode():
-        probs = probabilities(model, model(prepared.tensor()))[0]
+    """Every class's probability for one prepared input, in class order (batched with whoever else is waiting)."""
+    return _named(WORKER.probabilities(model, prepared.tensor()), classes)
+
+
+def _named(probs, classes: tuple[str, ...]) -> dict[str, float]:
     return {label: float(p) for label, p in zip(classes, probs.tolist(), strict=True)}
 
 
@@ -54,21 +57,37 @@ def is_not_sure(probs: dict[str, float], threshold: float = NOT_SURE_BELOW) -> b
     return max(probs.values()) < threshold
 
 
+def _answered(prepared: Prepared, probs: dict[str, float]) -> Reading:
+    return Reading(NOT_SURE if is_not_sure(probs) else CONFIDENT, prepared, probs)
+
+
 def read_prepared(prepared: Prepared, model: nn.Module, classes: tuple[str, ...] = DIGITS) -> Reading:
     """Predict unless the input is blank; a blank input gets no probabilities at all."""
     if prepared.blank:
         return Reading(BLANK, prepared)
-    probs = predict(model, prepared, classes)
-    return Reading(NOT_SURE if is_not_sure(probs) else CONFIDENT, prepared, probs)
+    return _answered(prepared, predict(model, prepared, classes))
+
+
+def _prepare_drawing(payload: str | None) -> Prepared | Reading:
+    try:
+        return from_ink(decode_ink_payload(payload))
+    except PictureError as exc:
+        return Reading(UNREADABLE, detail=str(exc), source="drawing")
 
 
 def read_drawing(payload: str | None, model: nn.Module, classes: tuple[str, ...] = DIGITS) -> Reading:
-    """The browser canvas's JSON ink payload (see `preprocess.decode_ink_payload`) read by `model`."""
-    try:
-        prepared = from_ink(decode_ink_payload(payload))
-    except PictureError as exc:
-        return Reading(UNREADABLE, detail=str(exc), source="drawing")
-    return read_prepared(prepared, model, classes)
+    """The browser canvas's JSON ink payload (see `files.decode_ink_payload`) read by `model`."""
+    prepared = _prepare_drawing(payload)
+    return prepared if isinstance(prepared, Reading) else read_prepared(prepared, model, classes)
+
+
+async def read_drawing_async(payload: str | None, model: nn.Module, classes: tuple[str, ...] = DIGITS) -> Reading:
+    """`read_drawing` for a coroutine: preprocessing in the caller's thread, the forward pass awaited
+    (the event loop serves other requests meanwhile)."""
+    prepared = _prepare_drawing(payload)
+    if isinstance(prepared, Reading) or prepared.blank:
+        return prepared if isinstance(prepared, Reading) else Reading(BLANK, prepared)
+    return _answered(prepared, _named(await WORKER.probabilities_async(model, prepared.tensor()), classes))
 
 
 def read_picture(source: str | Path | bytes, model: nn.Module, classes: tuple[str, ...] = DIGITS) -> Reading:

@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 
-from mnist_demo.training_report import Mistake, confusion_image, mistake_image
+from mnist_demo.pictures import confusion_image, mistake_image
 
 
 def test_confusion_image_shades_right_answers_and_mistakes():
@@ -25,6 +25,6 @@ def test_confusion_image_shades_right_answers_and_mistakes():
 def test_mistake_image_is_dark_ink_on_white_and_enlarged():
     digit = np.zeros((28, 28), np.uint8)
     digit[10:18, 13:15] = 255
-    img = np.asarray(mistake_image(Mistake(0, digit, 1, 7, 0.9), scale=3))
+    img = np.asarray(mistake_image(digit, scale=3))
     assert img.shape == (84, 84)
     assert img[0, 0] == 255 and img[10 * 3, 13 * 3] == 0

@@ -1,0 +1,113 @@
+"""Reading what users send, safely: picture files and the canvas's ink payload.
+
+Everything a client sends is untrusted: sizes are checked before anything is decoded, decoding
+is reduced early for large JPEGs, and every failure is a `PictureError` whose message can be
+shown to a user as it is (no paths, no tracebacks).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from ..canvas_spec import INK_SIDE
+
+MAX_PAYLOAD_SIDE = INK_SIDE  # nothing larger needs accepting: a 1024 px payload cost ~10 MB per request
+EMPTY_PAYLOAD_SIDE = INK_SIDE  # the size of the zeros decode_ink_payload returns for an empty payload
+# The longest payload string a MAX_PAYLOAD_SIDE square can take (base64 plus the JSON around it), checked
+# before anything is parsed.
+MAX_PAYLOAD_CHARS = 4 * -(-MAX_PAYLOAD_SIDE * MAX_PAYLOAD_SIDE // 3) + 200
+
+
+class PictureError(ValueError):
+    """A picture that cannot be used (unreadable, too large, empty), with a message fit for a user."""
+
+
+
+def load_picture(source: str | bytes | Path, max_bytes: int = 20_000_000, max_pixels: int = 50_000_000) -> Image.Image:
+    """Open a picture file (path or bytes), refusing unreadable, oversized and decompression-bomb files.
+
+    The returned image is fully decoded, turned upright by its EXIF orientation, and for large JPEGs
+    decoded at a reduced scale (never below ~1024 px on the longer side), which is all a 28 px result
+    needs.
+    """
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        name = "the picture"
+        if len(data) > max_bytes:
+            raise PictureError(f"{name} is {len(data) / 1e6:.1f} MB; pictures up to {max_bytes / 1e6:.0f} MB are accepted.")
+    else:
+        path = Path(source)
+        name = path.name or "the picture"
+        if not path.is_file():
+            raise PictureError(f"{name}: no such file.")
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise PictureError(f"{name} is {size / 1e6:.1f} MB; pictures up to {max_bytes / 1e6:.0f} MB are accepted.")
+        data = path.read_bytes()
+    if not data:
+        raise PictureError(f"{name} is empty.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            width, height = image.size
+            if width * height > max_pixels:
+                raise PictureError(f"{name} is {width} x {height} pixels; pictures up to {max_pixels / 1e6:.0f} "
+                                   "megapixels are accepted.")
+            if width < 1 or height < 1:
+                raise PictureError(f"{name} has no pixels.")
+            image.draft("RGB" if image.mode not in ("L", "RGB") else image.mode, (1024, 1024))  # JPEG only
+            image.load()
+            image = ImageOps.exif_transpose(image)
+    except PictureError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise PictureError(f"{name} declares a huge size; it looks like a decompression bomb and was not opened.") from None
+    except UnidentifiedImageError:
+        raise PictureError(f"{name} is not a picture format this app can read (PNG, JPEG, GIF, BMP, WebP, ...).") from None
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        raise PictureError(f"{name} could not be read; the file may be damaged or cut short ({exc}).") from None
+    return image
+
+
+def decode_ink_payload(payload: str | None) -> np.ndarray:
+    """The browser canvas's JSON `{"w", "h", "data": base64 of w*h uint8 ink values}` as float32 HxW in [0, 1].
+
+    An empty payload means nothing drawn yet: zeros of EMPTY_PAYLOAD_SIDE square, which prepare as blank.
+    """
+    if payload is None or (isinstance(payload, str) and not payload.strip()):
+        return np.zeros((EMPTY_PAYLOAD_SIDE, EMPTY_PAYLOAD_SIDE), np.float32)
+    if not isinstance(payload, str):
+        raise PictureError("The drawing could not be read (expected a JSON string).")
+    if len(payload) > MAX_PAYLOAD_CHARS:
+        raise PictureError(f"The drawing is too large ({len(payload):,} characters; the canvas sends at most "
+                           f"{MAX_PAYLOAD_CHARS:,}).")
+    try:
+        message = json.loads(payload)
+    except (TypeError, ValueError):
+        raise PictureError("The drawing could not be read (not JSON).") from None
+    if not isinstance(message, dict) or not {"w", "h", "data"} <= message.keys():
+        raise PictureError("The drawing could not be read (expected the fields w, h and data).")
+    width, height, data = message["w"], message["h"], message["data"]
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (width, height)):
+        raise PictureError("The drawing could not be read (w and h must be whole numbers).")
+    if not (1 <= width <= MAX_PAYLOAD_SIDE and 1 <= height <= MAX_PAYLOAD_SIDE):
+        raise PictureError(f"The drawing is {width} x {height}; sides from 1 to {MAX_PAYLOAD_SIDE} are accepted.")
+    if not isinstance(data, str):
+        raise PictureError("The drawing could not be read (data must be a base64 string).")
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise PictureError("The drawing could not be read (data is not valid base64).") from None
+    if len(raw) != width * height:
+        raise PictureError(f"The drawing could not be read ({len(raw)} values for {width} x {height} pixels).")
+    return np.frombuffer(raw, np.uint8).reshape(height, width).astype(np.float32) / 255.0
+

@@ -1,0 +1,123 @@
+"""The translation table against the code: every key the code uses exists, in both languages,
+with the same {placeholders}; and the Localizer creates, registers and relabels in one call."""
+
+from __future__ import annotations
+
+import ast
+import re
+import string
+from pathlib import Path
+
+import gradio as gr
+import pytest
+
+from mnist_demo.augment import AUGMENTATIONS
+from mnist_demo.inspection import KERNELS
+from mnist_demo.ui import i18n
+from mnist_demo.ui.i18n import LANGUAGES, STRINGS, Localizer, t
+
+PACKAGE = Path(__file__).resolve().parent.parent / "mnist_demo"
+NAMESPACES = sorted({key.split(".")[0] for key in STRINGS})  # app, common, draw, tab, train, viz
+
+# Keys the code builds from a prefix: each prefix with every ending the code can give it.
+DYNAMIC = {
+    "train.augment_": AUGMENTATIONS,  # train_tab.augment_choices
+    "viz.kernel.": tuple(KERNELS),  # visualize_tab.kernel_choices
+    "viz.col.": ("layer", "type", "detail", "output", "params", "rf", "jump", "formula"),  # visualize_tab.architecture
+    "viz.looks.": ("predicted", "chosen"),  # visualize_tab.look_figures
+    # Preprocessing step names come from the reading core and seen_panel.step_name falls back to
+    # the name itself; tests/test_predict.py checks that every step it produces has a caption.
+    "draw.step.": (),
+}
+
+
+def _sources() -> dict[Path, ast.Module]:
+    return {path: ast.parse(path.read_text(), str(path)) for path in sorted(PACKAGE.rglob("*.py"))}
+
+
+def _key_like(text: str) -> bool:
+    return re.fullmatch(rf"(?:{'|'.join(NAMESPACES)})\.[\w.\-]*", text) is not None
+
+
+def _prefix(node: ast.AST) -> str | None:
+    """The constant start of f"viz.kernel.{name}" or "draw.step." + name."""
+    if isinstance(node, ast.JoinedStr) and node.values and isinstance(node.values[0], ast.Constant):
+        return node.values[0].value
+    if isinstance(node, ast.BinOp) and isinstance(node.left, ast.Constant):
+        return node.left.value
+    return None
+
+
+def _used() -> tuple[set[str], set[str], list[str]]:
+    """(keys, dynamic prefixes, places where a key is neither) used across mnist_demo/."""
+    keys, prefixes, unclear = set(), set(), []
+    for path, tree in _sources().items():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and _key_like(node.value):
+                keys.add(node.value)  # also catches `key = "draw.msg.blank" if ... else ...` then t(key)
+            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
+                continue
+            if node.func.id == "t" and node.args:
+                arguments = [node.args[0]]
+            elif node.func.id == "L":  # the Localizer: its text keywords are keys
+                arguments = [k.value for k in node.keywords if k.arg in Localizer.TEXT_ATTRIBUTES + ("value",)
+                             and not (k.arg == "value" and not _text_valued(node))]
+            else:
+                continue
+            for arg in arguments:
+                for part in (arg.body, arg.orelse) if isinstance(arg, ast.IfExp) else (arg,):
+                    if isinstance(part, ast.Constant) and isinstance(part.value, str):
+                        keys.add(part.value)
+                    elif _prefix(part) is not None:
+                        prefixes.add(_prefix(part))
+                    elif not isinstance(part, ast.Name):  # a Name holds a constant caught above
+                        unclear.append(f"{path.name}:{part.lineno}: {ast.unparse(part)}")
+    return keys, prefixes, unclear
+
+
+def _text_valued(call: ast.Call) -> bool:
+    first = call.args[0] if call.args else None
+    return isinstance(first, ast.Attribute) and first.attr in {c.__name__ for c in Localizer.TEXT_VALUED}
+
+
+def test_every_key_used_in_the_code_exists():
+    keys, prefixes, unclear = _used()
+    assert not unclear, "keys the test cannot read: " + ", ".join(unclear)
+    assert len(keys) > 100  # the scan sees the code
+    dynamic_roots = {k for k in keys if k in DYNAMIC}  # the prefixes appear as constants too
+    assert sorted(keys - set(STRINGS) - dynamic_roots) == []
+    assert sorted(prefixes - set(DYNAMIC)) == [], "a new dynamic key prefix: add it to DYNAMIC with its endings"
+    for prefix in prefixes:
+        assert [end for end in DYNAMIC[prefix] if prefix + end not in STRINGS] == [], prefix
+
+
+def test_every_key_has_both_languages_with_the_same_placeholders():
+    def placeholders(text: str) -> set[str]:
+        return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+
+    for key, texts in STRINGS.items():
+        assert set(texts) == set(LANGUAGES), key
+        assert all(texts[lang].strip() for lang in LANGUAGES), key
+        assert placeholders(texts["en"]) == placeholders(texts["zh"]), key
+
+
+def test_localizer_creates_registers_and_relabels_in_one_call():
+    L = Localizer()
+    with gr.Blocks():
+        button = L(gr.Button, value="draw.undo", elem_id="undo", size="sm")
+        dropdown = L(gr.Dropdown, [("a", "draw.clear")], value="draw.clear", label="common.model",
+                     info="draw.model_info")
+        with L(gr.Tab, label="tab.train") as tab:
+            pass
+    assert button.value == t("draw.undo") and button.elem_id == "undo"
+    assert dropdown.value == "draw.clear" and dropdown.label == t("common.model")  # a choice is not translated
+    assert tab.label == t("tab.train") and L.components == [button, dropdown, tab]
+    assert L.updates("zh") == [gr.update(value=t("draw.undo", "zh")),
+                               gr.update(label=t("common.model", "zh"), info=t("draw.model_info", "zh")),
+                               gr.update(label=t("tab.train", "zh"))]
+    with gr.Blocks(), pytest.raises(KeyError, match="draw.nope"):
+        L(gr.Button, value="draw.nope")
+
+
+def test_the_module_documents_the_call():
+    assert 'L(gr.Button, value="draw.undo")' in i18n.__doc__
