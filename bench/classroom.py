@@ -34,7 +34,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.harness import percentile, serve_subprocess, write_results  # noqa: E402
+from tests.harness import (  # noqa: E402
+    Connection,
+    default_inputs,
+    percentile,
+    process_cpu_seconds,
+    serve_subprocess,
+    write_results,
+)
 
 STROKE_SECONDS = 1.2
 PAUSE_SECONDS = 2.0
@@ -91,49 +98,7 @@ def drawings(count: int, seed: int = 0) -> list[dict]:
 
 
 # ---------------------------------------------------------------------------------------------
-# HTTP on plain keep-alive connections
-
-
-class Connection:
-    """One student's keep-alive HTTP/1.1 connection; requests are pre-encoded bytes."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.host, self.port = host, port
-        self.reader = self.writer = None
-
-    async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        head = (f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {len(body)}\r\nConnection: keep-alive\r\n\r\n").encode()
-        self.writer.write(head + body)
-        status_line = await self.reader.readline()
-        if not status_line:
-            raise ConnectionError("closed")
-        status = int(status_line.split()[1])
-        length, chunked = 0, False
-        while True:
-            line = await self.reader.readline()
-            if line in (b"\r\n", b""):
-                break
-            name, _, value = line.decode("latin-1").partition(":")
-            if name.lower() == "content-length":
-                length = int(value)
-            elif name.lower() == "transfer-encoding" and "chunked" in value.lower():
-                chunked = True
-        if not chunked:
-            return status, await self.reader.readexactly(length)
-        data = b""
-        while True:
-            size = int((await self.reader.readline()).strip(), 16)
-            data += await self.reader.readexactly(size + 2)
-            if size == 0:
-                return status, data
-            data = data[:-2]
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
+# The page's events, and one student
 
 
 def find_events(config: dict) -> dict[str, int]:
@@ -154,20 +119,6 @@ def find_events(config: dict) -> dict[str, int]:
     return events
 
 
-def default_inputs(config: dict, dep_index: int, **overrides) -> list:
-    """The data list a page sends for an event: each input component's current value (states: null)."""
-    by_id = {c["id"]: c for c in config["components"]}
-    data = []
-    for cid in config["dependencies"][dep_index]["inputs"]:
-        comp = by_id[cid]
-        elem_id = comp.get("props", {}).get("elem_id")
-        value = None if comp.get("type") == "state" else comp.get("props", {}).get("value")
-        data.append(overrides.get(elem_id, value))
-    return data
-
-
-# ---------------------------------------------------------------------------------------------
-# One student
 
 
 async def student(url_host: str, port: int, config: dict, events: dict, pool: list[dict], until: float,
@@ -278,22 +229,12 @@ def cli_training_seconds() -> float:
 # A run
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _children_cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
-
-
 async def phase(host: str, port: int, pid: int, config: dict, events: dict, pool: list[dict], students: int,
                 seconds: float, training: bool) -> dict:
     results: list[dict] = []
     rng = random.Random(students)
     until = time.perf_counter() + seconds
-    cpu0, gen0, wall0 = _cpu_seconds(pid) + _children_cpu(pid), time.process_time(), time.perf_counter()
+    cpu0, gen0, wall0 = process_cpu_seconds(pid), time.process_time(), time.perf_counter()
     load0 = os.getloadavg()[0]
     tasks = [asyncio.create_task(student(host, port, config, events, pool, until, results, random.Random(rng.random())))
              for _ in range(students)]
@@ -311,7 +252,7 @@ async def phase(host: str, port: int, pid: int, config: dict, events: dict, pool
         "errors": sum(r["errors"] for r in results),
         "correct": round(sum(r["correct"] for r in ok) / max(len(ok), 1), 4),
         "training_seconds": round(train_seconds, 1) if train_seconds else None,
-        "server_cpu_cores": round((_cpu_seconds(pid) + _children_cpu(pid) - cpu0) / wall, 2),
+        "server_cpu_cores": round((process_cpu_seconds(pid) - cpu0) / wall, 2),
         "generator_cpu_cores": round((time.process_time() - gen0) / wall, 3),
         "load_average_1min": round(max(load0, os.getloadavg()[0]), 2),
         "wall_s": round(wall, 1),

@@ -9,6 +9,7 @@ gradio, torch or Playwright at import time: a bench script pays only for what it
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import os
@@ -134,6 +135,65 @@ def serve_subprocess(port: int | None = None, timeout_s: float = 120, cwd: Path 
     return app
 
 
+# --- talking to the app as a page does ----------------------------------------------------------
+# Load generators share the machine with the server they measure, so requests are pre-encoded bytes on
+# plain keep-alive connections (a few hundred microseconds of client CPU each; gradio_client costs ~70 ms).
+
+
+class Connection:
+    """One student's keep-alive HTTP/1.1 connection; requests are pre-encoded bytes."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader = self.writer = None
+
+    async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        head = (f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\nConnection: keep-alive\r\n\r\n").encode()
+        self.writer.write(head + body)
+        status_line = await self.reader.readline()
+        if not status_line:
+            raise ConnectionError("closed")
+        status = int(status_line.split()[1])
+        length, chunked = 0, False
+        while True:
+            line = await self.reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+            elif name.lower() == "transfer-encoding" and "chunked" in value.lower():
+                chunked = True
+        if not chunked:
+            return status, await self.reader.readexactly(length)
+        data = b""
+        while True:
+            size = int((await self.reader.readline()).strip(), 16)
+            data += await self.reader.readexactly(size + 2)
+            if size == 0:
+                return status, data
+            data = data[:-2]
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def default_inputs(config: dict, dep_index: int, **overrides) -> list:
+    """The data list a page sends for an event: each input component's current value (states: null)."""
+    by_id = {c["id"]: c for c in config["components"]}
+    data = []
+    for cid in config["dependencies"][dep_index]["inputs"]:
+        comp = by_id[cid]
+        elem_id = comp.get("props", {}).get("elem_id")
+        value = None if comp.get("type") == "state" else comp.get("props", {}).get("value")
+        data.append(overrides.get(elem_id, value))
+    return data
+
+
 # --- pen strokes ---------------------------------------------------------------------------------
 # Pen paths for the digits 0-9 as a person might draw them, in canvas coordinates from 0 to 1 (y down).
 # Each digit is a list of strokes, each stroke a list of (x, y) points dense enough to draw with mouse moves.
@@ -226,6 +286,21 @@ def percentile(values: Sequence[float], q: float) -> float:
         raise ValueError("percentile of no values")
     ordered = sorted(values)
     return float(ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))])
+
+
+def process_cpu_seconds(pid: int, children: bool = True) -> float:
+    """CPU time (user + system) a process has used so far, with its waited-for children's (a training's)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if children else 0)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid: int) -> float:
+    """A process's resident memory (VmRSS) in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
 
 
 def load_average() -> list[float]:

@@ -92,7 +92,8 @@ def train(
 
     Stopping (should_stop() true, checked between steps) ends the run early and still yields a
     final "done" event with the test accuracy of what was learned so far. `extra_train` (28x28 uint8
-    images with labels: My digits, rendered handwriting) is mixed into every epoch's training set.
+    images with labels: My digits, rendered handwriting from `handwriting.training_set`) is mixed into
+    every epoch's training set.
     """
     recipe.validate()
     started = time.perf_counter()
