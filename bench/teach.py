@@ -109,8 +109,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"Seconds per teaching (50 digits, {args.threads} torch threads, MNIST test included): median "
         f"{summary['seconds_median']:.1f} s wall, at most {summary['seconds_max']:.1f} s; CPU time per thread median "
-        f"{summary['cpu_seconds_per_thread_median']:.1f} s (the wall time on an otherwise idle machine is about "
-        "this; the machine was shared, see the load average below).",
+        f"{summary['cpu_seconds_per_thread_median']:.1f} s (an estimate of the wall time on an idle "
+        "machine, not a measurement of it; the machine was shared, see the load average below).",
         "",
         "| writer | taught | unseen | before | after | MNIST after | s |",
         "|---|---:|---:|---:|---:|---:|---:|",
