@@ -302,6 +302,10 @@ STRINGS: dict[str, dict[str, str]] = {
 
 }
 
+from .class_strings import CLASS_STRINGS  # noqa: E402  (the Class tab's block, kept in its own file)
+
+STRINGS.update(CLASS_STRINGS)
+
 
 def t(key: str, lang: str = DEFAULT_LANGUAGE, **values: Any) -> str:
     """The text for `key` in `lang` (English if missing), with {placeholders} filled in."""
