@@ -531,7 +531,7 @@ def build(ctx) -> None:
         with gr.Row(equal_height=True):
             remove_id = L(gr.Number, label="class.remove_id", precision=0, value=None, elem_id="class-remove-id")
             remove = L(gr.Button, value="class.remove", variant="stop", elem_id="class-remove")
-            pick = L(gr.Dropdown, [], label="class.remove_nickname_pick", allow_custom_value=False,
+            pick = L(gr.Dropdown, [], label="class.remove_nickname_pick", allow_custom_value=True,
                      elem_id="class-remove-nickname-pick")
             remove_name = L(gr.Button, value="class.remove_nickname", variant="stop", elem_id="class-remove-nickname")
         with gr.Row(equal_height=True):
