@@ -12,10 +12,7 @@ reported as not reached). Writes bench/results/fast_vs_classic.md and .json.
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -29,9 +26,9 @@ from mnist_demo import data  # noqa: E402
 from mnist_demo.models import build_model, param_count  # noqa: E402
 from mnist_demo.training.engine import train  # noqa: E402
 from mnist_demo.training.recipes import Recipe, recipe_for  # noqa: E402
+from tests.harness import RESULTS, command_line, load_average, machine_info, write_results  # noqa: E402
 
 TARGET = 0.99
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -75,20 +72,6 @@ def time_to_target(model_name: str, recipe: Recipe, seed: int, data_dir: str | N
     }
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def load_average() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
-
-
 def _cell(value, fmt: str = "{}") -> str:
     return "not reached" if value is None else fmt.format(value)
 
@@ -110,8 +93,7 @@ def to_markdown(result: dict) -> str:
     return "\n".join([
         "# Fast recipe vs the classic pytorch/examples recipe: time to 99% MNIST test accuracy",
         "",
-        f"Date {result['date']}. Machine: {m['cpu']}, {m['cpu_count']} cores, torch {m['torch']}, "
-        f"{m['threads']} torch threads (OMP_WAIT_POLICY {m['omp_wait_policy']}), CPU only, seed {result['seed']}.",
+        f"CPU only, {m['threads']} torch threads (OMP_WAIT_POLICY {m['omp_wait_policy']}), seed {result['seed']}.",
         f"Load average (1, 5, 15 min) before: {m['load_before']}; after: {m['load_after']} "
         "(the machine is shared; a load above the core count means the runs competed for the CPU).",
         "",
@@ -126,8 +108,6 @@ def to_markdown(result: dict) -> str:
         "Per-epoch test accuracy:",
         "",
         *curves,
-        "",
-        f"Command: `{result['command']}`",
         "",
     ])
 
@@ -145,25 +125,18 @@ def main(argv: list[str] | None = None) -> int:
         runs.append(time_to_target(model_name, recipe, args.seed, args.data_dir))
     fast_s, classic_s = runs[0]["seconds_to_target"], runs[1]["seconds_to_target"]
     result = {
-        "date": datetime.datetime.now().isoformat(timespec="minutes"),
+        "command": command_line(None if argv is None else [__file__, *argv]),
         "seed": args.seed,
         "target": TARGET,
         "machine": {
-            "cpu": cpu_name(), "cpu_count": os.cpu_count(), "torch": torch.__version__,
-            "threads": torch.get_num_threads(),
+            **machine_info(), "threads": torch.get_num_threads(),
             "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "unset"),
             "load_before": load_before, "load_after": load_average(),
         },
         "runs": runs,
         "ratio_classic_over_fast": round(classic_s / fast_s, 2) if fast_s and classic_s else None,
-        "command": "python bench/fast_vs_classic.py " + " ".join(argv if argv is not None else sys.argv[1:]),
     }
-    out = Path(args.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    markdown = to_markdown(result)
-    (out / "fast_vs_classic.md").write_text(markdown)
-    (out / "fast_vs_classic.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(markdown)
+    print(write_results("fast_vs_classic", result, to_markdown(result), args.out_dir).read_text())
     return 0 if fast_s is not None else 1
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import platform
 import statistics
 import sys
 import time
@@ -24,9 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
-from mnist_demo.reading.files import load_picture
-from mnist_demo.reading.geometry import from_ink
+from mnist_demo.reading.files import load_picture  # noqa: E402
+from mnist_demo.reading.geometry import from_ink  # noqa: E402
 from mnist_demo.reading.photo import from_picture  # noqa: E402
+from tests.harness import describe_machine, machine_info  # noqa: E402
 
 
 def ink_map(side: int) -> np.ndarray:
@@ -76,7 +76,7 @@ def main() -> None:
         ("load_picture + from_picture, 3000x4000 JPEG", lambda: from_picture(load_picture(jpeg)),
          max(5, args.repeats // 5)),
     ]
-    print(f"{platform.machine()}, {platform.python_version()}, numpy {np.__version__}")
+    print(f"{describe_machine(machine_info())}, numpy {np.__version__}")
     for name, call, repeats in cases:
         wall, cpu = timed(call, repeats)
         print(f"{name:45s} {wall:8.2f} ms wall  {cpu:8.2f} ms CPU  (median of {repeats})")

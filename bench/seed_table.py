@@ -15,7 +15,6 @@ is then read from the cards (OUT_DIR/M.json) and written to RESULTS_DIR/seeds.md
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import subprocess
 import sys
@@ -25,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from mnist_demo.models import MODELS  # noqa: E402
+from tests.harness import RESULTS, command_line, write_results  # noqa: E402
 
 SEED_MODELS = ["s1-bn-cnn", "s2-numpy-cnn", "s3-mlp-as-written", "s3-mlp", "s4-two-conv",
                "s5-lenet-as-written", "s5-lenet", "s5-lenet-fashion"]
@@ -42,7 +42,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--data-dir", help="passed to the CLI (default $MNIST_DEMO_DATA or ./data)")
     p.add_argument("--skip-train", action="store_true", help="only rebuild the table from existing cards")
     p.add_argument("--out-dir", default="weights", help="where the weights and cards are (default weights)")
-    p.add_argument("--results-dir", default=str(ROOT / "bench" / "results"), help="where seeds.md/.json go")
+    p.add_argument("--results-dir", default=str(RESULTS), help="where seeds.md/.json go")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epochs", type=int, help="override the recipes' epochs (quick checks only)")
     p.add_argument("--train-subset", type=int, help="train on the first N images (quick checks only)")
@@ -176,7 +176,6 @@ def to_markdown(result: dict) -> str:
         for p in result["s1_curve"]:
             diff = "" if p["ours"] is None else f"{100 * (p['ours'] - p['reported']):+.2f}"
             lines.append(f"| {p['epoch']} | {_pct(p['reported'])} | {_pct(p['ours'])} | {diff} |")
-    lines += ["", f"Table written {result['date']} by `{result['command']}`.", ""]
     return "\n".join(lines)
 
 
@@ -189,20 +188,14 @@ def main(argv: list[str] | None = None) -> int:
     overrides = ", ".join(f"{k} {v}" for k, v in (("epochs", args.epochs), ("train subset", args.train_subset))
                           if v is not None)
     result = {
-        "date": datetime.datetime.now().isoformat(timespec="minutes"),
+        "command": command_line(None if argv is None else [__file__, *argv]),
         "seed": args.seed,
         "overrides": overrides,
         "rows": rows,
         "bug_costs": bug_costs(by_model),
         "s1_curve": s1_curve(cards.get("s1-bn-cnn")) if "s1-bn-cnn" in args.models else [],
-        "command": "python bench/seed_table.py " + " ".join(argv if argv is not None else sys.argv[1:]),
     }
-    out = Path(args.results_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    markdown = to_markdown(result)
-    (out / "seeds.md").write_text(markdown)
-    (out / "seeds.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(markdown)
+    print(write_results("seeds", result, to_markdown(result), args.results_dir).read_text())
     missing = [r["model"] for r in rows if r["status"] != "ok"]
     if missing:
         print(f"no result for: {', '.join(missing)}", file=sys.stderr)

@@ -3,7 +3,7 @@
     python bench/stroke_latency.py                 # starts `python app.py` on a free port, stops it after
     python bench/stroke_latency.py --url http://127.0.0.1:7860/
 
-Browser: draws the digits 0-9 (tests/digit_strokes.py) with the mouse at ~60 pointer events a
+Browser: draws the digits 0-9 (tests/harness.py's DIGITS) with the mouse at ~60 pointer events a
 second, clearing between digits, and times each stroke from mouse-up to the moment the page
 shows the outputs for the finished stroke (the last update of the prediction after mouse-up;
 label and "what the network sees" arrive in one response). It also counts how often the
@@ -17,27 +17,26 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import os
-import platform
-import socket
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
-from datetime import datetime, timezone
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from digit_strokes import DIGITS  # noqa: E402
+from tests.harness import (  # noqa: E402
+    CANVAS,
+    DIGITS,
+    PERCENTILE_DEFINITION,
+    RESULTS,
+    draw_strokes,
+    launch_chromium,
+    load_average,
+    percentile,
+    serve_subprocess,
+    write_results,
+)
 
-RESULTS = ROOT / "bench" / "results"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage"]
 MOVE_EVERY_MS = 16  # ~60 pointer events per second, like a mouse or finger
 QUIET_MS = 700  # no page update for this long after mouse-up: the stroke's answer is in
 
@@ -67,47 +66,10 @@ PROBE = """() => {
 }"""
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
-
-
 def updates(times: list[float], gap_ms: float = 10) -> int:
     """Distinct page updates in a list of DOM mutation times (one response touches many nodes at once)."""
     ordered = sorted(times)
     return sum(1 for i, t in enumerate(ordered) if i == 0 or t - ordered[i - 1] > gap_ms)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_app() -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
-    process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/"
-    for _ in range(240):
-        try:
-            urllib.request.urlopen(url, timeout=1)
-            return process, url
-        except OSError:
-            time.sleep(0.5)
-    process.kill()
-    raise RuntimeError("the app did not start within 2 minutes")
-
-
-def draw_stroke(page, box: dict, points) -> None:
-    at = lambda p: (box["x"] + p[0] * box["width"], box["y"] + p[1] * box["height"])
-    page.mouse.move(*at(points[0]))
-    page.mouse.down()
-    for point in points[1:]:
-        page.wait_for_timeout(MOVE_EVERY_MS)
-        page.mouse.move(*at(point))
-    page.mouse.up()  # at once after the last move, as a hand lifts
 
 
 def wait_quiet(page) -> None:
@@ -125,19 +87,19 @@ def browser_latency(url: str, rounds: int) -> dict:
 
     latencies, updates_during, strokes_with_updates = [], [], 0
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(url)
-        for selector in ("#sketchpad canvas.ink[data-ready='1']", "#prediction", "#seen"):
+        for selector in (f"{CANVAS}[data-ready='1']", "#prediction", "#seen"):
             page.wait_for_selector(selector, state="attached", timeout=60_000)
         page.evaluate(PROBE)
-        box = page.locator("#sketchpad canvas.ink").bounding_box()
+        box = page.locator(CANVAS).bounding_box()
         for _ in range(rounds):
             for digit in range(10):
                 page.locator("#clear").click()
                 wait_quiet(page)
                 for stroke in DIGITS[digit]:
-                    draw_stroke(page, box, stroke)
+                    draw_strokes(page, box, [stroke], pause_ms=MOVE_EVERY_MS)
                     wait_quiet(page)
                     log = page.evaluate("() => window.__probe")
                     down, up = log["down"][-1], log["up"][-1]
@@ -214,22 +176,13 @@ def server_time(runs: int) -> dict:
     return result
 
 
-def machine() -> dict:
-    load = os.getloadavg()
-    return {"cpus": os.cpu_count(), "load_avg_1_5_15": [round(x, 2) for x in load], "platform": platform.platform(),
-            "python": platform.python_version()}
-
-
-def write(results: dict) -> None:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "draw_latency.json").write_text(json.dumps(results, indent=2) + "\n")
-    b, s, m = results["browser"], results["server"], results["machine"]
+def markdown(results: dict) -> str:
+    b, s = results["browser"], results["server"]
     lines = [
         "# Draw tab latency",
         "",
-        f"Measured {results['date']} with `{results['command']}`, headless Chromium on localhost; "
-        f"{m['cpus']} CPUs, load average {m['load_avg_before']} before and {m['load_avg_1_5_15']} after "
-        "(1, 5, 15 min; the machine was shared).",
+        f"Headless Chromium on localhost; load average {results['load_avg_before']} before the run and "
+        f"{results['load_avg_after']} after (1, 5, 15 min; the machine was shared). p95 = {PERCENTILE_DEFINITION}.",
         "",
         "| figure | value |",
         "|---|---|",
@@ -248,7 +201,7 @@ def write(results: dict) -> None:
         "once at mouse-up. Stroke end to label = mouse-up to the last update of the outputs after it.",
         "",
     ]
-    (RESULTS / "draw_latency.md").write_text("\n".join(lines))
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -256,24 +209,23 @@ def main() -> None:
     parser.add_argument("--url", help="an app already running (default: start app.py)")
     parser.add_argument("--rounds", type=int, default=3, help="times to draw the ten digits (11 strokes each)")
     parser.add_argument("--server-runs", type=int, default=200)
+    parser.add_argument("--out-dir", default=str(RESULTS), help="where draw_latency.md/.json go (default bench/results)")
     args = parser.parse_args()
-    load_before = [round(x, 2) for x in os.getloadavg()]
-    process, url = (None, args.url) if args.url else start_app()
+    load_before = load_average()
+    app = None if args.url else serve_subprocess()
     try:
-        browser = browser_latency(url, args.rounds)
+        browser = browser_latency(args.url or app.url, args.rounds)
     finally:
-        if process is not None:
-            process.terminate()
-            process.wait(timeout=30)
+        if app is not None:
+            app.stop()
     results = {
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "command": "python bench/stroke_latency.py" + (f" --rounds {args.rounds}" if args.rounds != 3 else ""),
         "browser": browser,
         "server": server_time(args.server_runs),
-        "machine": {**machine(), "load_avg_before": load_before},
+        "load_avg_before": load_before,
+        "load_avg_after": load_average(),
+        "percentile": PERCENTILE_DEFINITION,
     }
-    write(results)
-    print(json.dumps(results, indent=2))
+    print(write_results("draw_latency", results, markdown(results), args.out_dir).read_text())
 
 
 if __name__ == "__main__":

@@ -18,9 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,27 +27,25 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage"]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.harness import (  # noqa: E402
+    PERCENTILE_DEFINITION,
+    RESULTS,
+    ROOT,
+    launch_chromium,
+    load_average,
+    percentile,
+    serve_subprocess,
+    write_results,
+)
+
 # Counts the page's progress-bar and curve updates while the training runs.
 UPDATE_PROBE = """() => {
   window.__updates = 0;
   new MutationObserver(() => { window.__updates += 1; })
     .observe(document.querySelector('#train-progress'), { subtree: true, childList: true });
 }"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def load_average() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
 
 
 def run_cli(out_dir: Path) -> dict:
@@ -63,29 +59,6 @@ def run_cli(out_dir: Path) -> dict:
     return {"command": "python -m mnist_demo.train --model fastnet --recipe fast --out ...",
             "wall_s": round(wall, 1), "train_seconds": card["train_seconds"],
             "test_accuracy": card["test_accuracy"], "load_before": load}
-
-
-class App:
-    """`python app.py` on a free port, stopped by its PID."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        env = {**os.environ, "GRADIO_SERVER_PORT": str(self.port), "GRADIO_ANALYTICS_ENABLED": "False"}
-        self.proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.url = f"http://127.0.0.1:{self.port}/"
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.5)
-        raise RuntimeError("the app did not start")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(30)
 
 
 class SecondUser:
@@ -120,11 +93,11 @@ class SecondUser:
 
 
 def summary(latencies: list[float]) -> dict:
-    ms = sorted(1000 * x for x in latencies)
+    ms = [1000 * x for x in latencies]
     if not ms:
         return {"n": 0}
-    return {"n": len(ms), "median_ms": round(statistics.median(ms), 1), "p90_ms": round(ms[int(0.9 * (len(ms) - 1))], 1),
-            "max_ms": round(ms[-1], 1)}
+    return {"n": len(ms), "median_ms": round(statistics.median(ms), 1), "p90_ms": round(percentile(ms, 90), 1),
+            "max_ms": round(max(ms), 1)}
 
 
 def train_in_browser(browser, url: str, downloads: Path, second_user: SecondUser | None = None) -> dict:
@@ -172,16 +145,13 @@ def digit_picture(path: Path) -> Path:
     return path
 
 
-def write_results(results: dict, out: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
+def markdown(results: dict) -> str:
     cli, alone, busy = results["cli"], results["browser"], results["browser_with_second_user"]
     base = results["second_user_idle"]
     overhead_wall = alone["wall_s"] / cli["train_seconds"] - 1
     lines = [
         "# Fast recipe from the browser vs the command line; a second user's predictions meanwhile",
         "",
-        f"Machine: {results['machine']}. Command: `python bench/train_from_browser.py` ({results['date']}).",
         "Load average before each run is listed: this machine was shared with other jobs, so the absolute times "
         "vary from run to run; compare the rows of one table.",
         "",
@@ -198,7 +168,8 @@ def write_results(results: dict, out: Path) -> None:
         f"The page was updated {alone['page_updates_per_s']} times a second on average "
         f"({alone['page_updates']} updates).",
         "",
-        "Second user's `/predict` latency (gradio_client, one request at a time, 0.2 s apart; the default model):",
+        "Second user's `/predict` latency (gradio_client, one request at a time, 0.2 s apart; the default model; "
+        f"p90 = {PERCENTILE_DEFINITION}):",
         "",
         "| | requests | median | p90 | max |",
         "|---|---:|---:|---:|---:|",
@@ -211,31 +182,25 @@ def write_results(results: dict, out: Path) -> None:
         f"The training thread uses {alone['machine'].split(',')[1].strip()} at a lower CPU priority (nice "
         f"{os.environ.get('MNIST_DEMO_TRAIN_NICE', '10')}), so a prediction preempts it.",
     ]
-    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "train_from_browser"))
+    parser.add_argument("--out-dir", default=str(RESULTS), help="where train_from_browser.md/.json go")
     parser.add_argument("--idle-seconds", type=float, default=15, help="baseline /predict sampling time")
     args = parser.parse_args(argv)
-    os.environ.setdefault("MNIST_DEMO_DATA", str(ROOT.parent / "shared" / "data"))
-
     from playwright.sync_api import sync_playwright
 
     work = Path(tempfile.mkdtemp(prefix="train-from-browser-"))
-    results: dict = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.processor() or platform.platform()}",
-        "date": time.strftime("%Y-%m-%d"),
-    }
+    results: dict = {"percentile": PERCENTILE_DEFINITION}
     print("CLI ...", flush=True)
     results["cli"] = run_cli(work)
     print(results["cli"], flush=True)
-    app = App()
+    app = serve_subprocess()
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
-                                        args=CHROMIUM_ARGS)
+            browser = launch_chromium(p)
             print("browser ...", flush=True)
             results["browser"] = train_in_browser(browser, app.url, work)
             print(results["browser"], flush=True)
@@ -249,8 +214,7 @@ def main(argv: list[str] | None = None) -> int:
             browser.close()
     finally:
         app.stop()
-    write_results(results, Path(args.out))
-    print(Path(args.out).with_suffix(".md").read_text())
+    print(write_results("train_from_browser", results, markdown(results), args.out_dir).read_text())
     return 0
 
 

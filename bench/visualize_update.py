@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import sys
 import time
@@ -25,7 +23,6 @@ from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import gradio as gr  # noqa: E402
@@ -37,9 +34,9 @@ from mnist_demo.catalog import UNTRAINED_PREFIX, shipped  # noqa: E402
 from mnist_demo.data import load_split  # noqa: E402
 from mnist_demo.ui import visualize_tab as tab  # noqa: E402
 from mnist_demo.ui.session import Session  # noqa: E402
+from tests.harness import PERCENTILE_DEFINITION, RESULTS, machine_info, percentile, write_results  # noqa: E402
 
 MODELS = ["digitnet", "s5-lenet", "s2-numpy-cnn", "s3-mlp", "classic", "fashionnet"]
-RESULTS = Path(__file__).resolve().parent / "results"
 BAR_PLOT = gr.BarPlot(x="class", y="probability", render=False)
 TABLE = gr.Dataframe(render=False)
 
@@ -66,10 +63,6 @@ def timed(fn, *args) -> tuple[float, float, int]:
     outputs = fn(*args)
     payload_bytes = payload(outputs)  # includes the postprocessing of bar chart and table
     return time.perf_counter() - start, time.process_time() - start_cpu, payload_bytes
-
-
-def percentile(values: list[float], q: float) -> float:
-    return float(np.percentile(values, q))
 
 
 def bench_model(key: str, images: np.ndarray, repeats: int) -> dict:
@@ -102,6 +95,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--models", nargs="*", default=MODELS)
+    parser.add_argument("--out-dir", default=str(RESULTS), help="where visualize_update.md/.json go")
     options = parser.parse_args()
     torch.set_num_threads(1)
     split = load_split("mnist", "test")
@@ -113,39 +107,21 @@ def main() -> None:
         rows[name] = {"weights": "shipped" if name in available else "untrained", **bench_model(key, images,
                                                                                              options.repeats)}
         print(name, json.dumps(rows[name]))
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    machine = {"load_average_1min": load, "platform": platform.platform(), "processor": _cpu_name(),
-               "cpus": os.cpu_count(),
-               "python": platform.python_version(), "torch": torch.__version__, "gradio": gr.__version__,
-               "threads": torch.get_num_threads()}
-    command = "MNIST_DEMO_DATA=... python bench/visualize_update.py --repeats " + str(options.repeats)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "visualize_update.json").write_text(json.dumps({"machine": machine, "command": command,
-                                                                "results": rows}, indent=2) + "\n")
-    (RESULTS / "visualize_update.md").write_text(markdown(rows, machine, command, options.repeats))
-    print((RESULTS / "visualize_update.md").read_text())
+    machine = {**machine_info(), "threads": torch.get_num_threads()}
+    results = {"machine": machine, "repeats": options.repeats, "percentile": PERCENTILE_DEFINITION, "results": rows}
+    print(write_results("visualize_update", results, markdown(rows, machine, options.repeats), options.out_dir).read_text())
 
 
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def markdown(rows: dict, machine: dict, command: str, repeats: int) -> str:
+def markdown(rows: dict, machine: dict, repeats: int) -> str:
+    load = machine["load_avg_1_5_15"]
     lines = [
         "# Visualize tab: server time and payload per update",
         "",
-        f"`{command}` on {machine['processor']} ({machine['cpus']} cores, torch limited to "
-        f"{machine['threads']} thread), Python {machine['python']}, torch {machine['torch']}, "
-        f"gradio {machine['gradio']}. Median and 95th percentile of {repeats} updates after 3 warm-up ones, "
+        f"Torch limited to {machine['threads']} thread; gradio {machine['gradio']}. Median and 95th percentile "
+        f"({PERCENTILE_DEFINITION}) of {repeats} updates after 3 warm-up ones, "
         "each on a different MNIST test image given as the Draw tab's drawing. Wall time is what a user waits "
         "for on the server; CPU time is this process's own, which is what the update costs on an idle core "
-        f"(the machine's 1-minute load average at the end of the run was {machine['load_average_1min']:.1f}).",
+        f"(the machine's 1-minute load average at the end of the run was {load[0] if load else 'n/a'}).",
         "",
         "- **input**: the drawing changed: prediction, feature maps, fully connected activations, Grad-CAM and "
         "saliency for the predicted and the runner-up class, the step-through.",

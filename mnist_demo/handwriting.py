@@ -303,3 +303,43 @@ def canvas_images(digits: Sequence[PenDigit], variants: int = 0, seed: int = 0,
             images.append(prepared_canvas(digit, rng, styles))
             labels.append(digit.label)
     return np.stack(images) if images else np.zeros((0, 28, 28), np.uint8), np.array(labels, np.int64)
+
+
+def file_checksum(data_dir: str | os.PathLike | None = None) -> str:
+    """SHA-256 of digits.jsonl.gz, for a weights card."""
+    return "sha256:" + hashlib.sha256(unipen_path(data_dir).read_bytes()).hexdigest()
+
+
+def training_set(sites: Sequence[str], variants: int = 4, seed: int = 0, holdout_fold: int | None = 0,
+                 folds: int = 5, data_dir: str | os.PathLike | None = None, styles: bool = True):
+    """Rendered UNIPEN digits of `sites` to mix into training, and held-out writers to fit a temperature on.
+
+    Returns (train, held_out, info): `train` is a data.Split of every digit of the training writers drawn
+    on the canvas plus `variants` redrawings each (through the app's canvas path); `held_out` (None when
+    `holdout_fold` is None) the digits of writer fold `holdout_fold` of `folds`, drawn once, never
+    trained on; `info` says what was used, for the model card.
+    """
+    import torch
+
+    from .data import Split
+
+    digits = load_unipen(data_dir, sites)
+    fold = writer_folds(digits, folds, seed) if holdout_fold is not None else np.full(len(digits), -1)
+    train_digits = [d for d, f in zip(digits, fold, strict=True) if f != holdout_fold]
+    held_digits = [d for d, f in zip(digits, fold, strict=True) if f == holdout_fold]
+    images, labels = canvas_images(train_digits, variants, seed, styles)
+    train = Split(torch.from_numpy(images), torch.from_numpy(labels))
+    held_out = None
+    if held_digits:
+        images, labels = canvas_images(held_digits)
+        held_out = Split(torch.from_numpy(images), torch.from_numpy(labels))
+    info = {
+        "source": f"{FOLDER}/{FILE}", "credit": CREDIT, "checksum": file_checksum(data_dir),
+        "sites": sorted(set(sites)), "variants_per_digit": variants, "styles": styles,
+        "train_digits": len(train_digits), "train_writers": len({d.writer for d in train_digits}),
+        "train_images": len(train),
+        "held_out_writers": {"fold": holdout_fold, "of": folds, "digits": len(held_digits),
+                             "writers": len({d.writer for d in held_digits})} if holdout_fold is not None else None,
+        "rendering": "canvas road (render_ink -> from_ink), stroke-level variants (handwriting.vary)",
+    }
+    return train, held_out, info

@@ -135,35 +135,37 @@ def test_styles_add_a_stroke_or_open_a_zero():
     assert any(len(hw.add_style(list(one), 1, rng)[0]) > 2 for _ in range(20))  # the long upstroke
 
 
-@pytest.mark.browser
-def test_rendering_matches_the_browser_canvas(digits, browser):
-    """The canvas's own `trace` function in Chromium, on 60 digits: the same ink, to about a grey level."""
-    from mnist_demo.ui.canvas import SCRIPT
+def test_training_set_keeps_held_out_writers_out(digits):
+    train, held_out, info = hw.training_set(["tos"], variants=1, seed=0, holdout_fold=0)
+    tos = [d for d in digits if d.source == "tos"]
+    assert info["train_digits"] + info["held_out_writers"]["digits"] == len(tos)
+    assert len(train) == 2 * info["train_digits"] and len(held_out) == info["held_out_writers"]["digits"]
+    assert train.images.dtype == torch.uint8 and train.images.shape[1:] == (28, 28)
+    assert info["sites"] == ["tos"] and "UNIPEN" in info["credit"] and info["checksum"].startswith("sha256:")
+    folds = hw.writer_folds(tos, 5, 0)
+    assert not {d.writer for d, f in zip(tos, folds, strict=True) if f == 0} & \
+        {d.writer for d, f in zip(tos, folds, strict=True) if f != 0}
 
-    trace = SCRIPT[SCRIPT.index("function trace"):SCRIPT.index("function redraw")]
-    script = f"""(all) => {{
-      const BRUSH = {BRUSH}, INK_SIDE = {INK_SIDE};
-      const c = document.createElement('canvas'); c.width = c.height = INK_SIDE;
-      const ctx = c.getContext('2d', {{ willReadFrequently: true }});
-      let strokes;
-      {trace}
-      return all.map((s) => {{
-        strokes = s; trace(ctx, INK_SIDE, '#fff', '#000');
-        const d = ctx.getImageData(0, 0, INK_SIDE, INK_SIDE).data, out = [];
-        for (let i = 0; i < d.length; i += 4) out.push(d[i]);
-        return out;
-      }});
-    }}"""
-    chosen = [hw.to_canvas(d.strokes) for d in sample(digits, 60, seed=1)]
-    page = browser.new_page()
-    try:
-        page.set_content("<html><body></body></html>")
-        browser_ink = page.evaluate(script, [[s.tolist() for s in strokes] for strokes in chosen])
-    finally:
-        page.close()
-    reference = np.array(browser_ink, np.float32).reshape(-1, INK_SIDE, INK_SIDE) / 255
-    ours = np.stack([hw.render_ink(s) for s in chosen]).astype(np.float32) / 255
-    assert np.abs(reference - ours).mean() < 1.5 / 255
-    assert ours.sum() == pytest.approx(reference.sum(), rel=0.02)
-    prepared = [np.abs(from_ink(a).image - from_ink(b).image).max() for a, b in zip(reference, ours, strict=True)]
-    assert np.median(prepared) < 0.1
+
+def test_the_fine_tuning_base_never_saw_unipen():
+    _, card = weights.load(WEIGHTS_DIR / "base" / "digitnet-mnist.safetensors")
+    assert card["model"] == "digitnet" and "handwriting" not in card
+
+
+def test_cli_mixes_handwriting_in_and_records_it_in_the_card(tmp_path, digits):
+    import json
+
+    from mnist_demo import train
+
+    out = tmp_path / "hw"
+    assert train.main(["--model", "digitnet", "--recipe", "handwriting", "--init",
+                       str(WEIGHTS_DIR / "base" / "digitnet-mnist.safetensors"), "--handwriting", "tos",
+                       "--handwriting-variants", "0", "--train-subset", "256", "--epochs", "1",
+                       "--threads", "2", "--out", str(out)]) == 0
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["handwriting"]["sites"] == ["tos"] and card["handwriting"]["held_out_writers"]["fold"] == 0
+    assert card["init"]["weights"].endswith("digitnet-mnist.safetensors")
+    assert 0.1 < card["calibration"]["temperature"] < 10 and card["calibration"]["ece_after"] >= 0
+    assert card["test_accuracy"] > 0.99  # a few steps from the trained base keep it trained
+    assert train.main(["--model", "s5-lenet", "--init", str(WEIGHTS_DIR / "digitnet.safetensors"),
+                       "--epochs", "1", "--out", str(tmp_path / "x")]) == 2  # the wrong architecture is refused

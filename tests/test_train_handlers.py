@@ -4,6 +4,7 @@ checked as if a script had sent it (a message, never a traceback)."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import dataclasses
 import math
 
@@ -66,7 +67,8 @@ def _run(tab, settings: train_tab.Settings, session: Session) -> list[dict]:
     async def collect():
         return [update async for update in train_tab.run(tab, values)]
 
-    return asyncio.run(collect())
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:  # Playwright's loop may be running in this thread
+        return pool.submit(asyncio.run, collect()).result()
 
 
 def test_start_with_values_no_form_could_send_answers_with_a_message():

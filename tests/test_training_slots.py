@@ -1,10 +1,11 @@
-"""The global cap on simultaneous trainings: first come, first served, with visible positions."""
+"""The global cap on simultaneous trainings: first come, first served, with visible positions and a
+bounded line."""
 
 import threading
 
 import pytest
 
-from mnist_demo.training.slots import TrainingSlots
+from mnist_demo.training.slots import DEFAULT_MAX_QUEUED, MAX_QUEUED_ENV, QueueFull, TrainingSlots
 
 
 def test_cap_and_queue_positions():
@@ -46,3 +47,37 @@ def test_two_slots_and_a_waiter_woken_by_release():
 def test_capacity_must_be_positive():
     with pytest.raises(ValueError):
         TrainingSlots(0)
+
+
+def test_a_full_line_refuses_newcomers_until_someone_leaves():
+    slots = TrainingSlots(1, max_waiting=2)
+    running, first, second = slots.join(), slots.join(), slots.join()
+    with pytest.raises(QueueFull, match="busy"):
+        slots.join()
+    assert (slots.running, slots.waiting) == (1, 2)
+    first.release()
+    third = slots.join()
+    assert third.position() == 2
+    running.release(), second.release(), third.release()
+    assert (slots.running, slots.waiting) == (0, 0)
+
+
+def test_no_line_at_all():
+    slots = TrainingSlots(1, max_waiting=0)
+    running = slots.join()
+    with pytest.raises(QueueFull):
+        slots.join()
+    running.release()
+    assert slots.join().wait(0)
+
+
+def test_the_shared_line_is_bounded_by_the_environment(monkeypatch):
+    from mnist_demo.training import slots as slots_module
+
+    monkeypatch.setattr(slots_module, "_shared", None)
+    monkeypatch.setenv(MAX_QUEUED_ENV, "3")
+    assert slots_module.shared_slots().max_waiting == 3
+    monkeypatch.setattr(slots_module, "_shared", None)
+    monkeypatch.delenv(MAX_QUEUED_ENV)
+    assert slots_module.shared_slots().max_waiting == DEFAULT_MAX_QUEUED
+    monkeypatch.setattr(slots_module, "_shared", None)

@@ -37,15 +37,17 @@ def device_name(device: torch.device) -> str:
 
 def build_card(*, model_name: str, model: nn.Module, dataset: str, recipe: Recipe, seed: int,
                evaluation: Evaluation, final: Progress | None, history: list[dict], seconds: float,
-               device: torch.device, threads: int, command: str, data_dir: str | None = None) -> dict:
+               device: torch.device, threads: int, command: str, data_dir: str | None = None,
+               checksum: str | None = None) -> dict:
     """The card of a finished training; `evaluation` is on the recipe's test set (its `test_subset`
-    honoured, recorded as `test_images`), on the CPU."""
+    honoured, recorded as `test_images`), on the CPU. `checksum`: the data's, when already known
+    (a training process gets it from the server instead of reading the four files again)."""
     return {
         "model": model_name,
         "title": MODELS[model_name].title,
         "parameters": param_count(model),
         "dataset": dataset,
-        "data_checksum": _checksum(dataset, None if data_dir is None else str(data_dir)),
+        "data_checksum": checksum or _checksum(dataset, None if data_dir is None else str(data_dir)),
         "recipe": {**vars(recipe)},
         "seed": seed,
         "test_accuracy": round(evaluation.accuracy, 4),

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..augment import augment
-from ..data import load_split, to_input
+from ..data import Split, load_split, to_input
 from ..models import MODELS
 from .metrics import accuracy
 from .recipes import Recipe
@@ -86,17 +86,23 @@ def train(
     should_stop: Callable[[], bool] | None = None,
     report_seconds: float = 0.25,
     test_every_epoch: bool = True,
+    extra_train: Split | None = None,
 ) -> Iterator[Progress]:
     """Train `model` in place with `recipe`, yielding `Progress` as it goes.
 
     Stopping (should_stop() true, checked between steps) ends the run early and still yields a
-    final "done" event with the test accuracy of what was learned so far.
+    final "done" event with the test accuracy of what was learned so far. `extra_train` (28x28 uint8
+    images with labels, e.g. rendered handwriting from `handwriting.training_set`) is mixed into the
+    training set.
     """
     recipe.validate()
     started = time.perf_counter()
     spec = MODELS.get(getattr(model, "spec_name", ""), None)
     device = torch.device("cpu") if spec is not None and spec.cpu_only else pick_device(device)
     train_split = load_split(dataset, "train", data_dir).first(recipe.train_subset)
+    if extra_train is not None:
+        train_split = Split(torch.cat([train_split.images, extra_train.images]),
+                            torch.cat([train_split.labels, extra_train.labels]))
     test_split = load_split(dataset, "test", data_dir).first(recipe.test_subset)
     images, labels = train_split.images.to(device), train_split.labels.to(device)
     model.to(device).train()

@@ -1,7 +1,9 @@
 """A global cap on simultaneous trainings, with a first-come queue whose positions users can see.
 
 A few CPU cores can serve many people's predictions but only one or two trainings at a time;
-further requests wait in line. The cap is $MNIST_DEMO_MAX_TRAININGS (default 1).
+further requests wait in line. The cap is $MNIST_DEMO_MAX_TRAININGS (default 1); the line holds
+at most $MNIST_DEMO_MAX_QUEUED (default 8) waiting trainings, beyond which `join` raises `QueueFull`
+(the page says "busy, try again").
 """
 
 from __future__ import annotations
@@ -11,6 +13,17 @@ import threading
 import time
 
 MAX_TRAININGS_ENV = "MNIST_DEMO_MAX_TRAININGS"
+MAX_QUEUED_ENV = "MNIST_DEMO_MAX_QUEUED"
+DEFAULT_MAX_QUEUED = 8
+
+
+class QueueFull(RuntimeError):
+    """Every slot is busy and the line is full: try again later."""
+
+    def __init__(self, running: int, waiting: int) -> None:
+        super().__init__(f"The server is busy: {running} training(s) running and {waiting} waiting, the most "
+                         f"it takes. Try again in a few minutes.")
+        self.running, self.waiting = running, waiting
 
 
 class Ticket:
@@ -33,20 +46,27 @@ class Ticket:
 
 
 class TrainingSlots:
-    """At most `capacity` tickets run at once; the others wait in the order they joined."""
+    """At most `capacity` tickets run at once; the others (at most `max_waiting`, None: no limit)
+    wait in the order they joined."""
 
-    def __init__(self, capacity: int = 1) -> None:
+    def __init__(self, capacity: int = 1, max_waiting: int | None = None) -> None:
         if capacity < 1:
             raise ValueError(f"capacity must be at least 1 (got {capacity})")
+        if max_waiting is not None and max_waiting < 0:
+            raise ValueError(f"max_waiting must be 0 or more (got {max_waiting})")
         self.capacity = capacity
+        self.max_waiting = max_waiting
         self._cond = threading.Condition()
         self._running: list[Ticket] = []
         self._waiting: list[Ticket] = []
 
     def join(self) -> Ticket:
-        """Take a place at the end of the line (it may start at once)."""
+        """Take a place at the end of the line (it may start at once); QueueFull if the line is full."""
         ticket = Ticket(self)
         with self._cond:
+            if (self.max_waiting is not None and len(self._running) >= self.capacity
+                    and len(self._waiting) >= self.max_waiting):
+                raise QueueFull(len(self._running), len(self._waiting))
             self._waiting.append(ticket)
             self._promote()
         return ticket
@@ -100,5 +120,6 @@ def shared_slots() -> TrainingSlots:
     global _shared
     with _shared_lock:
         if _shared is None:
-            _shared = TrainingSlots(max(1, int(os.environ.get(MAX_TRAININGS_ENV, "1"))))
+            _shared = TrainingSlots(max(1, int(os.environ.get(MAX_TRAININGS_ENV, "1"))),
+                                    max(0, int(os.environ.get(MAX_QUEUED_ENV, str(DEFAULT_MAX_QUEUED)))))
         return _shared

@@ -7,14 +7,13 @@ from __future__ import annotations
 import io
 
 import pytest
-from digit_strokes import DIGITS, line
 from PIL import Image, ImageDraw
 
 from mnist_demo.ui.i18n import t
+from tests.harness import CANVAS, DIGITS, draw_strokes, line, to_page, touch_strokes
 
 pytestmark = pytest.mark.browser
 
-CANVAS = "#sketchpad canvas.ink"
 TOP = "#prediction [data-testid='label-output-value']"
 QUIET_MS = 600
 
@@ -40,21 +39,6 @@ def ready(page) -> dict:
 def settle(page, timeout_s: float = 30) -> None:
     """Wait until nothing was sent and no output changed for QUIET_MS."""
     page.wait_for_function(f"() => performance.now() - window.__lastUpdate > {QUIET_MS}", timeout=timeout_s * 1000)
-
-
-def to_page(box: dict, point) -> tuple[float, float]:
-    return box["x"] + point[0] * box["width"], box["y"] + point[1] * box["height"]
-
-
-def draw(page, box: dict, strokes, pause_ms: int = 4) -> None:
-    for stroke in strokes:
-        page.mouse.move(*to_page(box, stroke[0]))
-        page.mouse.down()
-        for point in stroke[1:]:
-            page.mouse.move(*to_page(box, point))
-            if pause_ms:
-                page.wait_for_timeout(pause_ms)
-        page.mouse.up()
 
 
 def top_label(page) -> str | None:
@@ -85,7 +69,7 @@ def test_draws_each_digit_with_the_mouse(page):
     seen = {}
     for digit, strokes in DIGITS.items():
         clear(page)
-        draw(page, box, strokes)
+        draw_strokes(page, box, strokes)
         settle(page)
         seen[digit] = top_label(page)
     assert seen == {d: str(d) for d in DIGITS}, f"drawn -> predicted: {seen}"
@@ -108,7 +92,7 @@ def test_label_updates_while_the_stroke_is_still_being_drawn(page):
 
 def test_clear_empties_canvas_and_prediction_then_asks_for_a_digit(page):
     box = ready(page)
-    draw(page, box, DIGITS[4])
+    draw_strokes(page, box, DIGITS[4])
     settle(page)
     assert top_label(page) == "4" and not canvas_is_white(page)
     clear(page)
@@ -120,12 +104,12 @@ def test_clear_empties_canvas_and_prediction_then_asks_for_a_digit(page):
 
 def test_undo_by_button_and_ctrl_z(page):
     box = ready(page)
-    draw(page, box, DIGITS[1])
+    draw_strokes(page, box, DIGITS[1])
     settle(page)
     one = page.locator(CANVAS).evaluate("c => c.toDataURL()")
     assert top_label(page) == "1"
     for undo in (lambda: page.keyboard.press("Control+z"), lambda: page.locator("#undo").click()):
-        draw(page, box, [line((0.2, 0.5), (0.8, 0.5))])  # a cross bar
+        draw_strokes(page, box, [line((0.2, 0.5), (0.8, 0.5))])  # a cross bar
         settle(page)
         assert page.locator(CANVAS).evaluate("c => c.toDataURL()") != one
         undo()
@@ -183,19 +167,8 @@ def test_phone_touch_draws_without_scrolling(phone, app_url):
     box = page.locator(CANVAS).bounding_box()  # scrolled a little, so a finger drag could scroll either way
     assert page.evaluate("() => window.scrollY") > 0
     assert box["y"] >= 0 and box["y"] + box["height"] <= 844 and box["width"] <= 390
-    cdp = context.new_cdp_session(page)
     scroll_before = page.evaluate("() => window.scrollY")
-
-    def touch(kind: str, point=None) -> None:
-        points = [] if point is None else [{"x": point[0], "y": point[1], "id": 1, "radiusX": 6, "radiusY": 6}]
-        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
-
-    for stroke in DIGITS[1]:  # straight down: a drag the page would take as a scroll
-        touch("touchStart", to_page(box, stroke[0]))
-        for point in stroke[1:]:
-            touch("touchMove", to_page(box, point))
-            page.wait_for_timeout(10)
-        touch("touchEnd")
+    touch_strokes(page, box, DIGITS[1])  # straight down: a drag the page would take as a scroll
     settle(page)
     assert page.evaluate("() => window.scrollY") == scroll_before
     assert not canvas_is_white(page)
@@ -275,7 +248,7 @@ def test_predict_api_with_gradio_client(app_url, tmp_path):
 
 def test_switching_to_chinese_relabels_the_tab_and_its_messages(page):
     box = ready(page)
-    draw(page, box, DIGITS[2])
+    draw_strokes(page, box, DIGITS[2])
     settle(page)
     page.get_by_label("中文").check()
     page.get_by_role("button", name=t("draw.clear", "zh")).wait_for(timeout=10_000)

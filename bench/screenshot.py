@@ -1,0 +1,122 @@
+"""The README's pictures of the app, one tab at a time, in headless Chromium.
+
+    python bench/screenshot.py --tab draw        [--digit 5] [--lang en]   # docs/draw_tab.png
+    python bench/screenshot.py --tab train       [--lang en]               # docs/train_tab.png (trains ~1 min)
+    python bench/screenshot.py --tab visualize   [--index 0] [--lang en]   # docs/visualize_tab.png, visualize_conv.png
+
+Starts `python app.py` on a free port (stopped by its PID afterwards) and Debian's Chromium
+($CHROMIUM). draw: a digit drawn with the mouse and its prediction. train: four short epochs on
+8,000 images, caught during the third, then stopped. visualize: MNIST test image --index with the
+default model, the convolution stepped a little way in. Train and visualize read the data folder
+($MNIST_DEMO_DATA, else ./data).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.harness import CANVAS, DIGITS, ROOT, draw_strokes, launch_chromium, serve_subprocess  # noqa: E402
+
+LOCALES = {"en": "en-US", "zh": "zh-CN"}
+
+
+def page_box(page, selector: str) -> dict:
+    """An element's box in page coordinates (bounding_box is relative to the scrolled viewport)."""
+    found = page.locator(selector).bounding_box()
+    scroll = page.evaluate("() => [window.scrollX, window.scrollY]")
+    return {**found, "x": found["x"] + scroll[0], "y": found["y"] + scroll[1]}
+
+
+def draw_tab(browser, url: str, options) -> list[Path]:
+    page = browser.new_page(viewport={"width": 1280, "height": 1000}, locale=LOCALES[options.lang])
+    page.goto(url)
+    page.wait_for_selector(f"{CANVAS}[data-ready='1']", timeout=60_000)
+    draw_strokes(page, page.locator(CANVAS).bounding_box(), DIGITS[options.digit], pause_ms=16)
+    page.wait_for_selector("#prediction [data-testid='label-output-value']", timeout=30_000)
+    page.wait_for_timeout(1500)
+    out = options.out_dir / "draw_tab.png"
+    page.screenshot(path=out, full_page=True)
+    return [out]
+
+
+def train_tab(browser, url: str, options) -> list[Path]:
+    from mnist_demo.ui.i18n import t
+
+    third_epoch = t("train.progress", options.lang).split(" · ")[0].format(epoch=3, epochs=4)  # "Epoch 3/4"
+    page = browser.new_page(viewport={"width": 1280, "height": 1000}, locale=LOCALES[options.lang])
+    page.goto(url)
+    page.wait_for_selector("#tabs", timeout=60_000)
+    page.locator("#tab-train-button, [role=tab]").nth(1).click()
+    # Four short epochs, so the test-accuracy curve has points while the others keep moving.
+    page.locator("#train-subset input").fill("8000")
+    page.locator("#train-epochs input").fill("4")
+    page.locator("#train-start").click()
+    page.wait_for_function("text => document.querySelector('#train-bar')?.innerText.includes(text)",
+                           arg=third_epoch, timeout=600_000)
+    page.wait_for_timeout(1500)
+    top = page.evaluate("() => document.querySelector('#tabs').getBoundingClientRect().top + window.scrollY")
+    out = options.out_dir / "train_tab.png"
+    page.screenshot(path=out, full_page=True, clip={"x": 0, "y": top - 10, "width": 1280, "height": 820})
+    page.locator("#train-stop").click()
+    page.locator("#train-result h3").wait_for(timeout=300_000)
+    return [out]
+
+
+def visualize_tab(browser, url: str, options) -> list[Path]:
+    from mnist_demo.ui.i18n import t
+
+    lang = options.lang
+    page = browser.new_page(viewport={"width": 1280, "height": 900}, locale=LOCALES[lang])
+    page.goto(url)
+    page.get_by_role("tab", name=t("tab.visualize", lang)).click()
+    page.wait_for_selector("#viz-maps img", timeout=60_000)
+    page.locator("#viz-source").get_by_text(t("viz.source.test", lang)).click()
+    page.locator("#viz-index input").fill(str(options.index))
+    page.locator("#viz-index input").press("Enter")
+    page.wait_for_function("n => document.querySelector('#viz-status').innerText.includes('#' + n + ' ')",
+                           arg=options.index, timeout=60_000)
+    page.locator("#viz-position input[type=number]").fill("230")
+    page.locator("#viz-position input[type=number]").press("Enter")
+    page.locator("#viz-next").click()
+    step = t("viz.conv.step", lang).split("{total}")[0].replace("**", "").format(n=232).strip()  # "Step 232 of"
+    page.wait_for_function("text => document.querySelector('#viz-arithmetic').innerText.includes(text)",
+                           arg=step, timeout=60_000)
+    page.wait_for_timeout(1000)
+    tab, maps, looks, last = (page_box(page, selector) for selector in
+                              ("#tab-visualize", "#viz-maps", "#viz-looks", "#viz-arithmetic"))
+    outs = [options.out_dir / "visualize_tab.png", options.out_dir / "visualize_conv.png"]
+    page.screenshot(path=outs[0], full_page=True, clip={"x": tab["x"], "y": tab["y"], "width": tab["width"],
+                                                        "height": maps["y"] + maps["height"] - tab["y"] + 10})
+    page.screenshot(path=outs[1], full_page=True, clip={"x": tab["x"], "y": looks["y"] - 50, "width": tab["width"],
+                                                        "height": last["y"] + last["height"] - looks["y"] + 60})
+    return outs
+
+
+TABS = {"draw": draw_tab, "train": train_tab, "visualize": visualize_tab}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tab", choices=TABS, required=True)
+    parser.add_argument("--lang", choices=LOCALES, default="en", help="the browser's language")
+    parser.add_argument("--digit", type=int, default=5, help="draw: the digit drawn")
+    parser.add_argument("--index", type=int, default=0, help="visualize: the MNIST test image shown")
+    parser.add_argument("--out-dir", type=Path, default=ROOT / "docs")
+    options = parser.parse_args()
+    options.out_dir.mkdir(parents=True, exist_ok=True)
+    from playwright.sync_api import sync_playwright
+
+    with serve_subprocess() as app, sync_playwright() as p:
+        browser = launch_chromium(p)
+        written = TABS[options.tab](browser, app.url, options)
+        browser.close()
+    for path in written:
+        print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KB)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,382 @@
+"""The one harness shared by the tests and the benchmarks: Chromium, the app on a free port, pen strokes
+on the canvas, machine info, one percentile, and writing results.
+
+Tests import it as `tests.harness` (pytest puts the repository root on sys.path, `tests` being a
+package); bench scripts put the repository root on sys.path first. It lives under tests/ because the
+tests are its main user and CI runs them, so a broken helper fails there first. Nothing here imports
+gradio, torch or Playwright at import time: a bench script pays only for what it uses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import platform
+import shlex
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+# --- Chromium ------------------------------------------------------------------------------------
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")  # Debian's; never a browser Playwright downloads
+# Without the networking flags Chromium stalls on lookups of outside hosts.
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+def launch_chromium(playwright):
+    """Debian's Chromium started headless by a `sync_playwright()` object, with the flags above."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+# --- the app on a free port ----------------------------------------------------------------------
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _environment(port: int) -> dict[str, str]:
+    """What both ways of starting the app set: local only, this port, no analytics."""
+    return {"GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
+
+
+def _wait_until_serving(url: str, timeout_s: float, alive=lambda: True) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and alive():
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"the app did not answer on {url} within {timeout_s:.0f} s")
+
+
+class App:
+    """The real app listening on 127.0.0.1:`port`; `stop()` (or leaving a `with` block) ends it."""
+
+    def __init__(self, port: int, stop, pid: int | None = None) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}/"
+        self.pid = pid or os.getpid()  # the server's process: benchmarks read its CPU time and memory
+        self._stop = stop
+
+    def stop(self) -> None:
+        if self._stop is not None:
+            self._stop()
+            self._stop = None
+
+    def __enter__(self) -> App:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def serve_in_process(port: int | None = None) -> App:
+    """`build_app().launch(...)` in this process (prevent_thread_lock), with app.py's launch options."""
+    from mnist_demo.ui.app import build_app, launch_options
+
+    port = port or free_port()
+    options = {**launch_options(), "server_name": "127.0.0.1", "server_port": port}
+    demo = build_app()
+    demo.launch(**options, prevent_thread_lock=True, quiet=True)
+    app = App(port, demo.close)
+    _wait_until_serving(app.url, 60)
+    return app
+
+
+def serve_subprocess(port: int | None = None, timeout_s: float = 120, cwd: Path | str = ROOT) -> App:
+    """`python app.py` as a child process with the same options, stopped by its PID (SIGTERM, then SIGKILL).
+
+    `cwd`: another checkout's app.py, to measure a benchmark before and after a change."""
+    port = port or free_port()
+    log = tempfile.NamedTemporaryFile(prefix="mnist-demo-app-", suffix=".log", delete=False)
+    process = subprocess.Popen([sys.executable, "app.py"], cwd=cwd, env={**os.environ, **_environment(port)},
+                               stdout=log, stderr=subprocess.STDOUT)
+
+    def stop() -> None:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        log.close()
+        Path(log.name).unlink(missing_ok=True)
+
+    app = App(port, stop, process.pid)
+    try:
+        _wait_until_serving(app.url, timeout_s, alive=lambda: process.poll() is None)
+    except RuntimeError as exc:
+        log.flush()
+        tail = Path(log.name).read_text(errors="replace")[-2000:]
+        app.stop()
+        raise RuntimeError(f"{exc} (exit status {process.returncode}); its output ends:\n{tail}") from None
+    return app
+
+
+# --- talking to the app as a page does ----------------------------------------------------------
+# Load generators share the machine with the server they measure, so requests are pre-encoded bytes on
+# plain keep-alive connections (a few hundred microseconds of client CPU each; gradio_client costs ~70 ms).
+
+
+class Connection:
+    """One student's keep-alive HTTP/1.1 connection; requests are pre-encoded bytes."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader = self.writer = None
+
+    async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        head = (f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\nConnection: keep-alive\r\n\r\n").encode()
+        self.writer.write(head + body)
+        status_line = await self.reader.readline()
+        if not status_line:
+            raise ConnectionError("closed")
+        status = int(status_line.split()[1])
+        length, chunked = 0, False
+        while True:
+            line = await self.reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+            elif name.lower() == "transfer-encoding" and "chunked" in value.lower():
+                chunked = True
+        if not chunked:
+            return status, await self.reader.readexactly(length)
+        data = b""
+        while True:
+            size = int((await self.reader.readline()).strip(), 16)
+            data += await self.reader.readexactly(size + 2)
+            if size == 0:
+                return status, data
+            data = data[:-2]
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def default_inputs(config: dict, dep_index: int, **overrides) -> list:
+    """The data list a page sends for an event: each input component's current value (states: null)."""
+    by_id = {c["id"]: c for c in config["components"]}
+    data = []
+    for cid in config["dependencies"][dep_index]["inputs"]:
+        comp = by_id[cid]
+        elem_id = comp.get("props", {}).get("elem_id")
+        value = None if comp.get("type") == "state" else comp.get("props", {}).get("value")
+        data.append(overrides.get(elem_id, value))
+    return data
+
+
+# --- pen strokes ---------------------------------------------------------------------------------
+# Pen paths for the digits 0-9 as a person might draw them, in canvas coordinates from 0 to 1 (y down).
+# Each digit is a list of strokes, each stroke a list of (x, y) points dense enough to draw with mouse moves.
+
+Point = tuple[float, float]
+
+
+def arc(cx: float, cy: float, rx: float, ry: float, start: float, end: float, step: float = 12) -> list[Point]:
+    """Points on an ellipse from angle `start` to `end` in degrees (0 = right, 90 = down, either direction)."""
+    count = max(2, int(abs(end - start) / step) + 1)
+    angles = [math.radians(start + (end - start) * i / (count - 1)) for i in range(count)]
+    return [(cx + rx * math.cos(a), cy + ry * math.sin(a)) for a in angles]
+
+
+def line(*points: Point, spacing: float = 0.03) -> list[Point]:
+    """A polyline through `points`, with intermediate points every `spacing`."""
+    out = [points[0]]
+    for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+        count = max(1, int(math.hypot(x1 - x0, y1 - y0) / spacing))
+        out += [(x0 + (x1 - x0) * i / count, y0 + (y1 - y0) * i / count) for i in range(1, count + 1)]
+    return out
+
+
+def eight() -> list[Point]:
+    """A figure of eight crossing in the middle: lower loop, then upper loop."""
+    ts = [2 * math.pi * i / 48 for i in range(49)]
+    return [(0.5 + 0.17 * math.sin(2 * t), 0.5 + 0.31 * math.sin(t)) for t in ts]
+
+
+DIGITS: dict[int, list[list[Point]]] = {
+    0: [arc(0.5, 0.5, 0.2, 0.31, -90, -470)],
+    1: [line((0.53, 0.16), (0.48, 0.84))],
+    2: [arc(0.5, 0.34, 0.18, 0.15, 200, 390) + line((0.656, 0.415), (0.3, 0.8), (0.72, 0.8))],
+    3: [arc(0.5, 0.33, 0.17, 0.14, 210, 450) + arc(0.5, 0.64, 0.19, 0.17, -90, 150)],
+    4: [line((0.36, 0.18), (0.3, 0.56), (0.74, 0.56)), line((0.62, 0.22), (0.62, 0.84))],
+    5: [line((0.68, 0.2), (0.38, 0.2), (0.35, 0.47)) + arc(0.5, 0.63, 0.19, 0.17, -125, 150)],
+    6: [line((0.64, 0.17), (0.5, 0.27), (0.4, 0.42), (0.34, 0.62)) + arc(0.5, 0.65, 0.16, 0.16, 180, -170)],
+    7: [line((0.28, 0.2), (0.7, 0.2), (0.44, 0.84))],
+    8: [eight()],
+    9: [arc(0.5, 0.34, 0.16, 0.15, 0, -360) + line((0.66, 0.34), (0.63, 0.84))],
+}
+
+CANVAS = "#sketchpad canvas.ink"  # the Draw tab's drawing surface
+
+
+def to_page(box: dict, point: Point) -> tuple[float, float]:
+    """A canvas point (0-1) in page pixels, for an element's bounding box."""
+    return box["x"] + point[0] * box["width"], box["y"] + point[1] * box["height"]
+
+
+def draw_strokes(page, box: dict, strokes: Sequence[Sequence[Point]], pause_ms: float = 4) -> None:
+    """Draw with the mouse: per stroke, press, move through the points `pause_ms` apart, and release at
+    once after the last move, as a hand lifts."""
+    for stroke in strokes:
+        page.mouse.move(*to_page(box, stroke[0]))
+        page.mouse.down()
+        for point in stroke[1:]:
+            if pause_ms:
+                page.wait_for_timeout(pause_ms)
+            page.mouse.move(*to_page(box, point))
+        page.mouse.up()
+
+
+def touch_strokes(page, box: dict, strokes: Sequence[Sequence[Point]], pause_ms: float = 10) -> None:
+    """Draw with one finger (Chrome DevTools touch events; the page's context needs has_touch=True)."""
+    cdp = page.context.new_cdp_session(page)
+
+    def touch(kind: str, point: Point | None = None) -> None:
+        points = [] if point is None else [{"x": point[0], "y": point[1], "id": 1, "radiusX": 6, "radiusY": 6}]
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+    for stroke in strokes:
+        touch("touchStart", to_page(box, stroke[0]))
+        for point in stroke[1:]:
+            touch("touchMove", to_page(box, point))
+            page.wait_for_timeout(pause_ms)
+        touch("touchEnd")
+    cdp.detach()
+
+
+# --- measuring -----------------------------------------------------------------------------------
+
+PERCENTILE_DEFINITION = "the measured value at index round(q/100*(n-1)) of the sorted values, numpy's method='nearest'"
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0-100) as one of the measured values: the sorted value at index
+    round(q/100 * (n-1)), half to even, exactly numpy.percentile(values, q, method="nearest")."""
+    if not values:
+        raise ValueError("percentile of no values")
+    ordered = sorted(values)
+    return float(ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))])
+
+
+def process_cpu_seconds(pid: int, children: bool = True) -> float:
+    """CPU time (user + system) a process has used so far, with its waited-for children's (a training's)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if children else 0)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid: int) -> float:
+    """A process's resident memory (VmRSS) in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def load_average() -> list[float]:
+    """The 1, 5 and 15 minute load averages (empty where the system has none)."""
+    return [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else []
+
+
+def cpu_name() -> str:
+    try:
+        for row in Path("/proc/cpuinfo").read_text().splitlines():
+            if row.startswith("model name"):
+                return row.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def machine_info() -> dict:
+    """What a figure depends on: CPU, cores, load average now, OS, Python, torch and gradio versions
+    (read from the installed metadata, so nothing heavy is imported)."""
+    return {"cpu": cpu_name(), "cores": os.cpu_count(), "load_avg_1_5_15": load_average(),
+            "platform": platform.platform(), "python": platform.python_version(),
+            "torch": _version("torch"), "gradio": _version("gradio")}
+
+
+def describe_machine(machine: dict) -> str:
+    """One line for a results file: 'AMD EPYC ..., 2 cores, load 7.1 9.5 9.8, Python 3.11.7, torch 2.14.1'."""
+    load = " ".join(str(x) for x in machine.get("load_avg_1_5_15", []))
+    return (f"{machine['cpu']}, {machine['cores']} cores, load average {load or 'n/a'} (1, 5, 15 min), "
+            f"Python {machine['python']}, torch {machine['torch']}")
+
+
+def command_line(argv: Sequence[str] | None = None) -> str:
+    """How this script was run, as a reader would type it: `python bench/x.py --flag value`."""
+    argv = list(sys.argv if argv is None else argv)
+    script = Path(argv[0]).resolve()
+    shown = script.relative_to(ROOT) if script.is_relative_to(ROOT) else Path(argv[0])
+    return shlex.join(["python", str(shown), *argv[1:]])
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def write_results(name: str, results: dict, markdown: str, out_dir: Path | str = RESULTS) -> Path:
+    """Write `name`.json (the results with date, command and machine added where missing) and `name`.md
+    (the markdown plus a last line naming the command and the machine) into out_dir; returns the .md path."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    results = {"date": now(), "command": command_line(), "machine": machine_info(), **results}
+    (out / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n")
+    footer = f"Written {results['date']} by `{results['command']}` on {describe_machine(results['machine'])}."
+    (out / f"{name}.md").write_text(markdown.rstrip("\n") + "\n\n" + footer + "\n")
+    return out / f"{name}.md"
+
+
+# --- data ----------------------------------------------------------------------------------------
+
+def data_folder() -> Path:
+    """The data folder the tests use: $MNIST_DEMO_DATA, else ./data (as the app)."""
+    from mnist_demo.data import resolve_data_dir
+
+    return resolve_data_dir()
+
+
+def needs_dataset(folder: str, why: str = ""):
+    """A pytest mark that skips a test, saying so, when the data folder lacks the optional `folder`
+    (e.g. "unipen-dev"); only for data that is genuinely optional."""
+    import pytest
+
+    where = data_folder() / folder
+    return pytest.mark.skipif(not where.is_dir(), reason=f"{where} is missing{': ' + why if why else ''}")
