@@ -220,6 +220,15 @@ def _inputs(config: dict, fn_index: int, values: dict[str, object]) -> list:
     return [values.get(ids.get(i)) for i in dependency["inputs"]]
 
 
+@pytest.fixture(scope="module")
+def app_url():
+    """The real app served in this process (so it uses the store the tests set)."""
+    from tests.harness import serve_in_process
+
+    with serve_in_process() as app:
+        yield app.url
+
+
 def test_dashboard_events_by_number_refuse_a_guessed_code_or_a_wrong_key(db, app_url):
     info, key = db.create_class("api")
     db.add_drawing(info.code, "s1", digit_image(3), 3, nickname="Ada")

@@ -273,11 +273,18 @@ def test_confusion_and_cached_answers(db):
     db.add_drawing(info.code, "s", digit(3), 8)  # labelled 8, looks like 3
     answers = evaluate.Answers()
     drawings = db.all_drawings(info.code)
-    result = evaluate.confusion(Fixed(), drawings, answers)
+    first = Fixed()
+    result = evaluate.confusion(first, drawings, answers)
     assert result.total == 11 and result.correct == 10 and result.accuracy == pytest.approx(10 / 11)
     assert result.matrix[8, 3] == 1 and result.cells[(8, 3)] == [drawings[-1].id]
-    assert len(answers._cache) == 11
-    evaluate.confusion(Fixed(), drawings, answers)  # another model object: its own answers
+    assert len(answers) == 11
+    model = Fixed()
+    evaluate.confusion(model, drawings, answers)  # another model object: its own answers
+    assert len(answers) == 22
+    del model
+    import gc
+    gc.collect()
+    assert len(answers) == 11  # gone with its model
 
 
 def test_dataset_zip(db):

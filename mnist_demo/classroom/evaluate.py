@@ -7,6 +7,7 @@ The dashboard asks again every few seconds while drawings arrive, so answers are
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -17,7 +18,7 @@ from torch import nn
 from ..models import evaluating, probabilities
 from .store import Drawing
 
-CACHE_SIZE = 200_000  # (model, drawing) answers kept; ~100 bytes each
+CACHE_SIZE = 100_000  # answers kept per model; ~150 bytes each
 
 
 @dataclass
@@ -39,18 +40,25 @@ class Confusion:
 
 
 class Answers:
-    """answers(model, drawings) -> (answer, confidence) per drawing, remembered across calls."""
+    """answers(model, drawings) -> (answer, confidence) per drawing, remembered across calls.
+
+    Remembered per model object (weakly: a dropped session model takes its answers with it) and per
+    drawing (its id and time, so a drawing of another store or a reused id is never mistaken for it).
+    """
 
     def __init__(self, size: int = CACHE_SIZE) -> None:
         self.size = size
-        self._cache: OrderedDict[tuple[int, int], tuple[int, float]] = OrderedDict()
+        self._cache: weakref.WeakKeyDictionary[nn.Module, OrderedDict] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
 
+    def __len__(self) -> int:
+        return sum(len(known) for known in self._cache.values())
+
     def __call__(self, model: nn.Module, drawings: list[Drawing]) -> list[tuple[int, float]]:
-        tag = id(model)
         with self._lock:
-            known = {d.id: self._cache.get((tag, d.id)) for d in drawings}
-        todo = [d for d in drawings if known[d.id] is None]
+            cache = self._cache.setdefault(model, OrderedDict())
+            known = {(d.id, d.created): cache.get((d.id, d.created)) for d in drawings}
+        todo = [d for d in drawings if known[(d.id, d.created)] is None]
         for start in range(0, len(todo), 512):
             chunk = todo[start:start + 512]
             x = torch.from_numpy(np.stack([d.input for d in chunk]).astype(np.float32) / 255.0).unsqueeze(1)
@@ -59,11 +67,10 @@ class Answers:
             conf, answer = probs.max(dim=1)
             with self._lock:
                 for d, a, c in zip(chunk, answer.tolist(), conf.tolist(), strict=True):
-                    known[d.id] = (int(a), float(c))
-                    self._cache[(tag, d.id)] = (int(a), float(c))
-                while len(self._cache) > self.size:
-                    self._cache.popitem(last=False)
-        return [known[d.id] for d in drawings]
+                    known[(d.id, d.created)] = cache[(d.id, d.created)] = (int(a), float(c))
+                while len(cache) > self.size:
+                    cache.popitem(last=False)
+        return [known[(d.id, d.created)] for d in drawings]
 
 
 ANSWERS = Answers()

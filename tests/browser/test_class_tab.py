@@ -8,12 +8,10 @@ import io
 import zipfile
 
 import pytest
-from digit_strokes import DIGITS
 
 from mnist_demo.classroom import store
 from mnist_demo.classroom.store import ClassStore
-
-pytestmark = pytest.mark.browser
+from tests.harness import DIGITS, touch_strokes
 
 CANVAS = "#class-canvas canvas.ink"
 
@@ -29,24 +27,6 @@ def class_store(tmp_path):
 
 def field(page, elem_id: str):
     return page.locator(f"#{elem_id} textarea, #{elem_id} input").first
-
-
-def touch_draw(context, page, strokes) -> None:
-    """Draw with a finger (CDP touch events), as on a phone."""
-    box = page.locator(CANVAS).bounding_box()
-    cdp = context.new_cdp_session(page)
-
-    def touch(kind: str, point=None) -> None:
-        points = [] if point is None else [{"x": box["x"] + point[0] * box["width"],
-                                            "y": box["y"] + point[1] * box["height"], "id": 1}]
-        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
-
-    for stroke in strokes:
-        touch("touchStart", stroke[0])
-        for point in stroke[1:]:
-            touch("touchMove", point)
-            page.wait_for_timeout(8)
-        touch("touchEnd")
 
 
 def inside_viewport(page, selector: str) -> bool:
@@ -86,7 +66,7 @@ def test_a_lesson_teacher_and_three_phones(browser, app_url, class_store):
             assert inside_viewport(page, selector), selector  # one screen, no scrolling
         if nickname:
             field(page, "class-nickname").fill(nickname)
-        touch_draw(context, page, DIGITS[drawn])
+        touch_strokes(page, page.locator(CANVAS).bounding_box(), DIGITS[drawn], pause_ms=8)
         page.wait_for_function(f"() => document.querySelector('#class-answer').innerText.includes('{drawn}')",
                                timeout=20_000)
         page.locator(f"#class-teach-{given}").click()
