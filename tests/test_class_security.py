@@ -4,6 +4,12 @@ rate-limited; a student reads only their own drawings."""
 
 from __future__ import annotations
 
+import os
+import tempfile
+
+# Any late call (a dashboard tick in flight after a test) lands in a temporary state folder, never ./state.
+os.environ.setdefault("MNIST_DEMO_STATE", tempfile.mkdtemp(prefix="mnist-demo-state-"))
+
 import json
 import types
 

@@ -4,6 +4,12 @@ reload, a confusion cell opens its drawings, one drawing is removed, the zip is 
 
 from __future__ import annotations
 
+import os
+import tempfile
+
+# Any late call (a dashboard tick in flight after a test) lands in a temporary state folder, never ./state.
+os.environ.setdefault("MNIST_DEMO_STATE", tempfile.mkdtemp(prefix="mnist-demo-state-"))
+
 import io
 import zipfile
 
