@@ -28,7 +28,7 @@ def detect_language(request: gr.Request) -> str:
 
 
 def build_app() -> gr.Blocks:
-    from . import draw_tab, train_tab, visualize_tab  # noqa: F401  (tabs import the core lazily)
+    from . import class_tab, draw_tab, train_tab, visualize_tab  # noqa: F401  (tabs import the core lazily)
 
     L = Localizer()
     with gr.Blocks(title=t("app.title")) as demo:
@@ -51,6 +51,8 @@ def build_app() -> gr.Blocks:
                 train_tab.build(ctx)
             with L(gr.Tab, label="tab.visualize", id="visualize", elem_id="tab-visualize"):
                 visualize_tab.build(ctx)
+            with L(gr.Tab, label="tab.class", id="class", elem_id="tab-class"):
+                class_tab.build(ctx)
 
         demo.load(detect_language, inputs=None, outputs=lang, api_visibility="private")
         demo.unload(close_closed_tab)  # gr.State's delete_callback only comes an hour after the tab closes

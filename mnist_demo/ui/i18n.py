@@ -305,6 +305,10 @@ STRINGS: dict[str, dict[str, str]] = {
 }
 STRINGS.update(TEACH_STRINGS)  # the Draw tab's My digits panel (ui/teach_strings.py)
 
+from .class_strings import CLASS_STRINGS  # noqa: E402  (the Class tab's block, kept in its own file)
+
+STRINGS.update(CLASS_STRINGS)
+
 
 def t(key: str, lang: str = DEFAULT_LANGUAGE, **values: Any) -> str:
     """The text for `key` in `lang` (English if missing), with {placeholders} filled in."""

@@ -1,0 +1,388 @@
+"""The class collections in SQLite: classes, their teacher keys (hashed) and their students' drawings.
+
+One database file, `classes.sqlite3`, in the state folder (`state_dir()`), in WAL mode so that many
+students' writes and the teacher's reads go on at once; it survives restarts. Each thread gets its
+own connection; every write is one short `BEGIN IMMEDIATE` transaction, in which the caps are
+checked and the row written, so caps hold under any number of concurrent writers. Classes expire
+CLASS_DAYS after their creation or last renewal and are then deleted with everything in them.
+No gradio here: the UI is `mnist_demo.ui.class_tab`.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sqlite3
+import threading
+import time
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from . import security
+
+CLASS_DAYS = 30  # a class lives this long after its creation or its last renewal
+MAX_CLASSES = security.ACTIVE_CLASS_LIMIT  # open classes on one server
+MAX_DRAWINGS_PER_CLASS = 5000
+MAX_DRAWINGS_PER_STUDENT = 300
+MAX_STUDENTS_PER_CLASS = 200
+MAX_NICKNAME = 24
+MAX_TITLE = 60
+DB_NAME = "classes.sqlite3"
+FIELD = 28
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS classes (
+    code TEXT PRIMARY KEY,
+    title TEXT NOT NULL DEFAULT '',
+    salt BLOB NOT NULL,
+    key_hash BLOB NOT NULL,
+    model TEXT NOT NULL DEFAULT '',
+    created REAL NOT NULL,
+    expires REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS drawings (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    code TEXT NOT NULL REFERENCES classes(code) ON DELETE CASCADE,
+    student TEXT NOT NULL,
+    nickname TEXT NOT NULL DEFAULT '',
+    input BLOB NOT NULL,
+    ink BLOB,
+    label INTEGER NOT NULL,
+    answer INTEGER,
+    confidence REAL,
+    model TEXT NOT NULL DEFAULT '',
+    created REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS drawings_by_class ON drawings(code, id);
+CREATE INDEX IF NOT EXISTS drawings_by_student ON drawings(code, student);
+CREATE INDEX IF NOT EXISTS drawings_by_nickname ON drawings(code, nickname);
+"""
+
+
+def state_dir() -> Path:
+    """Where the app keeps what must outlive it: $MNIST_DEMO_STATE, else Spaces' persistent /data, else ./state."""
+    configured = os.environ.get("MNIST_DEMO_STATE")
+    if configured:
+        return Path(configured)
+    data = Path("/data")
+    if data.is_dir() and os.access(data, os.W_OK):
+        return data / "mnist-demo"
+    return Path("state")
+
+
+class ClassError(Exception):
+    """Something a user asked for that the store refuses; `reason` is a short machine-readable word."""
+
+    def __init__(self, reason: str, message: str = "") -> None:
+        super().__init__(message or reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class ClassInfo:
+    code: str
+    title: str
+    model: str
+    created: float
+    expires: float
+
+
+@dataclass
+class Drawing:
+    id: int
+    nickname: str
+    label: int
+    answer: int | None
+    confidence: float | None
+    model: str
+    created: float
+    input: np.ndarray  # (28, 28) uint8, white ink on black: the model input
+    ink_png: bytes | None = None  # the canvas's ink map as a PNG (white on black), when asked for
+    student: str = ""
+
+
+def clean_text(text: object, limit: int) -> str:
+    """A nickname or title as stored: printable characters only, trimmed to `limit`."""
+    if not isinstance(text, str):
+        return ""
+    kept = "".join(ch for ch in text if unicodedata.category(ch)[0] not in "C")
+    return " ".join(kept.split())[:limit]
+
+
+def ink_png(ink: np.ndarray | None) -> bytes | None:
+    if ink is None:
+        return None
+    array = np.asarray(ink)
+    if array.dtype != np.uint8:
+        array = (np.clip(array.astype(np.float32), 0, 1) * 255 + 0.5).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(array, "L").save(buffer, format="PNG", optimize=False)
+    return buffer.getvalue()
+
+
+def input_bytes(image: np.ndarray) -> bytes:
+    """A (28, 28) input, float in [0, 1] or uint8, as 784 bytes."""
+    array = np.asarray(image)
+    if array.shape != (FIELD, FIELD):
+        raise ClassError("bad_input", f"expected a {FIELD}x{FIELD} input, got {array.shape}")
+    if array.dtype != np.uint8:
+        array = (np.clip(array.astype(np.float32), 0, 1) * 255 + 0.5).astype(np.uint8)
+    return array.tobytes()
+
+
+class ClassStore:
+    """The classes and drawings of one database file; safe to use from any number of threads."""
+
+    def __init__(self, folder: str | Path | None = None, clock=time.time) -> None:
+        self.folder = Path(folder) if folder is not None else state_dir()
+        self.path = self.folder / DB_NAME
+        self.clock = clock
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._ready = False
+
+    # -- connections ---------------------------------------------------------------------------
+
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            return db
+        with self._lock:
+            first = not self._ready
+            if first:
+                self.folder.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            db.execute("PRAGMA busy_timeout=30000")
+            if first:
+                db.executescript(SCHEMA)
+                self._ready = True
+            self._connections.append(db)
+        self._local.db = db
+        return db
+
+    def _write(self):
+        return _Transaction(self._db())
+
+    def close(self) -> None:
+        with self._lock:
+            for db in self._connections:
+                try:
+                    db.close()
+                except sqlite3.Error:
+                    pass
+            self._connections.clear()
+            self._local = threading.local()
+
+    def journal_mode(self) -> str:
+        return self._db().execute("PRAGMA journal_mode").fetchone()[0]
+
+    # -- classes -------------------------------------------------------------------------------
+
+    def create_class(self, title: str = "", model: str = "") -> tuple[ClassInfo, str]:
+        """A new class and its teacher key (returned once, stored only as a salted hash)."""
+        key, salt = security.new_key(), security.new_salt()
+        now = self.clock()
+        self.purge_expired()
+        with self._write() as db:
+            if db.execute("SELECT COUNT(*) FROM classes").fetchone()[0] >= MAX_CLASSES:
+                raise ClassError("too_many_classes")
+            for _ in range(10):
+                code = security.new_code()
+                if db.execute("SELECT 1 FROM classes WHERE code = ?", (code,)).fetchone() is None:
+                    break
+            else:  # pragma: no cover - 10 collisions in 8.5e11 codes
+                raise ClassError("no_code")
+            info = ClassInfo(code, clean_text(title, MAX_TITLE), clean_text(model, 80), now, now + CLASS_DAYS * 86400)
+            db.execute("INSERT INTO classes (code, title, salt, key_hash, model, created, expires) VALUES (?,?,?,?,?,?,?)",
+                       (code, info.title, salt, security.hash_key(key, salt), info.model, info.created, info.expires))
+        return info, key
+
+    def get_class(self, code: object) -> ClassInfo | None:
+        """The open class with this code; None for an unknown, malformed or expired code."""
+        code = security.normalize_code(code)
+        if code is None:
+            return None
+        row = self._db().execute("SELECT code, title, model, created, expires FROM classes WHERE code = ?",
+                                 (code,)).fetchone()
+        if row is None or row[4] <= self.clock():
+            return None
+        return ClassInfo(*row)
+
+    def check_key(self, code: object, key: object) -> ClassInfo | None:
+        """The class if `key` is its teacher key, else None (unknown code, expired, or wrong key alike)."""
+        code = security.normalize_code(code)
+        if code is None:
+            return None
+        row = self._db().execute("SELECT salt, key_hash, expires FROM classes WHERE code = ?", (code,)).fetchone()
+        if row is None:
+            security.key_matches(key, b"\0" * security.SALT_BYTES, b"\0" * 32)  # the same work either way
+            return None
+        if not security.key_matches(key, row[0], row[1]) or row[2] <= self.clock():
+            return None
+        return self.get_class(code)
+
+    def renew(self, code: str, days: float = CLASS_DAYS) -> ClassInfo | None:
+        with self._write() as db:
+            db.execute("UPDATE classes SET expires = ? WHERE code = ? AND expires > ?",
+                       (self.clock() + days * 86400, code, self.clock()))
+        return self.get_class(code)
+
+    def set_model(self, code: str, model: str) -> None:
+        with self._write() as db:
+            db.execute("UPDATE classes SET model = ? WHERE code = ?", (clean_text(model, 80), code))
+
+    def delete_class(self, code: str) -> bool:
+        """The class and every drawing in it, gone."""
+        with self._write() as db:
+            db.execute("DELETE FROM drawings WHERE code = ?", (code,))
+            return db.execute("DELETE FROM classes WHERE code = ?", (code,)).rowcount > 0
+
+    def purge_expired(self) -> int:
+        """Delete expired classes with their drawings; returns how many classes went."""
+        now = self.clock()
+        with self._write() as db:
+            db.execute("DELETE FROM drawings WHERE code IN (SELECT code FROM classes WHERE expires <= ?)", (now,))
+            return db.execute("DELETE FROM classes WHERE expires <= ?", (now,)).rowcount
+
+    # -- drawings ------------------------------------------------------------------------------
+
+    def add_drawing(self, code: str, student: str, image: np.ndarray, label: int, *, ink: np.ndarray | None = None,
+                    answer: int | None = None, confidence: float | None = None, nickname: str = "",
+                    model: str = "") -> int:
+        """Store one drawing; raises ClassError("class_full" | "student_full" | "too_many_students" | ...)."""
+        if not (isinstance(label, int) and 0 <= label <= 9):
+            raise ClassError("bad_label")
+        if not isinstance(student, str) or not student or len(student) > 64:
+            raise ClassError("bad_student")
+        data = input_bytes(image)
+        png = ink_png(ink)
+        now = self.clock()
+        with self._write() as db:
+            row = db.execute("SELECT expires FROM classes WHERE code = ?", (code,)).fetchone()
+            if row is None or row[0] <= now:
+                raise ClassError("no_class")
+            if db.execute("SELECT COUNT(*) FROM drawings WHERE code = ?", (code,)).fetchone()[0] >= MAX_DRAWINGS_PER_CLASS:
+                raise ClassError("class_full")
+            mine = db.execute("SELECT COUNT(*) FROM drawings WHERE code = ? AND student = ?",
+                              (code, student)).fetchone()[0]
+            if mine >= MAX_DRAWINGS_PER_STUDENT:
+                raise ClassError("student_full")
+            if mine == 0 and db.execute("SELECT COUNT(DISTINCT student) FROM drawings WHERE code = ?",
+                                        (code,)).fetchone()[0] >= MAX_STUDENTS_PER_CLASS:
+                raise ClassError("too_many_students")
+            cursor = db.execute(
+                "INSERT INTO drawings (code, student, nickname, input, ink, label, answer, confidence, model, created)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (code, student, clean_text(nickname, MAX_NICKNAME), data, png, label,
+                 None if answer is None else int(answer), None if confidence is None else float(confidence),
+                 clean_text(model, 80), now))
+            return cursor.lastrowid
+
+    def _drawings(self, where: str, args: tuple, limit: int | None, with_ink: bool, newest_first: bool = True):
+        columns = "id, nickname, label, answer, confidence, model, created, input, student" + (", ink" if with_ink else "")
+        order = "DESC" if newest_first else "ASC"
+        sql = f"SELECT {columns} FROM drawings WHERE {where} ORDER BY id {order}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        out = []
+        for row in self._db().execute(sql, args):
+            image = np.frombuffer(row[7], np.uint8).reshape(FIELD, FIELD)
+            out.append(Drawing(row[0], row[1], row[2], row[3], row[4], row[5], row[6], image,
+                               row[9] if with_ink else None, row[8]))
+        return out
+
+    def newest(self, code: str, limit: int = 60, with_ink: bool = False) -> list[Drawing]:
+        """The class's newest drawings, newest first (the teacher's wall)."""
+        return self._drawings("code = ?", (code,), limit, with_ink)
+
+    def student_drawings(self, code: str, student: str, limit: int | None = 60, with_ink: bool = False) -> list[Drawing]:
+        """One student's own drawings, newest first: all a student may ever read back."""
+        return self._drawings("code = ? AND student = ?", (code, student), limit, with_ink)
+
+    def all_drawings(self, code: str, with_ink: bool = False) -> list[Drawing]:
+        """Every drawing of the class, oldest first (export, evaluation, training)."""
+        return self._drawings("code = ?", (code,), None, with_ink, newest_first=False)
+
+    def drawings_by_id(self, code: str, ids: list[int], with_ink: bool = False) -> list[Drawing]:
+        ids = [int(i) for i in ids][:500]
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        return self._drawings(f"code = ? AND id IN ({marks})", (code, *ids), None, with_ink)
+
+    def count(self, code: str) -> int:
+        return self._db().execute("SELECT COUNT(*) FROM drawings WHERE code = ?", (code,)).fetchone()[0]
+
+    def student_count(self, code: str, student: str) -> int:
+        return self._db().execute("SELECT COUNT(*) FROM drawings WHERE code = ? AND student = ?",
+                                  (code, student)).fetchone()[0]
+
+    def latest_id(self, code: str) -> int:
+        """The newest drawing's id (0 if none): a cheap "did anything change" for the wall."""
+        return self._db().execute("SELECT COALESCE(MAX(id), 0) FROM drawings WHERE code = ?", (code,)).fetchone()[0]
+
+    def nicknames(self, code: str) -> list[tuple[str, int]]:
+        """(nickname, drawings) for every nickname used in the class, most drawings first."""
+        return [tuple(row) for row in self._db().execute(
+            "SELECT nickname, COUNT(*) AS n FROM drawings WHERE code = ? AND nickname != '' GROUP BY nickname"
+            " ORDER BY n DESC, nickname", (code,))]
+
+    def remove_drawing(self, code: str, drawing_id: int) -> bool:
+        with self._write() as db:
+            return db.execute("DELETE FROM drawings WHERE code = ? AND id = ?", (code, int(drawing_id))).rowcount > 0
+
+    def remove_own_drawing(self, code: str, student: str, drawing_id: int) -> bool:
+        """A student takes back one of their own drawings (and only their own)."""
+        with self._write() as db:
+            return db.execute("DELETE FROM drawings WHERE code = ? AND student = ? AND id = ?",
+                              (code, student, int(drawing_id))).rowcount > 0
+
+    def remove_nickname(self, code: str, nickname: str) -> int:
+        """Every drawing given under this nickname; returns how many went."""
+        name = clean_text(nickname, MAX_NICKNAME)
+        if not name:
+            return 0
+        with self._write() as db:
+            return db.execute("DELETE FROM drawings WHERE code = ? AND nickname = ?", (code, name)).rowcount
+
+
+class _Transaction:
+    """`with store._write() as db:` one BEGIN IMMEDIATE ... COMMIT (ROLLBACK on an exception)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.db.execute("BEGIN IMMEDIATE")
+        return self.db
+
+    def __exit__(self, kind, value, traceback) -> None:
+        self.db.execute("COMMIT" if kind is None else "ROLLBACK")
+
+
+_default: ClassStore | None = None
+_default_lock = threading.Lock()
+
+
+def default_store() -> ClassStore:
+    """The app's one store, in `state_dir()`, opened on first use."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = ClassStore()
+        return _default
+
+
+def use_store(store: ClassStore | None) -> None:
+    """Make `store` the app's store (tests, benchmarks); None opens `state_dir()` again on next use."""
+    global _default
+    with _default_lock:
+        _default = store

@@ -1,0 +1,106 @@
+"""The Class tab's texts, English and Simplified Chinese; merged into `i18n.STRINGS` (kept apart so the tab's
+many lines do not collide with other tabs' edits of the shared table)."""
+
+from __future__ import annotations
+
+CLASS_STRINGS: dict[str, dict[str, str]] = {
+    "tab.class": {"en": "Class", "zh": "课堂"},
+    "class.intro": {
+        "en": "**Class mode.** A teacher opens a class and shows its QR code; students join from their phones, "
+              "draw digits and tell the network what they meant. The class's drawings become a dataset the class "
+              "can look at, clean up and export.",
+        "zh": "**课堂模式。** 老师开设一个课堂并展示二维码；学生用手机加入，书写数字并告诉网络自己写的是几。"
+              "全班的书写会成为一个数据集，大家可以一起查看、整理和导出。",
+    },
+    "class.privacy": {
+        "en": "What is kept: each drawing you confirm (its 28×28 input and its ink), the digit you gave, the "
+              "network's answer and confidence, the time, and a nickname if you typed one. No account, no name "
+              "unless you choose one. Where: a SQLite file on this server (`{path}`). How long: until the teacher "
+              "deletes the class, and at most {days} days after it was opened or last renewed.",
+        "zh": "保存的内容：你确认的每一幅书写（28×28 输入与笔迹）、你给出的数字、网络的回答与把握、时间，以及你填写的昵称（如有）。"
+              "无需账号，除非你自己填写，否则不记录姓名。保存位置：本服务器上的一个 SQLite 文件（`{path}`）。"
+              "保存时长：直到老师删除课堂，最长为开设或最近一次续期后的 {days} 天。",
+    },
+    "class.student_title": {"en": "### I'm a student", "zh": "### 我是学生"},
+    "class.teacher_title": {"en": "### I'm the teacher", "zh": "### 我是老师"},
+    "class.join": {"en": "Class code", "zh": "课堂代码"},
+    "class.join_placeholder": {"en": "e.g. ABCD-EFGH", "zh": "例如 ABCD-EFGH"},
+    "class.join_go": {"en": "Join", "zh": "加入"},
+    "class.title": {"en": "Class name (optional)", "zh": "课堂名称（可选）"},
+    "class.create": {"en": "Open a new class", "zh": "开设新课堂"},
+    "class.code_md": {"en": "## Class code: `{code}`\n{title}", "zh": "## 课堂代码：`{code}`\n{title}"},
+    "class.link": {"en": "Join link", "zh": "加入链接"},
+    "class.teacher_key": {"en": "Teacher key: shown only now. Write it down: it opens the dashboard from any "
+                                "browser.", "zh": "教师密钥：只显示这一次。请记下来，它可以在任何浏览器上打开教师面板。"},
+    "class.open_title": {"en": "#### Open the dashboard of a class", "zh": "#### 打开课堂的教师面板"},
+    "class.dash_code": {"en": "Class code", "zh": "课堂代码"},
+    "class.dash_key": {"en": "Teacher key", "zh": "教师密钥"},
+    "class.open": {"en": "Open the dashboard", "zh": "打开教师面板"},
+    "class.nickname": {"en": "Nickname (optional)", "zh": "昵称（可选）"},
+    "class.nickname_placeholder": {"en": "leave empty to stay anonymous", "zh": "留空即匿名"},
+    "class.teach": {"en": "It's a {digit}", "zh": "这是 {digit}"},
+    "class.undo": {"en": "↶ Undo", "zh": "↶ 撤销"},
+    "class.clear": {"en": "Clear", "zh": "清除"},
+    "class.leave": {"en": "Leave the class", "zh": "离开课堂"},
+    "class.mine": {"en": "My drawings in this class", "zh": "我在这个课堂的书写"},
+    "class.mine_caption": {"en": "#{id}: {label} (network: {answer})", "zh": "#{id}：{label}（网络：{answer}）"},
+    "class.joined": {"en": "**Class {code}** {title} · draw a digit, then press the button of the digit you meant.",
+                     "zh": "**课堂 {code}** {title} · 写一个数字，然后点你写的那个数字的按钮。"},
+    "class.given": {"en": "You have given **{count}** drawings.", "zh": "你已经提交了 **{count}** 幅书写。"},
+    "class.saved": {"en": "✅ Saved as **{label}** ({verdict}). You have given **{count}** drawings.",
+                    "zh": "✅ 已保存为 **{label}**（{verdict}）。你已经提交了 **{count}** 幅书写。"},
+    "class.verdict_right": {"en": "the network got it right", "zh": "网络答对了"},
+    "class.verdict_wrong": {"en": "the network said {answer}", "zh": "网络说是 {answer}"},
+    "class.msg.draw_first": {"en": "✏️ Draw a digit first, then press its button.", "zh": "✏️ 请先写一个数字，再点它的按钮。"},
+    "class.msg.not_joined": {"en": "⚠️ Join a class first.", "zh": "⚠️ 请先加入一个课堂。"},
+    "class.msg.no_class": {"en": "⚠️ There is no open class with this code. Check the code with your teacher.",
+                           "zh": "⚠️ 没有这个代码的课堂。请向老师核对代码。"},
+    "class.msg.slow_down": {"en": "⚠️ Too many tries from here. Wait {minutes} min and try again.",
+                            "zh": "⚠️ 这里的尝试次数太多了。请等待 {minutes} 分钟后再试。"},
+    "class.msg.refused": {"en": "⚠️ This class code and teacher key do not open a dashboard.",
+                          "zh": "⚠️ 这个课堂代码和教师密钥无法打开教师面板。"},
+    "class.msg.class_full": {"en": "⚠️ This class has reached its limit of {limit} drawings.",
+                             "zh": "⚠️ 这个课堂的书写数量已达上限 {limit} 幅。"},
+    "class.msg.student_full": {"en": "⚠️ You have given the most drawings one student can ({limit}). Thank you!",
+                               "zh": "⚠️ 你提交的书写已达每位学生的上限（{limit} 幅）。谢谢！"},
+    "class.msg.too_many_students": {"en": "⚠️ This class is full ({limit} students).",
+                                    "zh": "⚠️ 这个课堂人数已满（{limit} 名学生）。"},
+    "class.msg.too_many_classes": {"en": "⚠️ This server has too many open classes; try again later.",
+                                   "zh": "⚠️ 本服务器开设的课堂太多了，请稍后再试。"},
+    "class.msg.gone": {"en": "⚠️ This class is closed.", "zh": "⚠️ 这个课堂已关闭。"},
+    "class.msg.created": {"en": "Class opened. Show the QR code; students can also type the code.",
+                          "zh": "课堂已开设。请展示二维码；学生也可以输入课堂代码。"},
+    "class.dashboard_title": {
+        "en": "## Dashboard: class `{code}` {title}\n{count} drawings from {students} students · kept until {expires}",
+        "zh": "## 教师面板：课堂 `{code}` {title}\n共 {count} 幅书写，来自 {students} 名学生 · 保存至 {expires}",
+    },
+    "class.model": {"en": "Model to judge the class's drawings", "zh": "用于评判全班书写的模型"},
+    "class.accuracy": {"en": "### Class accuracy: **{accuracy}** ({correct} of {total})",
+                       "zh": "### 全班准确率：**{accuracy}**（{total} 幅中对了 {correct} 幅）"},
+    "class.accuracy_none": {"en": "### Class accuracy: no drawings yet", "zh": "### 全班准确率：还没有书写"},
+    "class.wall": {"en": "#### The newest drawings (live)", "zh": "#### 最新的书写（实时）"},
+    "class.wall_empty": {"en": "No drawings yet: students join with the code or the QR code.",
+                         "zh": "还没有书写：学生可以用课堂代码或二维码加入。"},
+    "class.wall_caption": {"en": "#{id} · given {label} · network {answer} ({prob})",
+                           "zh": "#{id} · 标为 {label} · 网络 {answer}（{prob}）"},
+    "class.confusion": {"en": "Confusion matrix (rows: the digit given, columns: the model's answer). Click a cell "
+                              "to see its drawings.",
+                        "zh": "混淆矩阵（行：给出的数字，列：模型的回答）。点击格子查看其中的书写。"},
+    "class.confusion_corner": {"en": "given \\ answer", "zh": "给出 \\ 回答"},
+    "class.cell": {"en": "Drawings in the chosen cell", "zh": "所选格子中的书写"},
+    "class.cell_caption": {"en": "#{id} {nickname}", "zh": "#{id} {nickname}"},
+    "class.remove_id": {"en": "Drawing number (#)", "zh": "书写编号（#）"},
+    "class.remove": {"en": "Remove this drawing", "zh": "删除这幅书写"},
+    "class.remove_nickname_pick": {"en": "Nickname", "zh": "昵称"},
+    "class.remove_nickname": {"en": "Remove everything of this nickname", "zh": "删除这个昵称的所有书写"},
+    "class.removed": {"en": "Removed {count} drawing(s).", "zh": "已删除 {count} 幅书写。"},
+    "class.export": {"en": "Export the dataset (zip: PNGs, labels.csv, IDX)", "zh": "导出数据集（zip：PNG、labels.csv、IDX）"},
+    "class.export_file": {"en": "Dataset", "zh": "数据集"},
+    "class.renew": {"en": "Renew: keep the class longer", "zh": "续期：延长课堂保存时间"},
+    "class.delete_confirm": {"en": "Yes, delete the class and all its drawings", "zh": "是的，删除课堂及其所有书写"},
+    "class.delete": {"en": "Delete the class", "zh": "删除课堂"},
+    "class.deleted": {"en": "The class and all its drawings are deleted.", "zh": "课堂及其所有书写已删除。"},
+    "class.delete_tick": {"en": "⚠️ Tick the box first: deleting cannot be undone.",
+                          "zh": "⚠️ 请先勾选确认框：删除后无法恢复。"},
+    "class.close_dashboard": {"en": "Close the dashboard", "zh": "关闭教师面板"},
+}

@@ -1,0 +1,267 @@
+"""No one where they don't belong: the Class tab's dashboard handlers refuse a wrong key or a guessed code,
+called directly and by number through /gradio_api on the running app; key tries and joins are
+rate-limited; a student reads only their own drawings."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+# Any late call (a dashboard tick in flight after a test) lands in a temporary state folder, never ./state.
+os.environ.setdefault("MNIST_DEMO_STATE", tempfile.mkdtemp(prefix="mnist-demo-state-"))
+
+import json
+import types
+
+import gradio as gr
+import httpx
+import numpy as np
+import pytest
+
+from mnist_demo.classroom import security, store
+from mnist_demo.classroom.store import ClassStore
+from mnist_demo.ui import class_tab
+from mnist_demo.ui.i18n import t
+from mnist_demo.ui.session import Session
+
+
+@pytest.fixture
+def db(tmp_path, monkeypatch):
+    """A fresh store and fresh rate limits for each test."""
+    s = ClassStore(tmp_path / "state")
+    store.use_store(s)
+    monkeypatch.setattr(class_tab, "GUARD", security.Guard())
+    yield s
+    store.use_store(None)
+    s.close()
+
+
+def request(address: str = "10.0.0.1", query: dict | None = None) -> types.SimpleNamespace:
+    """What the handlers read from a gr.Request."""
+    return types.SimpleNamespace(client=types.SimpleNamespace(host=address), headers={},
+                                 query_params=query or {}, session_hash="s")
+
+
+def digit_image(value: int) -> np.ndarray:
+    image = np.zeros((28, 28), np.uint8)
+    image[6:22, 10 + value:14 + value] = 255
+    return image
+
+
+@pytest.fixture
+def a_class(db):
+    info, key = db.create_class("7B")
+    db.add_drawing(info.code, "student-a", digit_image(1), 1, nickname="Ada", answer=1, confidence=0.9)
+    db.add_drawing(info.code, "student-b", digit_image(2), 7, nickname="Bo", answer=2, confidence=0.8)
+    return info, key
+
+
+def dashboard_calls(code: str, key: str):
+    """Every dashboard handler, called as a client could call it (any inputs it likes)."""
+    session = Session()
+    select = gr.SelectData(None, {"index": [1, 2], "value": 0})
+    return {
+        "open": lambda r: class_tab.on_open(code, key, "digitnet", session, "en", r),
+        "tick": lambda r: class_tab.on_tick(code, key, "digitnet", session, "en", None, r),
+        "cell": lambda r: class_tab.on_cell(code, key, "digitnet", session, "en", select, r),
+        "remove": lambda r: class_tab.on_remove(code, key, 1, "digitnet", session, "en", r),
+        "remove_nickname": lambda r: class_tab.on_remove_nickname(code, key, "Ada", "digitnet", session, "en", r),
+        "export": lambda r: class_tab.on_export(code, key, session, "en", r),
+        "renew": lambda r: class_tab.on_renew(code, key, "digitnet", session, "en", r),
+        "delete": lambda r: class_tab.on_delete(code, key, True, "en", r),
+    }
+
+
+def refused(call, r) -> bool:
+    try:
+        result = call(r)
+    except gr.Error:
+        return True
+    # The timer's tick does not raise (it would show a toast every few seconds): it stops itself and shows nothing.
+    return isinstance(result, tuple) and result[0] is None and all(v == gr.skip() for v in result[2:])
+
+
+@pytest.mark.parametrize("which", ["wrong_key", "other_class_key", "guessed_code", "empty", "malformed"])
+def test_every_dashboard_handler_refuses_without_the_right_key(db, a_class, which):
+    info, key = a_class
+    other, other_key = db.create_class("other")
+    code, attempt = {
+        "wrong_key": (info.code, key[:-2] + "xx"),
+        "other_class_key": (info.code, other_key),
+        "guessed_code": (security.new_code(), key),
+        "empty": (info.code, ""),
+        "malformed": ("'; DROP TABLE classes; --", None),
+    }[which]
+    for number, (name, call) in enumerate(dashboard_calls(code, attempt).items()):
+        assert refused(call, request(f"10.1.{number}.1")), name  # a new address each: not the rate limit
+    assert db.count(info.code) == 2 and db.get_class(info.code) is not None  # nothing removed, nothing deleted
+
+
+def test_the_right_key_opens_everything(db, a_class, tmp_path):
+    info, key = a_class
+    calls = dashboard_calls(info.code.lower(), key)
+    opened = calls["open"](request())
+    assert opened[0]["visible"] is True and "7B" in opened[2]
+    assert "#1" in opened[3] and "Ada" in opened[3]
+    path = calls["export"](request())
+    assert path.endswith(".zip")
+    calls["remove"](request())
+    assert db.count(info.code) == 1
+    calls["delete"](request())
+    assert db.get_class(info.code) is None
+
+
+def test_refusal_does_not_tell_a_wrong_key_from_an_unknown_code(db, a_class):
+    info, key = a_class
+    messages = set()
+    for code in (info.code, security.new_code()):
+        with pytest.raises(gr.Error) as error:
+            class_tab.on_open(code, "not-the-key", "digitnet", Session(), "en", request(f"10.2.{len(messages)}.1"))
+        messages.add(error.value.message)
+    assert len(messages) == 1
+
+
+def test_key_tries_are_rate_limited_per_address_and_per_class(db, a_class):
+    info, key = a_class
+    for _ in range(security.KEY_FAILURES_PER_WINDOW):
+        with pytest.raises(gr.Error):
+            class_tab.on_open(info.code, "guess", "digitnet", Session(), "en", request("10.3.0.1"))
+    with pytest.raises(gr.Error, match="Too many tries"):  # even the right key, from this address, for a while
+        class_tab.on_open(info.code, key, "digitnet", Session(), "en", request("10.3.0.1"))
+    class_tab.on_open(info.code, key, "digitnet", Session(), "en", request("10.3.0.2"))  # the teacher elsewhere
+    for n in range(security.KEY_FAILURES_PER_CLASS):  # many addresses on one class
+        try:
+            class_tab.on_open(info.code, "guess", "digitnet", Session(), "en", request(f"10.4.{n}.1"))
+        except gr.Error:
+            pass
+    with pytest.raises(gr.Error, match="Too many tries"):
+        class_tab.on_open(info.code, "guess", "digitnet", Session(), "en", request("10.5.0.1"))
+
+
+def test_joins_with_guessed_codes_are_rate_limited(db, a_class):
+    info, _ = a_class
+    for _ in range(security.JOIN_FAILURES_PER_WINDOW):
+        with pytest.raises(gr.Error, match="no open class"):
+            class_tab.on_join(security.new_code(), "en", request("10.6.0.1"))
+    with pytest.raises(gr.Error, match="Too many tries"):
+        class_tab.on_join(info.code, "en", request("10.6.0.1"))
+    joined = class_tab.on_join(info.code, "en", request("10.6.0.2"))  # a right code from elsewhere
+    assert isinstance(joined[2], class_tab.Student) and joined[2].code == info.code
+    assert security.CODE_SPACE / store.MAX_CLASSES / 2 > 4e8  # tries for an even chance, with every class open
+
+
+def test_students_see_only_their_own_drawings(db, a_class):
+    info, _ = a_class
+    ada = class_tab.Student(info.code, "", "digitnet", "student-a")
+    stranger = class_tab.Student(info.code, "", "digitnet", "someone-new")
+    assert [caption for _, caption in class_tab.my_drawings(ada, "en")] == ["#1: 1 (network: 1)"]
+    assert class_tab.my_drawings(stranger, "en") == []
+    assert class_tab.my_drawings(None, "en") == []
+
+
+def test_giving_a_drawing_needs_a_joined_class(db, a_class):
+    payload = json.dumps({"w": 4, "h": 4, "data": "AAAAAAAAAAAAAAAAAAAAAA==", "final": True})
+    with pytest.raises(gr.Error, match="Join a class first"):
+        class_tab.give(3, payload, None, "", "en")
+    info, _ = a_class
+    me = class_tab.Student(info.code, "", "digitnet", "me")
+    with pytest.raises(gr.Error, match="Draw a digit first"):  # blank
+        class_tab.give(3, payload, me, "", "en")
+    db.delete_class(info.code)
+    ink = np.zeros((112, 112), np.uint8)
+    ink[20:90, 50:60] = 255
+    import base64
+    drawn = json.dumps({"w": 112, "h": 112, "data": base64.b64encode(ink.tobytes()).decode(), "final": True})
+    with pytest.raises(gr.Error, match="closed"):
+        class_tab.give(1, drawn, me, "", "en")
+
+
+def test_a_page_load_with_a_class_link_joins(db, a_class):
+    info, _ = a_class
+    out = class_tab.on_page_load("en", request(query={"class": security.pretty_code(info.code)}))
+    assert out[3].code == info.code and out[2]["visible"] is True
+    assert all(v == gr.skip() for v in class_tab.on_page_load("en", request()))
+
+
+# ---------------------------------------------------------------------------------------------
+# Through /gradio_api on the running app, by event number, with a session hash of our own
+
+
+def _events(base: str) -> dict[str, int]:
+    """fn_index of each click/select/tick whose trigger has an elem_id starting with class-."""
+    config = httpx.get(base + "config", timeout=30).json()
+    ids = {c["id"]: c.get("props", {}).get("elem_id") for c in config["components"]}
+    found = {}
+    for number, dependency in enumerate(config["dependencies"]):
+        for target, event in dependency.get("targets", []):
+            elem = ids.get(target)
+            if elem and elem.startswith("class-"):
+                found.setdefault(f"{elem}.{event}", dependency.get("id", number))
+    timer = [c["id"] for c in config["components"] if c.get("type") == "timer"]
+    for number, dependency in enumerate(config["dependencies"]):
+        if any(target in timer and event == "tick" for target, event in dependency.get("targets", [])):
+            if "class-dash-code" in {ids.get(i) for i in dependency["inputs"]}:
+                found["timer.tick"] = dependency.get("id", number)
+    return found, config
+
+
+def _call(base: str, fn_index: int, data: list, session_hash: str, event_data: dict | None = None) -> dict:
+    """queue/join then read the event stream until the event completes."""
+    with httpx.Client(base_url=base + "gradio_api/", timeout=60) as client:
+        joined = client.post("queue/join", json={"data": data, "fn_index": fn_index, "session_hash": session_hash,
+                                                 "event_data": event_data, "trigger_id": None})
+        assert joined.status_code == 200, joined.text
+        with client.stream("GET", "queue/data", params={"session_hash": session_hash}) as stream:
+            for line in stream.iter_lines():
+                if line.startswith("data:"):
+                    message = json.loads(line[5:])
+                    if message.get("msg") == "process_completed":
+                        return message
+    raise AssertionError("no answer")
+
+
+def _inputs(config: dict, fn_index: int, values: dict[str, object]) -> list:
+    ids = {c["id"]: c.get("props", {}).get("elem_id") for c in config["components"]}
+    dependency = config["dependencies"][fn_index]
+    return [values.get(ids.get(i)) for i in dependency["inputs"]]
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    """The real app served in this process (so it uses the store the tests set)."""
+    from tests.harness import serve_in_process
+
+    with serve_in_process() as app:
+        yield app.url
+
+
+def test_dashboard_events_by_number_refuse_a_guessed_code_or_a_wrong_key(db, app_url):
+    info, key = db.create_class("api")
+    db.add_drawing(info.code, "s1", digit_image(3), 3, nickname="Ada")
+    events, config = _events(app_url)
+    wanted = ["class-open.click", "class-remove.click", "class-remove-nickname.click", "class-export.click",
+              "class-delete.click", "class-renew.click", "class-confusion.select", "timer.tick"]
+    assert set(wanted) <= set(events), sorted(events)
+    attempts = [(security.new_code(), key), (info.code, "guessed-key"), (info.code, "")]
+    for number, (code, attempt) in enumerate(attempts):
+        for name in wanted:
+            fn = events[name]
+            data = _inputs(config, fn, {"class-dash-code": code, "class-dash-key": attempt, "class-remove-id": 1,
+                                        "class-remove-nickname-pick": "Ada", "class-delete-confirm": True,
+                                        "class-model": "digitnet"})
+            class_tab.GUARD = security.Guard()  # the same client address every time: test refusal, not the limit
+            event = {"index": [8, 4], "value": 1} if name.endswith(".select") else None
+            answer = _call(app_url, fn, data, f"attacker{number}{fn}", event)
+            if name == "timer.tick":
+                output = answer["output"]["data"]
+                assert answer["success"] and output[0] is None and "Ada" not in json.dumps(output), output
+            else:
+                assert answer["success"] is False, (name, answer)
+                assert answer["output"]["error"] == t("class.msg.refused"), (name, answer)  # the key check's refusal
+                assert "Ada" not in json.dumps(answer) and "api" not in json.dumps(answer.get("output", {}))
+    assert db.count(info.code) == 1 and db.get_class(info.code) is not None
+    # The right key through the same door works, so the refusals above are the key check's
+    fn = events["class-open.click"]
+    answer = _call(app_url, fn, _inputs(config, fn, {"class-dash-code": info.code, "class-dash-key": key,
+                                                     "class-model": "digitnet"}), "teacher1")
+    assert answer["success"] is True and "Ada" in json.dumps(answer["output"])

@@ -1,0 +1,309 @@
+"""The class store (SQLite) on its own: caps, expiry, deletion, keys, many writers at once, WAL mode;
+and the rate limiter, the code space, the evaluation and the dataset zip."""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+import threading
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from mnist_demo.classroom import evaluate, export, security, store
+from mnist_demo.classroom.store import ClassError, ClassStore
+from mnist_demo.data import read_idx
+
+
+class Clock:
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def digit(value: int) -> np.ndarray:
+    image = np.zeros((28, 28), np.uint8)
+    image[4 + value:10 + value, 8:20] = 200 + value
+    return image
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def db(tmp_path, clock):
+    s = ClassStore(tmp_path / "state", clock=clock)
+    yield s
+    s.close()
+
+
+def test_state_folder_created_on_first_use_wal_and_survives_a_restart(tmp_path, clock):
+    folder = tmp_path / "not-yet"
+    first = ClassStore(folder, clock=clock)
+    assert not folder.exists()  # nothing until used
+    info, key = first.create_class("7B")
+    first.add_drawing(info.code, "s1", digit(3), 3, answer=3, confidence=0.9, nickname="Ada", ink=np.ones((112, 112)))
+    assert first.journal_mode() == "wal"
+    first.close()
+    again = ClassStore(folder, clock=clock)
+    assert again.check_key(info.code, key) == info
+    [drawing] = again.newest(info.code, with_ink=True)
+    assert (drawing.label, drawing.answer, drawing.nickname) == (3, 3, "Ada")
+    assert np.array_equal(drawing.input, digit(3)) and drawing.ink_png.startswith(b"\x89PNG")
+    assert sqlite3.connect(folder / store.DB_NAME).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    again.close()
+
+
+def test_state_dir_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("MNIST_DEMO_STATE", str(tmp_path / "x"))
+    assert store.state_dir() == tmp_path / "x"
+    monkeypatch.delenv("MNIST_DEMO_STATE")
+    assert store.state_dir() in (store.Path("state"), store.Path("/data/mnist-demo"))
+
+
+def test_teacher_key_is_stored_only_as_a_salted_hash_and_wrong_keys_are_refused(db, tmp_path):
+    a, key_a = db.create_class("a")
+    b, key_b = db.create_class("b")
+    assert a.code != b.code and len(a.code) == security.CODE_LENGTH and key_a != key_b
+    assert db.check_key(a.code, key_a) == a
+    assert db.check_key(security.pretty_code(a.code).lower(), key_a) == a  # typed as shown, any case
+    for wrong in (key_b, key_a[:-1], key_a + "x", "", None, 123, "x" * 1000):
+        assert db.check_key(a.code, wrong) is None
+    assert db.check_key("ZZZZZZZZ", key_a) is None and db.check_key("nope", key_a) is None
+    raw = (tmp_path / "state" / store.DB_NAME).read_bytes() + (tmp_path / "state" / (store.DB_NAME + "-wal")).read_bytes()
+    assert key_a.encode() not in raw and key_b.encode() not in raw
+    salts = [r[0] for r in sqlite3.connect(tmp_path / "state" / store.DB_NAME).execute("SELECT salt FROM classes")]
+    assert len(set(salts)) == 2
+
+
+def test_expiry_and_renewal(db, clock):
+    info, key = db.create_class()
+    clock.now += (store.CLASS_DAYS - 1) * 86400
+    assert db.get_class(info.code) is not None
+    db.renew(info.code)  # 30 more days from now
+    clock.now += (store.CLASS_DAYS - 1) * 86400
+    assert db.check_key(info.code, key) is not None
+    clock.now += 2 * 86400
+    assert db.get_class(info.code) is None and db.check_key(info.code, key) is None
+    with pytest.raises(ClassError, match="no_class"):
+        db.add_drawing(info.code, "s", digit(1), 1)
+    assert db.renew(info.code) is None  # too late to renew
+    assert db.purge_expired() == 1
+
+
+def test_caps_per_student_per_class_and_students(db, monkeypatch):
+    monkeypatch.setattr(store, "MAX_DRAWINGS_PER_STUDENT", 3)
+    monkeypatch.setattr(store, "MAX_DRAWINGS_PER_CLASS", 7)
+    monkeypatch.setattr(store, "MAX_STUDENTS_PER_CLASS", 3)
+    info, _ = db.create_class()
+    for _ in range(3):
+        db.add_drawing(info.code, "s1", digit(1), 1)
+    with pytest.raises(ClassError) as refused:
+        db.add_drawing(info.code, "s1", digit(1), 1)
+    assert refused.value.reason == "student_full"
+    for student in ("s2", "s2", "s3", "s3"):
+        db.add_drawing(info.code, student, digit(2), 2)
+    with pytest.raises(ClassError) as refused:
+        db.add_drawing(info.code, "s3", digit(2), 2)
+    assert refused.value.reason == "class_full" and db.count(info.code) == 7
+    monkeypatch.setattr(store, "MAX_DRAWINGS_PER_CLASS", 100)
+    with pytest.raises(ClassError) as refused:
+        db.add_drawing(info.code, "s4", digit(2), 2)
+    assert refused.value.reason == "too_many_students"
+
+
+def test_bad_drawings_are_refused(db):
+    info, _ = db.create_class()
+    for kwargs in ({"label": 10}, {"label": -1}, {"label": "3"}, {"image": np.zeros((10, 10))}, {"student": ""}):
+        args = {"code": info.code, "student": "s", "image": digit(1), "label": 1, **kwargs}
+        with pytest.raises(ClassError):
+            db.add_drawing(**args)
+    assert db.count(info.code) == 0
+
+
+def test_class_limit(db, monkeypatch):
+    monkeypatch.setattr(store, "MAX_CLASSES", 2)
+    db.create_class()
+    db.create_class()
+    with pytest.raises(ClassError, match="too_many_classes"):
+        db.create_class()
+
+
+def test_queries_students_see_only_their_own(db):
+    info, _ = db.create_class()
+    other, _ = db.create_class()
+    for i in range(6):
+        db.add_drawing(info.code, "alice" if i % 2 else "bob", digit(i), i, nickname="A" if i % 2 else "B")
+    db.add_drawing(other.code, "alice", digit(9), 9)
+    assert [d.label for d in db.newest(info.code, limit=4)] == [5, 4, 3, 2]
+    assert [d.label for d in db.student_drawings(info.code, "alice")] == [5, 3, 1]
+    assert {d.student for d in db.student_drawings(info.code, "alice")} == {"alice"}
+    assert db.student_count(info.code, "alice") == 3 and db.count(other.code) == 1
+    assert db.nicknames(info.code) == [("A", 3), ("B", 3)]
+    assert [d.label for d in db.all_drawings(info.code)] == list(range(6))
+    assert db.latest_id(info.code) == db.newest(info.code, 1)[0].id
+
+
+def test_remove_one_a_nickname_and_the_class(db):
+    info, key = db.create_class()
+    other, _ = db.create_class()
+    ids = [db.add_drawing(info.code, f"s{i % 3}", digit(i), i, nickname=["Ada", "Bo", ""][i % 3]) for i in range(9)]
+    kept = db.add_drawing(other.code, "s0", digit(1), 1, nickname="Ada")
+    assert db.remove_drawing(other.code, ids[0]) is False  # another class's id: nothing happens
+    assert db.remove_drawing(info.code, ids[0]) is True and db.remove_drawing(info.code, ids[0]) is False
+    assert db.remove_own_drawing(info.code, "s2", ids[1]) is False  # not s2's
+    assert db.remove_own_drawing(info.code, "s1", ids[1]) is True
+    assert db.remove_nickname(info.code, "Bo") == 2 and db.remove_nickname(info.code, "") == 0
+    assert db.remove_nickname(info.code, "Ada") == 2
+    assert db.count(info.code) == 3
+    assert db.delete_class(info.code) is True
+    assert db.get_class(info.code) is None and db.check_key(info.code, key) is None and db.count(info.code) == 0
+    assert [d.id for d in db.newest(other.code)] == [kept]
+
+
+def test_fifty_threads_writing_at_once(db):
+    info, _ = db.create_class()
+    errors: list[BaseException] = []
+    start = threading.Barrier(50)
+
+    def student(number: int) -> None:
+        try:
+            start.wait()
+            for i in range(20):
+                db.add_drawing(info.code, f"student-{number}", digit(i % 10), i % 10, nickname=f"n{number}",
+                               answer=i % 10, confidence=0.5, ink=np.zeros((112, 112), np.uint8))
+                if i % 5 == 0:
+                    db.newest(info.code, limit=10)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=student, args=(n,)) for n in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert db.count(info.code) == 1000
+    assert all(db.student_count(info.code, f"student-{n}") == 20 for n in range(50))
+
+
+def test_caps_hold_under_concurrent_writers(db, monkeypatch):
+    monkeypatch.setattr(store, "MAX_DRAWINGS_PER_CLASS", 100)
+    info, _ = db.create_class()
+    refused = []
+
+    def student(number: int) -> None:
+        for _ in range(10):
+            try:
+                db.add_drawing(info.code, f"s{number}", digit(1), 1)
+            except ClassError as exc:
+                refused.append(exc.reason)
+
+    threads = [threading.Thread(target=student, args=(n,)) for n in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert db.count(info.code) == 100 and len(refused) == 100 and set(refused) == {"class_full"}
+
+
+def test_nicknames_and_titles_are_cleaned():
+    assert store.clean_text("  Ada\x00\n  L. ", 24) == "Ada L."
+    assert store.clean_text("x" * 50, 24) == "x" * 24
+    assert store.clean_text(None, 24) == ""
+
+
+def test_codes():
+    codes = {security.new_code() for _ in range(2000)}
+    assert len(codes) == 2000
+    assert all(len(c) == 8 and set(c) <= set(security.CODE_ALPHABET) for c in codes)
+    assert security.CODE_SPACE == 31 ** 8 > 8e11
+    assert security.normalize_code(" abcd-efgh ") == "ABCDEFGH"
+    for bad in ("ABCDEFG", "ABCDEFGHJ", "ABCDEFG0", "ABCDEFGI", None, 5, "A" * 100):
+        assert security.normalize_code(bad) is None
+
+
+def test_rate_limiter_counts_per_key_and_forgets_after_the_window():
+    clock = Clock(0.0)
+    limiter = security.RateLimiter(3, window_s=60, clock=clock)
+    for _ in range(3):
+        assert limiter.allow("1.2.3.4")
+        limiter.hit("1.2.3.4")
+    assert not limiter.allow("1.2.3.4") and limiter.allow("5.6.7.8")
+    assert 0 < limiter.retry_after("1.2.3.4") <= 60
+    clock.now += 61
+    assert limiter.allow("1.2.3.4") and limiter.retry_after("1.2.3.4") == 0
+    limiter.hit("x")
+    clock.now += 200
+    limiter.hit("y")  # sweeps keys with no recent events
+    assert "1.2.3.4" not in limiter._events
+
+
+def test_guard_limits_key_tries_per_address_and_per_class():
+    guard = security.Guard(clock=Clock(0.0))
+    for _ in range(security.KEY_FAILURES_PER_WINDOW):
+        assert guard.may_try_key("a", "CODE")
+        guard.failed_key("a", "CODE")
+    assert not guard.may_try_key("a", "OTHER")  # this address is out of tries
+    for n in range(security.KEY_FAILURES_PER_CLASS - security.KEY_FAILURES_PER_WINDOW):
+        guard.failed_key(f"addr{n}", "CODE")  # many addresses on one class
+    assert not guard.may_try_key("fresh", "CODE") and guard.may_try_key("fresh", "OTHER")
+
+
+class Fixed(nn.Module):
+    """Answers the brightest row band's digit: label i images have rows 4+i.. lit (see digit())."""
+
+    def forward(self, x):
+        rows = x.squeeze(1).sum(dim=2)  # (N, 28)
+        first = (rows > 0).float().argmax(dim=1) - 4
+        return torch.nn.functional.one_hot(first.clamp(0, 9), 10).float() * 10
+
+
+def test_confusion_and_cached_answers(db):
+    info, _ = db.create_class()
+    for i in range(10):
+        db.add_drawing(info.code, "s", digit(i), i)
+    db.add_drawing(info.code, "s", digit(3), 8)  # labelled 8, looks like 3
+    answers = evaluate.Answers()
+    drawings = db.all_drawings(info.code)
+    first = Fixed()
+    result = evaluate.confusion(first, drawings, answers)
+    assert result.total == 11 and result.correct == 10 and result.accuracy == pytest.approx(10 / 11)
+    assert result.matrix[8, 3] == 1 and result.cells[(8, 3)] == [drawings[-1].id]
+    assert len(answers) == 11
+    model = Fixed()
+    evaluate.confusion(model, drawings, answers)  # another model object: its own answers
+    assert len(answers) == 22
+    del model
+    import gc
+    gc.collect()
+    assert len(answers) == 11  # gone with its model
+
+
+def test_dataset_zip(db):
+    info, _ = db.create_class("7B")
+    for i in range(12):
+        db.add_drawing(info.code, "s", digit(i % 10), i % 10, answer=(i + 1) % 10, confidence=0.25, nickname="Ada")
+    drawings = db.all_drawings(info.code)
+    archive = zipfile.ZipFile(io.BytesIO(export.dataset_zip(drawings, "7B")))
+    names = archive.namelist()
+    assert sum(n.startswith("images/") for n in names) == 12 and "labels.csv" in names
+    lines = archive.read("labels.csv").decode().splitlines()
+    assert lines[0].startswith("file,label,answer") and lines[1].startswith("images/00001_0.png,0,1,0.2500")
+    import tempfile
+    from pathlib import Path
+    with tempfile.TemporaryDirectory() as folder:
+        archive.extractall(folder)
+        images = read_idx(Path(folder) / export.IMAGES_IDX)
+        labels = read_idx(Path(folder) / export.LABELS_IDX)
+    assert images.shape == (12, 28, 28) and np.array_equal(images[3], digit(3))
+    assert labels.tolist() == [i % 10 for i in range(12)]
+    from PIL import Image
+    assert np.array_equal(np.array(Image.open(io.BytesIO(archive.read("images/00004_3.png")))), digit(3))
