@@ -22,7 +22,7 @@ import re
 import struct
 import threading
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -192,26 +192,7 @@ class MyDigits:
 
     def to_zip(self, path: str | os.PathLike | None = None) -> bytes:
         """The collection as a dataset zip (returned; also written to `path` when given)."""
-        digits = self.digits()
-        buffer = io.BytesIO()
-        rows = [("file", "label", "source", "ink")]
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-            for n, digit in enumerate(digits, 1):
-                name = f"images/{n:05d}-{digit.label}.png"
-                zf.writestr(name, _png(digit.image))
-                ink_name = ""
-                if digit.ink is not None:
-                    ink_name = f"ink/{n:05d}-{digit.label}.png"
-                    zf.writestr(ink_name, _png(digit.ink))
-                rows.append((name, str(digit.label), digit.source, ink_name))
-            text = io.StringIO()
-            csv.writer(text, lineterminator="\n").writerows(rows)
-            zf.writestr(LABELS_CSV, text.getvalue())
-            images, labels = self.arrays()
-            zf.writestr(IMAGES_IDX, idx_bytes(images))
-            zf.writestr(LABELS_IDX, idx_bytes(labels.astype(np.uint8)))
-            zf.writestr("README.txt", README.format(count=len(digits), cap=self.cap))
-        data = buffer.getvalue()
+        data = digits_zip(self.digits(), README.format(count=len(self), cap=self.cap))
         if path is not None:
             Path(path).write_bytes(data)
         return data
@@ -234,6 +215,35 @@ class MyDigits:
         for image, label, ink, digit_source in entries:
             self.add(image, label, ink, digit_source)
         return len(entries)
+
+
+def digits_zip(digits: Sequence[MyDigit], readme: str, extra: dict[str, Sequence[str]] | None = None) -> bytes:
+    """The dataset zip of these digits: images/ (and ink/) PNGs, labels.csv, the two IDX files, README.txt.
+
+    The one writer of the format: My digits' download and a class's export (`classroom.export`,
+    which adds columns through `extra`: name -> one value per digit) both use it, so either zip
+    uploads back into My digits and trains with `--extra-data`.
+    """
+    extra = extra or {}
+    rows = [["file", "label", "source", "ink", *extra]]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for n, digit in enumerate(digits, 1):
+            name = f"images/{n:05d}-{digit.label}.png"
+            zf.writestr(name, _png(digit.image))
+            ink_name = ""
+            if digit.ink is not None:
+                ink_name = f"ink/{n:05d}-{digit.label}.png"
+                zf.writestr(ink_name, _png(digit.ink))
+            rows.append([name, str(digit.label), digit.source, ink_name, *(column[n - 1] for column in extra.values())])
+        text = io.StringIO()
+        csv.writer(text, lineterminator="\n").writerows(rows)
+        zf.writestr(LABELS_CSV, text.getvalue())
+        images = np.stack([d.image for d in digits]) if digits else np.zeros((0, FIELD, FIELD), np.uint8)
+        zf.writestr(IMAGES_IDX, idx_bytes(images.astype(np.uint8)))
+        zf.writestr(LABELS_IDX, idx_bytes(np.array([d.label for d in digits], np.uint8)))
+        zf.writestr("README.txt", readme)
+    return buffer.getvalue()
 
 
 README = """My digits: handwritten digits collected in the "Draw a digit" app ({count} digits; at most {cap}).

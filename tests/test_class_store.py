@@ -288,22 +288,28 @@ def test_confusion_and_cached_answers(db):
 
 
 def test_dataset_zip(db):
+    """The class's export is My digits' zip format, with the class's own columns: it uploads back into My digits."""
     info, _ = db.create_class("7B")
     for i in range(12):
         db.add_drawing(info.code, "s", digit(i % 10), i % 10, answer=(i + 1) % 10, confidence=0.25, nickname="Ada")
     drawings = db.all_drawings(info.code)
-    archive = zipfile.ZipFile(io.BytesIO(export.dataset_zip(drawings, "7B")))
+    data = export.dataset_zip(drawings, "7B")
+    archive = zipfile.ZipFile(io.BytesIO(data))
     names = archive.namelist()
     assert sum(n.startswith("images/") for n in names) == 12 and "labels.csv" in names
     lines = archive.read("labels.csv").decode().splitlines()
-    assert lines[0].startswith("file,label,answer") and lines[1].startswith("images/00001_0.png,0,1,0.2500")
+    assert lines[0].startswith("file,label,source,ink,answer,confidence,model,nickname,created")
+    assert lines[1].startswith("images/00001-0.png,0,drawing,,1,0.2500")
     import tempfile
     from pathlib import Path
     with tempfile.TemporaryDirectory() as folder:
         archive.extractall(folder)
-        images = read_idx(Path(folder) / export.IMAGES_IDX)
-        labels = read_idx(Path(folder) / export.LABELS_IDX)
+        images = read_idx(Path(folder) / "train-images-idx3-ubyte")
+        labels = read_idx(Path(folder) / "train-labels-idx1-ubyte")
     assert images.shape == (12, 28, 28) and np.array_equal(images[3], digit(3))
     assert labels.tolist() == [i % 10 for i in range(12)]
     from PIL import Image
-    assert np.array_equal(np.array(Image.open(io.BytesIO(archive.read("images/00004_3.png")))), digit(3))
+    assert np.array_equal(np.array(Image.open(io.BytesIO(archive.read("images/00004-3.png")))), digit(3))
+    from mnist_demo.my_digits import MyDigits
+    back = MyDigits.from_zip(data)
+    assert [d.label for d in back] == [i % 10 for i in range(12)] and np.array_equal(back.digits()[3].image, digit(3))

@@ -1,65 +1,44 @@
-"""A class's drawings as a dataset zip: one PNG per drawing, labels.csv, and MNIST-format IDX files.
+"""A class's drawings as a dataset zip, in My digits' format (`my_digits.digits_zip`), so a class's
+export uploads into My digits and trains with `python -m mnist_demo.train --extra-data`.
 
-Layout (the digits collection's format: images/, labels.csv, the two IDX files):
-  images/00001_7.png           the 28x28 model input, white ink on black, like MNIST
-  labels.csv                   file,label,answer,confidence,model,nickname,created (ISO time, UTC)
-  train-images-idx3-ubyte      N x 28 x 28 uint8, read by `mnist_demo.data.read_idx` and torchvision
-  train-labels-idx1-ubyte      N uint8
-  README.txt                   what the files are
+labels.csv carries the format's columns (file, label, source, ink) and the class's own: the
+model's answer and confidence at the time, the model, the nickname and the time (ISO, UTC).
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
-import struct
-import zipfile
 
 import numpy as np
 from PIL import Image
 
+from ..my_digits import MyDigit, digits_zip
 from .store import Drawing
 
-IMAGES_IDX = "train-images-idx3-ubyte"
-LABELS_IDX = "train-labels-idx1-ubyte"
 
-
-def idx_bytes(array: np.ndarray) -> bytes:
-    """An IDX file of uint8 values: magic 0x0000 08 ndim, big-endian sizes, then the data."""
-    array = np.ascontiguousarray(array, dtype=np.uint8)
-    header = struct.pack(">HBB", 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
-    return header + array.tobytes()
-
-
-def _png(image: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(np.asarray(image, np.uint8), "L").save(buffer, format="PNG")
-    return buffer.getvalue()
+def _ink(drawing: Drawing) -> np.ndarray | None:
+    if not drawing.ink_png:
+        return None
+    with Image.open(io.BytesIO(drawing.ink_png)) as image:  # our own PNG, written by the store
+        return np.asarray(image.convert("L"), np.uint8)
 
 
 def dataset_zip(drawings: list[Drawing], title: str = "") -> bytes:
     """The zip's bytes for these drawings, in the order given."""
-    images = np.stack([d.input for d in drawings]) if drawings else np.zeros((0, 28, 28), np.uint8)
-    labels = np.array([d.label for d in drawings], np.uint8)
-    table = io.StringIO()
-    writer = csv.writer(table, lineterminator="\n")
-    writer.writerow(["file", "label", "answer", "confidence", "model", "nickname", "created"])
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for number, drawing in enumerate(drawings, start=1):
-            name = f"images/{number:05d}_{drawing.label}.png"
-            archive.writestr(name, _png(drawing.input))
-            when = dt.datetime.fromtimestamp(drawing.created, dt.timezone.utc).isoformat(timespec="seconds")
-            writer.writerow([name, drawing.label, "" if drawing.answer is None else drawing.answer,
-                             "" if drawing.confidence is None else f"{drawing.confidence:.4f}",
-                             drawing.model, drawing.nickname, when])
-        archive.writestr("labels.csv", table.getvalue())
-        archive.writestr(IMAGES_IDX, idx_bytes(images))
-        archive.writestr(LABELS_IDX, idx_bytes(labels))
-        archive.writestr("README.txt", (
-            f"{title or 'A class'}: {len(drawings)} handwritten digits drawn in the mnist_demo Class tab.\n"
-            "images/NNNNN_L.png: the 28x28 model input (white ink on black, like MNIST), L = the label given.\n"
-            "labels.csv: file, label given, the model's answer and confidence at the time, model, nickname, time.\n"
-            f"{IMAGES_IDX} / {LABELS_IDX}: the same digits as MNIST-format IDX files.\n"))
-    return buffer.getvalue()
+    digits = [MyDigit(n, d.label, np.asarray(d.input, np.uint8), _ink(d), "drawing") for n, d in enumerate(drawings)]
+    extra = {
+        "answer": ["" if d.answer is None else str(d.answer) for d in drawings],
+        "confidence": ["" if d.confidence is None else f"{d.confidence:.4f}" for d in drawings],
+        "model": [d.model for d in drawings],
+        "nickname": [d.nickname for d in drawings],
+        "created": [dt.datetime.fromtimestamp(d.created, dt.timezone.utc).isoformat(timespec="seconds")
+                    for d in drawings],
+    }
+    readme = (f"{title or 'A class'}: {len(drawings)} handwritten digits drawn in the Class tab of the "
+              "\"Draw a digit\" app.\n\n"
+              "images/NNNNN-L.png        the 28x28 model input (white ink on black, as MNIST), L = the label given\n"
+              "ink/NNNNN-L.png           the ink it was made from, when kept\n"
+              "labels.csv                file,label,source,ink,answer,confidence,model,nickname,created\n"
+              "train-images-idx3-ubyte   the same images in MNIST's IDX format; train-labels-idx1-ubyte their labels\n")
+    return digits_zip(digits, readme, extra)
