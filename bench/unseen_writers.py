@@ -156,11 +156,15 @@ def main(argv: list[str] | None = None) -> int:
     final_path = ROOT / args.final
     if final_path.is_file():
         final_model, final_card = weights.load(final_path)
+        final_chosen = (final_card.get("calibration") or {}).get("not_sure")
+        if "not_sure_below" not in final_card:
+            final_chosen = held_out_threshold(final_model, final_card)
+            final_model.not_sure_below = final_chosen["threshold"] if final_chosen else NOT_SURE_BELOW
         final = {"weights": args.final, "mnist_test": final_card["test_accuracy"],
                  "handwriting_sites": (final_card.get("handwriting") or {}).get("sites"),
                  "temperature": (final_card.get("calibration") or {}).get("temperature"),
                  "not_sure_below": threshold_of(final_model),
-                 "threshold_on_held_out": (final_card.get("calibration") or {}).get("not_sure"),
+                 "threshold_on_held_out": final_chosen,
                  "forward_ms_1_thread": round(forward_ms(final_model), 3),
                  "base_forward_ms_1_thread": round(forward_ms(base), 3)}
     command = "MNIST_DEMO_DATA=... python bench/unseen_writers.py" + " ".join(
@@ -200,7 +204,7 @@ def write_markdown(result: dict, path: Path) -> None:
         "sites. *base* is the MNIST-only model. Confident = top probability at least "
         f"{result['threshold']} (the app's default \"not sure\" threshold), or at least the model card's own "
         "threshold (*card*: `not_sure_below`, chosen on the same held-out writers: the smallest giving 99.7% "
-        "accurate confident answers with 95% of them confident; where that is out of reach, the largest "
+        "accurate confident answers with at least 95% of the answers confident; where that is out of reach, the largest "
         "keeping 95%).", "",
         "| left-out site | digits | road | base | fine-tuned | shown as confident | accuracy when confident "
         "| card threshold | confident (card) | accuracy when confident (card) "
