@@ -12,7 +12,7 @@ temperature and the model's "not sure" threshold (card `not_sure_below`) are cho
 the tested site. Reports per site and pooled: accuracy (base vs fine-tuned), and for the fine-tuned
 model the "not sure" figures (at the app's default 0.5 and at the card's threshold) and ECE before and
 after the temperature; plus each run's MNIST test accuracy and the forward time on one thread.
---lr / --train-subset change the trainings' recipe (recorded in each card's command). Writes
+--lr / --train-subset / --epochs change the trainings' recipe (recorded in each card's command). Writes
 bench/results/unseen_writers.{json,md}.
 """
 
@@ -95,10 +95,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--variants", type=int, default=3, help="--handwriting-variants of the trainings")
     p.add_argument("--lr", help="--lr of the trainings (default: the handwriting recipe's)")
     p.add_argument("--train-subset", help="--train-subset of the trainings (default: the handwriting recipe's)")
+    p.add_argument("--epochs", help="--epochs of the trainings (default: the handwriting recipe's)")
     p.add_argument("--final", default="weights/digitnet.safetensors",
                    help="the model trained on all four sites, for its MNIST figure and forward time")
     args = p.parse_args(argv)
-    recipe_changes = tuple(x for flag, v in (("--train-subset", args.train_subset), ("--lr", args.lr)) if v
+    recipe_changes = tuple(x for flag, v in (("--train-subset", args.train_subset), ("--lr", args.lr),
+                                                          ("--epochs", args.epochs)) if v
                            for x in (flag, v))
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
