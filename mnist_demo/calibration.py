@@ -71,3 +71,29 @@ def fold_temperature(model: nn.Module, temperature: float) -> None:
     layer.weight.div_(temperature)
     if layer.bias is not None:
         layer.bias.div_(temperature)
+
+
+THRESHOLD_GRID = tuple(round(0.5 + 0.01 * i, 2) for i in range(50))  # 0.50 .. 0.99
+
+
+def choose_threshold(probs: torch.Tensor, labels: torch.Tensor, target: float = 0.997,
+                     min_coverage: float = 0.95, grid: tuple[float, ...] = THRESHOLD_GRID) -> dict:
+    """The smallest "not sure" threshold (of `grid`, never under 0.5) whose confident answers are at least
+    `target` accurate while at least `min_coverage` of the answers stay confident.
+
+    Where no threshold reaches `target` inside the coverage floor, the largest one that keeps the floor
+    is taken (as much precision as the coverage allows) and `target_met` is False. Fit on held-out data.
+    """
+    slack = 1e-6  # shares are float32 means: 90 of 100 is 0.89999998
+    allowed = [t for t in grid if confidence_report(probs, labels, t)["coverage"] >= min_coverage - slack] or [grid[0]]
+    for t in allowed:
+        report = confidence_report(probs, labels, t)
+        if report["confident_accuracy"] >= target - slack:
+            return {"threshold": t, "target_met": True, **_summary(report)}
+    t = allowed[-1]
+    return {"threshold": t, "target_met": False, **_summary(confidence_report(probs, labels, t))}
+
+
+def _summary(report: dict) -> dict:
+    return {"coverage": round(report["coverage"], 4), "confident_accuracy": round(report["confident_accuracy"], 4),
+            "wrong_but_confident": report["wrong_but_confident"]}

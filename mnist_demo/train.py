@@ -5,7 +5,9 @@
         --handwriting syn,ibm,app --out runs/hw      # fine-tune with rendered UNIPEN writers mixed in
 
 With --handwriting, one writer fold of those sites (--handwriting-holdout) is kept out of training
-and a temperature is fitted on it and folded into the last layer (calibration.py); the card says so.
+and a temperature is fitted on it and folded into the last layer (calibration.py); the "not sure"
+threshold is chosen there too (the smallest giving 99.7% accurate confident answers while 95% stay
+confident) and stored in the card as `not_sure_below`, which the app uses for this model.
 
     python -m mnist_demo.train --model digitnet --extra-data my-digits.zip --out runs/mine   # plus My digits
 """
@@ -126,8 +128,11 @@ def main(argv: list[str] | None = None) -> int:
     calibrated = None
     if held_out is not None:
         calibrated = fit_calibration(model, held_out)
+        ns = calibrated["not_sure"]
         print(f"temperature {calibrated['temperature']:.3f} fitted on {calibrated['fitted_on']}: ECE "
-              f"{calibrated['ece_before']:.4f} -> {calibrated['ece_after']:.4f}")
+              f"{calibrated['ece_before']:.4f} -> {calibrated['ece_after']:.4f}; not sure below {ns['threshold']:.2f} "
+              f"({ns['confident_accuracy']:.2%} accurate when confident, {ns['coverage']:.2%} confident"
+              f"{'' if ns['target_met'] else ', 99.7% not reached'})")
     evaluation = evaluate_model(model, test)
     card = build_card(model_name=args.model, model=model, dataset=dataset, recipe=recipe, seed=args.seed,
                       evaluation=evaluation, final=final, history=history, seconds=time.time() - started,
@@ -140,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         card["handwriting"] = hw_info
     if calibrated:
         card["calibration"] = calibrated
+        card["not_sure_below"] = calibrated["not_sure"]["threshold"]
     if mine_info:
         card["extra_data"] = mine_info
     path = weights.save(model, args.out, card)
@@ -157,9 +163,14 @@ def fit_calibration(model: torch.nn.Module, held_out) -> dict:
     before = calibration.expected_calibration_error(torch.softmax(logits, 1), held_out.labels)
     after = calibration.expected_calibration_error(torch.softmax(logits / temperature, 1), held_out.labels)
     calibration.fold_temperature(model, temperature)
+    not_sure = calibration.choose_threshold(torch.softmax(model(x), 1), held_out.labels)
     return {"temperature": round(temperature, 4), "folded_into": "last linear layer (logits / T)",
             "fitted_on": f"held-out writers: {len(held_out):,} canvas renderings never trained on",
-            "ece_before": round(before, 4), "ece_after": round(after, 4)}
+            "ece_before": round(before, 4), "ece_after": round(after, 4),
+            "not_sure": {"rule": "smallest threshold (0.50-0.99) with >= 99.7% accuracy among confident answers "
+                                 "and >= 95% of answers confident, on the held-out writers, after T", **not_sure}}
+
+
 def extra_data(path: str | None, repeats: int, dataset: str) -> tuple[Split | None, dict | None]:
     """A My digits zip as training data (repeated `repeats` times) and what the card says of it."""
     if not path:

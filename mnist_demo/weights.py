@@ -94,6 +94,9 @@ def load_bytes_checked(raw: bytes, path: Path, card: dict | None = None) -> tupl
         raise WeightsError(f"{path.name} does not fit the {MODELS[name].title} architecture ({detail}).")
     model.load_state_dict(state)
     model.eval()
+    threshold = card.get("not_sure_below")
+    if isinstance(threshold, (int, float)) and not isinstance(threshold, bool) and 0 < threshold < 1:
+        model.not_sure_below = float(threshold)  # the card's "not sure" threshold, read by reading.predict
     return model, card
 
 

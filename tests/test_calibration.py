@@ -43,3 +43,14 @@ def test_folding_divides_the_logits():
         assert torch.allclose(model(x), before / 0.5, atol=1e-4)
     with pytest.raises(ValueError):
         calibration.last_linear(nn.Sequential(nn.ReLU()))
+
+
+def test_choose_threshold_is_the_smallest_that_is_accurate_enough_within_the_coverage_floor():
+    # 100 answers: 90 right at 0.95, 5 wrong at 0.705, 5 wrong at 0.55
+    probs = torch.tensor([[0.95, 0.05]] * 90 + [[0.705, 0.295]] * 5 + [[0.55, 0.45]] * 5)
+    labels = torch.tensor([0] * 90 + [1] * 10)
+    r = calibration.choose_threshold(probs, labels, target=0.99, min_coverage=0.9)
+    assert r["threshold"] == 0.71 and r["target_met"] and r["coverage"] == pytest.approx(0.9)
+    assert r["confident_accuracy"] == 1.0
+    floor = calibration.choose_threshold(probs, labels, target=0.99, min_coverage=0.95)  # 0.71 would drop to 90%
+    assert not floor["target_met"] and floor["threshold"] == 0.70 and floor["coverage"] == pytest.approx(0.95)

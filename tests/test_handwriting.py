@@ -166,6 +166,7 @@ def test_cli_mixes_handwriting_in_and_records_it_in_the_card(tmp_path, digits):
     assert card["handwriting"]["sites"] == ["tos"] and card["handwriting"]["held_out_writers"]["fold"] == 0
     assert card["init"]["weights"].endswith("digitnet-mnist.safetensors")
     assert 0.1 < card["calibration"]["temperature"] < 10 and card["calibration"]["ece_after"] >= 0
+    assert 0.5 <= card["not_sure_below"] < 1 and card["not_sure_below"] == card["calibration"]["not_sure"]["threshold"]
     assert card["test_accuracy"] > 0.99  # a few steps from the trained base keep it trained
     assert train.main(["--model", "s5-lenet", "--init", str(WEIGHTS_DIR / "digitnet.safetensors"),
                        "--epochs", "1", "--out", str(tmp_path / "x")]) == 2  # the wrong architecture is refused

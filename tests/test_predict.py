@@ -80,6 +80,22 @@ def test_low_confidence_gets_a_not_sure_note():
     assert draw_tab.status_text(reading, "en").startswith(t("draw.msg.not_sure", "en").split(":")[0])
 
 
+def test_the_models_card_threshold_decides_not_sure(tmp_path):
+    from mnist_demo import weights
+
+    fairly_sure = FixedScores([0, 0, 0, 2, 0, 0, 0, 0, 0, 0])  # top probability 0.45
+    assert predict.read_drawing(drawn_bar(), fairly_sure).outcome == predict.NOT_SURE  # the default 0.5
+    fairly_sure.not_sure_below = 0.4
+    assert predict.read_drawing(drawn_bar(), fairly_sure).outcome == predict.CONFIDENT
+    path = weights.save(build_model("fastnet", seed=0), tmp_path / "m", {"model": "fastnet", "not_sure_below": 0.9})
+    model, _ = weights.load(path)
+    assert predict.threshold_of(model) == 0.9
+    assert predict.threshold_of(build_model("fastnet", seed=0)) == predict.NOT_SURE_BELOW
+    for bad in ("0.9", 2, True):  # an uploaded card is user data: only a probability is used
+        path.with_suffix(".json").write_text(json.dumps({"model": "fastnet", "not_sure_below": bad}))
+        assert predict.threshold_of(weights.load(path)[0]) == predict.NOT_SURE_BELOW
+
+
 @pytest.mark.parametrize("payload", [
     "not json",
     json.dumps({"w": 112}),

@@ -18,7 +18,7 @@ from .geometry import Prepared, from_ink
 from .inference import WORKER
 from .photo import from_picture
 
-NOT_SURE_BELOW = 0.5  # a top probability under this gets a "not sure" note
+NOT_SURE_BELOW = 0.5  # a top probability under this gets a "not sure" note, unless the model's card says otherwise
 DIGITS = DATASETS["mnist"].classes
 
 # Outcomes of a reading
@@ -57,15 +57,20 @@ def is_not_sure(probs: dict[str, float], threshold: float = NOT_SURE_BELOW) -> b
     return max(probs.values()) < threshold
 
 
-def _answered(prepared: Prepared, probs: dict[str, float]) -> Reading:
-    return Reading(NOT_SURE if is_not_sure(probs) else CONFIDENT, prepared, probs)
+def threshold_of(model: nn.Module) -> float:
+    """The model's "not sure" threshold: its card's `not_sure_below` (set by weights.load), else NOT_SURE_BELOW."""
+    return getattr(model, "not_sure_below", NOT_SURE_BELOW)
+
+
+def _answered(prepared: Prepared, probs: dict[str, float], model: nn.Module) -> Reading:
+    return Reading(NOT_SURE if is_not_sure(probs, threshold_of(model)) else CONFIDENT, prepared, probs)
 
 
 def read_prepared(prepared: Prepared, model: nn.Module, classes: tuple[str, ...] = DIGITS) -> Reading:
     """Predict unless the input is blank; a blank input gets no probabilities at all."""
     if prepared.blank:
         return Reading(BLANK, prepared)
-    return _answered(prepared, predict(model, prepared, classes))
+    return _answered(prepared, predict(model, prepared, classes), model)
 
 
 def _prepare_drawing(payload: str | None) -> Prepared | Reading:
@@ -87,7 +92,7 @@ async def read_drawing_async(payload: str | None, model: nn.Module, classes: tup
     prepared = _prepare_drawing(payload)
     if isinstance(prepared, Reading) or prepared.blank:
         return prepared if isinstance(prepared, Reading) else Reading(BLANK, prepared)
-    return _answered(prepared, _named(await WORKER.probabilities_async(model, prepared.tensor()), classes))
+    return _answered(prepared, _named(await WORKER.probabilities_async(model, prepared.tensor()), classes), model)
 
 
 def read_picture(source: str | Path | bytes, model: nn.Module, classes: tuple[str, ...] = DIGITS) -> Reading:
