@@ -15,6 +15,7 @@ actual uncompressed sizes, every image's size and every label.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import itertools
 import os
@@ -431,3 +432,20 @@ def _read_idx_zip(reader: _Reader, cap: int) -> list:
     if labels.size and labels.max() >= CLASSES:
         raise DigitsZipError(f"the labels must be from 0 to {CLASSES - 1} (found {int(labels.max())})")
     return [(image, int(label), None, "imported") for image, label in zip(images, labels, strict=True)]
+
+
+def training_data(path: str | None, repeats: int, dataset: str) -> tuple[Split | None, dict | None]:
+    """A My digits zip as training data (repeated `repeats` times) and what the card says of it
+    (`python -m mnist_demo.train --extra-data`)."""
+    if not path:
+        return None, None
+    if dataset != "mnist":
+        raise ValueError("--extra-data holds digits: use it with --dataset mnist")
+    if not 1 <= repeats <= 1000:
+        raise ValueError(f"--extra-repeats must be between 1 and 1000 (got {repeats})")
+    raw = Path(path).read_bytes()
+    digits = MyDigits.from_zip(raw)
+    split = digits.split()
+    split = Split(split.images.repeat(repeats, 1, 1), split.labels.repeat(repeats))
+    return split, {"file": Path(path).name, "sha256": hashlib.sha256(raw).hexdigest(), "digits": len(digits),
+                   "digits_per_label": digits.counts(), "repeats": repeats}

@@ -15,11 +15,9 @@ confident) and stored in the card as `not_sure_below`, which the app uses for th
 from __future__ import annotations
 
 import argparse
-import hashlib
 import shlex
 import sys
 import time
-from pathlib import Path
 
 import torch
 from tqdm import tqdm
@@ -28,7 +26,7 @@ from . import calibration, handwriting, weights
 from .augment import AUGMENTATIONS
 from .data import DATASETS, TRAIN_SIZE, DataMissingError, Split, load_split
 from .models import MODELS, build_model, param_count
-from .my_digits import MyDigits
+from .my_digits import training_data
 from .training.card import build_card, epoch_record
 from .training.engine import pick_device, train
 from .training.metrics import evaluate_model
@@ -74,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
             epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, optimizer=args.optimizer,
             augment=args.augment, train_subset=args.train_subset)
         test = load_split(dataset, "test", args.data_dir).first(recipe.test_subset)
-        mine, mine_info = extra_data(args.extra_data, args.extra_repeats, dataset)
+        mine, mine_info = training_data(args.extra_data, args.extra_repeats, dataset)
     except (ValueError, DataMissingError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -127,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     model.cpu()
     calibrated = None
     if held_out is not None:
-        calibrated = fit_calibration(model, held_out)
+        calibrated = calibration.calibrate(model, held_out)
         ns = calibrated["not_sure"]
         print(f"temperature {calibrated['temperature']:.3f} fitted on {calibrated['fitted_on']}: ECE "
               f"{calibrated['ece_before']:.4f} -> {calibrated['ece_after']:.4f}; not sure below {ns['threshold']:.2f} "
@@ -151,40 +149,6 @@ def main(argv: list[str] | None = None) -> int:
     path = weights.save(model, args.out, card)
     print(f"test accuracy {evaluation.accuracy:.2%} (evaluated on the CPU); wrote {path} and {weights.card_path(path)}")
     return 0
-
-
-@torch.no_grad()
-def fit_calibration(model: torch.nn.Module, held_out) -> dict:
-    """Fit a temperature on held-out writers' canvas renderings and fold it into the model's last layer."""
-    model.eval()
-    x = held_out.images.unsqueeze(1).float() / 255
-    logits = model(x)
-    temperature = calibration.fit_temperature(logits, held_out.labels)
-    before = calibration.expected_calibration_error(torch.softmax(logits, 1), held_out.labels)
-    after = calibration.expected_calibration_error(torch.softmax(logits / temperature, 1), held_out.labels)
-    calibration.fold_temperature(model, temperature)
-    not_sure = calibration.choose_threshold(torch.softmax(model(x), 1), held_out.labels)
-    return {"temperature": round(temperature, 4), "folded_into": "last linear layer (logits / T)",
-            "fitted_on": f"held-out writers: {len(held_out):,} canvas renderings never trained on",
-            "ece_before": round(before, 4), "ece_after": round(after, 4),
-            "not_sure": {"rule": "smallest threshold (0.50-0.99) with >= 99.7% accuracy among confident answers "
-                                 "and >= 95% of answers confident, on the held-out writers, after T", **not_sure}}
-
-
-def extra_data(path: str | None, repeats: int, dataset: str) -> tuple[Split | None, dict | None]:
-    """A My digits zip as training data (repeated `repeats` times) and what the card says of it."""
-    if not path:
-        return None, None
-    if dataset != "mnist":
-        raise ValueError("--extra-data holds digits: use it with --dataset mnist")
-    if not 1 <= repeats <= 1000:
-        raise ValueError(f"--extra-repeats must be between 1 and 1000 (got {repeats})")
-    raw = Path(path).read_bytes()
-    digits = MyDigits.from_zip(raw)
-    split = digits.split()
-    split = Split(split.images.repeat(repeats, 1, 1), split.labels.repeat(repeats))
-    return split, {"file": Path(path).name, "sha256": hashlib.sha256(raw).hexdigest(), "digits": len(digits),
-                   "digits_per_label": digits.counts(), "repeats": repeats}
 
 
 if __name__ == "__main__":
