@@ -141,16 +141,18 @@ def serve_subprocess(port: int | None = None, timeout_s: float = 120, cwd: Path 
 
 
 class Connection:
-    """One student's keep-alive HTTP/1.1 connection; requests are pre-encoded bytes."""
+    """One client's keep-alive HTTP/1.1 connection (a student, an API user); requests are pre-encoded bytes."""
 
     def __init__(self, host: str, port: int) -> None:
         self.host, self.port = host, port
         self.reader = self.writer = None
 
-    async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
+    async def request(self, method: str, path: str, body: bytes = b"",
+                      content_type: str = "application/json") -> tuple[int, bytes]:
+        """(status, body) of one request; the whole answer is read, chunked or not."""
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        head = (f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nContent-Type: application/json\r\n"
+        head = (f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nContent-Type: {content_type}\r\n"
                 f"Content-Length: {len(body)}\r\nConnection: keep-alive\r\n\r\n").encode()
         self.writer.write(head + body)
         status_line = await self.reader.readline()
