@@ -209,12 +209,12 @@ class FreshConnection(Connection):
         super().__init__(host, port)
         self.last = time.perf_counter()
 
-    async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
+    async def request(self, method: str, path: str, body: bytes = b"", **options) -> tuple[int, bytes]:
         if self.writer is not None and time.perf_counter() - self.last > KEEP_ALIVE_S:
             self.close()
             self.reader = self.writer = None
         try:
-            return await super().request(method, path, body)
+            return await super().request(method, path, body, **options)
         finally:
             self.last = time.perf_counter()
 
