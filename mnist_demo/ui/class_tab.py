@@ -688,7 +688,9 @@ def build(ctx) -> None:
 
     canvas.change(on_live, [canvas, student, lang], answer, preprocess=False, postprocess=False, **LIVE)
     for d, button in enumerate(teach):
-        button.click(giver(d), [canvas, student, nickname, lang], [canvas, count, mine], **PRIVATE)
+        # One shared group for the ten buttons: each event alone would queue a class's saves one at a time.
+        button.click(giver(d), [canvas, student, nickname, lang], [canvas, count, mine], concurrency_limit=4,
+                     concurrency_id="class-save", **PRIVATE)
     student_model.change(on_student_model, [student_model, student, lang], [student, answer], **PRIVATE)
     undo.click(None, js=UNDO_JS, **PRIVATE)
     clear.click(None, js=CLEAR_JS, **PRIVATE)
