@@ -28,12 +28,13 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def app_url():
-    """The real Gradio app, launched once per test run on a free local port."""
-    from mnist_demo.ui.app import build_app
+    """The real Gradio app, launched once per test run on a free local port, with the app's own limits."""
+    from mnist_demo.ui.app import build_app, launch_options
 
     demo = build_app()
     port = free_port()
-    demo.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    demo.launch(**{**launch_options(), "server_name": "127.0.0.1", "server_port": port, "prevent_thread_lock": True,
+                   "quiet": True})
     yield f"http://127.0.0.1:{port}/"
     demo.close()
 

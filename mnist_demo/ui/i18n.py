@@ -50,6 +50,11 @@ STRINGS: dict[str, dict[str, str]] = {
                              "zh": "⚠️ 这个文件无法作为数字图片使用：{detail}"},
     "draw.msg.no_model": {"en": "⚠️ No trained network is available yet: train one in the Train tab.",
                           "zh": "⚠️ 还没有训练好的网络：请先在“训练”页训练一个。"},
+    "common.reload": {"en": "⚠️ This page's session has ended. Reload the page to go on.",
+                      "zh": "⚠️ 本页面的会话已结束。请刷新页面后继续。"},
+    "train.dropped": {"en": "To make room, this tab no longer keeps: {titles}.",
+                      "zh": "为腾出空间，本页面不再保留：{titles}。"},
+    "train.upload_failed": {"en": "the file could not be read.", "zh": "无法读取该文件。"},
     "draw.seen.title": {"en": "What the network sees", "zh": "网络看到的画面"},
     "draw.seen.input": {"en": "28×28 input", "zh": "28×28 输入"},
     "draw.seen.steps": {"en": "Preprocessing, step by step", "zh": "预处理的每一步"},
@@ -306,7 +311,7 @@ STRINGS: dict[str, dict[str, str]] = {
 def t(key: str, lang: str = DEFAULT_LANGUAGE, **values: Any) -> str:
     """The text for `key` in `lang` (English if missing), with {placeholders} filled in."""
     entry = STRINGS[key]
-    text = entry.get(lang) or entry[DEFAULT_LANGUAGE]
+    text = (entry.get(lang) if isinstance(lang, str) else None) or entry[DEFAULT_LANGUAGE]  # lang may come from a script
     return text.format(**values) if values else text
 
 

@@ -1,0 +1,157 @@
+"""The HTTP gate in front of Gradio: request bodies bounded before they are parsed, and which tabs are alive.
+
+`Guard` is plain ASGI middleware, passed to Gradio as `launch(app_kwargs={"middleware": [...]})`.
+
+* Every POST under /gradio_api (the events' `run/*`, `queue/join`, `call/*`, ...) except file
+  uploads (bounded by Gradio's own `max_file_size`) may carry at most MAX_REQUEST_BYTES: a
+  larger Content-Length is refused with 413 at once, and a body streamed without one is cut off
+  at the limit, before Gradio or JSON sees a byte of it. The largest legitimate body is a canvas
+  update (~17 KB, `reading.files.MAX_PAYLOAD_CHARS`).
+* `WATCH` notes, per Gradio session hash, its open streams (the heartbeat and `queue/data`)
+  and the time of its latest request, so the unload handler can tell a closed tab from a
+  dropped connection (see `session.close_closed_tab`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+import time
+from collections import OrderedDict
+from urllib.parse import parse_qs
+
+MAX_REQUEST_BYTES = int(os.environ.get("MNIST_DEMO_MAX_REQUEST_BYTES", str(64 * 1024)))
+API = "/gradio_api/"
+_HEARTBEAT = re.compile(r"/gradio_api/heartbeat/([^/?]{1,128})$")
+_SESSION_HASH = re.compile(rb'"session_hash"\s*:\s*"([^"\\]{1,128})"')
+
+
+class ConnectionWatch:
+    """Per session hash: open streams and the latest request, for at most `capacity` hashes."""
+
+    def __init__(self, capacity: int = 20_000) -> None:
+        self.capacity = capacity
+        self._open: dict[str, int] = {}
+        self._seen: OrderedDict[str, float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def now() -> float:
+        return time.monotonic()
+
+    def touch(self, session_hash: str) -> None:
+        with self._lock:
+            self._seen[session_hash] = self.now()
+            self._seen.move_to_end(session_hash)
+            while len(self._seen) > self.capacity:
+                self._seen.popitem(last=False)
+
+    def opened(self, session_hash: str) -> None:
+        with self._lock:
+            self._open[session_hash] = self._open.get(session_hash, 0) + 1
+        self.touch(session_hash)
+
+    def closed(self, session_hash: str) -> None:
+        with self._lock:
+            left = self._open.get(session_hash, 0) - 1
+            if left > 0:
+                self._open[session_hash] = left
+            else:
+                self._open.pop(session_hash, None)
+        self.touch(session_hash)
+
+    def alive(self, session_hash: str, since: float) -> bool:
+        """An open stream now, or a request after `since` (a monotonic time)?"""
+        with self._lock:
+            return self._open.get(session_hash, 0) > 0 or self._seen.get(session_hash, -1.0) > since
+
+
+WATCH = ConnectionWatch()
+
+
+async def _reply(send, status: int, detail: str) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class Guard:
+    """ASGI middleware: bounded request bodies for Gradio's API, and the connection watch."""
+
+    def __init__(self, app, max_body: int | None = None, watch: ConnectionWatch | None = None) -> None:
+        self.app = app
+        self.max_body = MAX_REQUEST_BYTES if max_body is None else max_body
+        self.watch = watch or WATCH
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or API not in scope["path"]:
+            return await self.app(scope, receive, send)
+        path = scope["path"]
+        if scope["method"] == "POST" and not path.endswith("/upload"):
+            return await self._bounded(scope, receive, send)
+        stream_of = None
+        if match := _HEARTBEAT.search(path):
+            stream_of = match.group(1)
+        elif path.endswith("/queue/data"):
+            stream_of = (parse_qs(scope.get("query_string", b"").decode("latin-1")).get("session_hash") or [None])[0]
+        if not stream_of:
+            return await self.app(scope, receive, send)
+        self.watch.opened(stream_of)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.watch.closed(stream_of)
+
+    async def _bounded(self, scope, receive, send) -> None:
+        limit = self.max_body
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    return await _reply(send, 400, "Bad Content-Length.")
+                if declared > limit:
+                    return await _reply(send, 413, f"Request body too large (at most {limit} bytes).")
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                return await _reply(send, 413, f"Request body too large (at most {limit} bytes).")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        if match := _SESSION_HASH.search(body):
+            self.watch.touch(match.group(1).decode("latin-1"))
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+def middleware() -> list:
+    """For `launch(app_kwargs={"middleware": middleware()})`."""
+    from starlette.middleware import Middleware
+
+    return [Middleware(Guard)]
+
+
+_PATH = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][\w.@~+-]+){2,}[\\/]?")
+
+
+def scrub_paths(text: str) -> str:
+    """`text` with anything that looks like a file path (two or more components) replaced by "…"."""
+    return _PATH.sub("…", text)
