@@ -15,9 +15,9 @@ import gradio as gr
 from ..reading.files import MAX_PICTURE_BYTES
 from . import guard, i18n
 from .i18n import LANGUAGES, Localizer, t
-from .session import Session, close_closed_tab, close_session, open_session
+from .session import Session, close_closed_tab, close_session, is_open, open_session
 
-MAX_SESSIONS = int(os.environ.get("MNIST_DEMO_MAX_SESSIONS", "1000"))  # Gradio's session LRU (~0.2 MB each)
+MAX_SESSIONS = int(os.environ.get("MNIST_DEMO_MAX_SESSIONS", "500"))  # Gradio's session LRU (~0.2 MB each)
 MAX_QUEUE = int(os.environ.get("MNIST_DEMO_MAX_QUEUE", "256"))  # events waiting in Gradio's queue
 CACHE_CLEANUP = (600, 1800)  # every 10 minutes, remove Gradio's cached files older than 30 minutes
 
@@ -71,12 +71,15 @@ def build_app() -> gr.Blocks:
                 visualize_tab.build(ctx)
 
         # queue=False: the session exists before the first stroke can reach the server.
-        demo.load(on_page_load, inputs=None, outputs=[lang, ctx.session], queue=False, show_progress="hidden",
-                  api_visibility="private")
+        page_load = demo.load(on_page_load, inputs=None, outputs=[lang, ctx.session], queue=False,
+                              show_progress="hidden", api_visibility="private")
         demo.unload(close_closed_tab)  # gr.State's delete_callback only comes an hour after the tab closes
         lang.change(L.updates, inputs=lang, outputs=L.components, api_visibility="private")
     # api_open=False: queued events only through the queue (bounded by max_size), not by direct HTTP calls.
     demo.queue(max_size=MAX_QUEUE, api_open=False)
+    guard.EVENTS.update(demo.fns)
+    guard.OPEN_EVENTS.update({page_load["id"]} | {i for i, fn in demo.fns.items() if fn.api_visibility == "public"})
+    guard.known_session = is_open
     return demo
 
 

@@ -20,12 +20,23 @@ import re
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from urllib.parse import parse_qs
 
 MAX_REQUEST_BYTES = int(os.environ.get("MNIST_DEMO_MAX_REQUEST_BYTES", str(64 * 1024)))
 API = "/gradio_api/"
 _HEARTBEAT = re.compile(r"/gradio_api/heartbeat/([^/?]{1,128})$")
 _SESSION_HASH = re.compile(rb'"session_hash"\s*:\s*"([^"\\]{1,128})"')
+_FN_INDEX = re.compile(rb'"fn_index"\s*:\s*(-?\d{1,12})\b')
+# The event numbers of the apps built in this process (ui.app registers them): a call naming any
+# other number is refused here, before Gradio looks it up (it answers an unknown one with a traceback).
+EVENTS: set[int] = set()
+# The events anyone may call: the page's load event (it creates the tab's session) and the public API.
+# Every other event is answered only for a session hash that loaded the page (`known_session`), so
+# a script's fresh hashes cost the server nothing (Gradio keeps ~0.2 MB of state per hash it sees).
+OPEN_EVENTS: set[int] = set()
+known_session: Callable[[str], bool] | None = None
+RELOAD = "This page's session has ended. Reload the page to go on. / 本页面的会话已结束。请刷新页面后继续。"
 
 
 class ConnectionWatch:
@@ -72,9 +83,10 @@ WATCH = ConnectionWatch()
 
 
 async def _reply(send, status: int, detail: str) -> None:
-    body = json.dumps({"detail": detail}).encode()
+    body = json.dumps({"detail": detail, "error": detail}).encode()  # Gradio's clients read one or the other
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close")]})  # the rest of the body is never read
     await send({"type": "http.response.body", "body": body})
 
 
@@ -128,8 +140,16 @@ class Guard:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        if match := _SESSION_HASH.search(body):
-            self.watch.touch(match.group(1).decode("latin-1"))
+        session_hash = match.group(1).decode("latin-1") if (match := _SESSION_HASH.search(body)) else None
+        fn_index = int(match.group(1)) if (match := _FN_INDEX.search(body)) else None
+        if session_hash:
+            self.watch.touch(session_hash)
+        if fn_index is not None and EVENTS:
+            if fn_index not in EVENTS:
+                return await _reply(send, 404, "No such event.")
+            check = known_session
+            if fn_index not in OPEN_EVENTS and check is not None and not (session_hash and check(session_hash)):
+                return await _reply(send, 403, RELOAD)
         replayed = False
 
         async def replay():

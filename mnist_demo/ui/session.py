@@ -172,6 +172,11 @@ _open_lock = threading.Lock()
 _pending_close: set[str] = set()
 
 
+def is_open(session_hash: str) -> bool:
+    """Did this session hash load the page, and is its session still held?"""
+    return session_hash in _open_sessions
+
+
 def open_session(request: gr.Request | None = None) -> Session:
     """The page's load event (private): this tab's Session, remembered under its session hash."""
     session = Session()
