@@ -274,3 +274,14 @@ def test_each_run_has_its_own_stop_flag_and_a_restart_never_unstops_an_earlier_o
         await second.aclose()
 
     asyncio.run(go())
+
+
+def test_a_page_whose_heartbeat_is_open_passes_before_its_load_lands(gated):
+    _, watch = gated
+    gate = guard.Guard(None, watch=watch)
+    assert not gate._known("racing-tab")
+    watch.opened("racing-tab", heartbeat=True)  # the page opens it before its first event
+    assert gate._known("racing-tab")
+    watch.closed("racing-tab", heartbeat=True)
+    watch.opened("racing-tab")  # a queue/data stream alone proves nothing: anyone can open one
+    assert not gate._known("racing-tab") and not asyncio.run(gate._becomes_known("racing-tab"))

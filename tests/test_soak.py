@@ -16,7 +16,9 @@ import os
 import secrets
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +37,7 @@ HOSTILE_SESSIONS = int(os.environ.get("MNIST_DEMO_SOAK_SESSIONS", "500"))
 FRESH_UPLOADS = 100
 PAGE_LOADED_UPLOADERS = 10  # sessions a script opened through the page's load event, 4 uploads each
 MAX_GROWTH_MB = 150
-CHECK_EVERY = 50  # hostile requests between two checks of the normal user
+CHECK_EVERY = 40  # hostile requests between two checks of the normal user
 NORMAL_DIGITS = (1, 3, 7)
 
 
@@ -101,6 +103,7 @@ class Script:
         self.deps = self.config["dependencies"]
         self.types = {c["id"]: c["type"] for c in self.config["components"]}
         self.statuses: dict[int, int] = {}
+        self.lock = threading.Lock()
 
     def fn(self, api_name: str) -> dict:
         (dep,) = [d for d in self.deps if d.get("api_name") == api_name]
@@ -108,7 +111,8 @@ class Script:
 
     def post(self, path: str, **kwargs) -> httpx.Response:
         response = self.http.post(path, **kwargs)
-        self.statuses[response.status_code] = self.statuses.get(response.status_code, 0) + 1
+        with self.lock:
+            self.statuses[response.status_code] = self.statuses.get(response.status_code, 0) + 1
         return response
 
     def run(self, dep: dict, data: list, session_hash: str) -> httpx.Response:
@@ -212,20 +216,25 @@ def test_hostile_script_leaves_memory_bounded_and_the_class_answered(server):
     script = Script(server.url)
     user = NormalUser(script)
     rng = np.random.default_rng(0)
+    payloads = [largest_payload(rng) for _ in range(16)]
     hostile = 0
 
-    def hostile_request() -> None:
+    def play(tasks: list) -> None:
+        """Hostile requests, eight at a time (as a script would), the normal user checked between batches."""
         nonlocal hostile
-        hostile += 1
-        if hostile % CHECK_EVERY == 0:
-            user.check()
+        with ThreadPoolExecutor(8) as pool:
+            for start in range(0, len(tasks), CHECK_EVERY):
+                for result in pool.map(lambda task: task(), tasks[start:start + CHECK_EVERY]):
+                    assert result is None or result is True, result
+                hostile += len(tasks[start:start + CHECK_EVERY])
+                user.check()
 
     # Warm-up: what a first visitor brings about once (imports, caches, the first of each event).
     for _ in range(3):
         user.check()
     warm = secrets.token_hex(6)
     script.page_load(warm)
-    script.drawing(largest_payload(rng), warm)
+    script.drawing(payloads[0], warm)
     for dep in script.deps:
         script.call(dep, [None] * len(dep["inputs"]), warm)
     time.sleep(1)
@@ -233,15 +242,17 @@ def test_hostile_script_leaves_memory_bounded_and_the_class_answered(server):
 
     # 1. Hundreds of fresh session hashes, each with the largest accepted canvas payload; every
     #    second one first "loads the page" through the private load event, as a script can.
-    for i in range(HOSTILE_SESSIONS):
-        session_hash = secrets.token_hex(8)
-        loaded = i % 2 == 0
-        if loaded:
-            script.page_load(session_hash)
-        response = script.drawing(largest_payload(rng), session_hash)
-        # 200 for a page-loaded one; 403 ("reload the page") for a hash that never loaded the page
-        assert response.status_code == (200 if loaded else 403), response.text
-        hostile_request()
+    def canvas(i: int):
+        def task():
+            session_hash, loaded = secrets.token_hex(8), i % 2 == 0
+            if loaded:
+                script.page_load(session_hash)
+            response = script.drawing(payloads[i % len(payloads)], session_hash)
+            # 200 for a page-loaded one; 403 ("reload the page") for a hash that never loaded the page
+            return True if response.status_code == (200 if loaded else 403) else response.text
+        return task
+
+    play([canvas(i) for i in range(HOSTILE_SESSIONS)])
     oversized = json.dumps({"w": 1024, "h": 1024, "data": "A" * (4 * 1024 * 1024 // 3)})
     assert refused(lambda: script.drawing(oversized, secrets.token_hex(8)))
     assert refused(lambda: script.post("/gradio_api/queue/join", content=b"{" * 200_000,
@@ -252,33 +263,40 @@ def test_hostile_script_leaves_memory_bounded_and_the_class_answered(server):
     real = (ROOT / "weights" / "s4-two-conv.safetensors").read_bytes()
     lying = (2**40).to_bytes(8, "little") + b"{}" + os.urandom(1000)
     files = [("mine.safetensors", real), ("junk.safetensors", os.urandom(20_000)), ("lie.safetensors", lying)]
-    for i in range(FRESH_UPLOADS):
-        name, content = files[i % len(files)]
-        message = script.upload_weights([script.upload(name, content)], secrets.token_hex(8))
-        assert message["refused"] == 403 and "Reload the page" in message["detail"], message
-        hostile_request()
-    for _ in range(PAGE_LOADED_UPLOADERS):
+
+    def fresh_upload(i: int):
+        def task():
+            name, content = files[i % len(files)]
+            message = script.upload_weights([script.upload(name, content)], secrets.token_hex(8))
+            return True if message.get("refused") == 403 and "Reload the page" in message["detail"] else message
+        return task
+
+    def uploader():
         session_hash = secrets.token_hex(8)
         script.page_load(session_hash)
         answers = []
         for name, content in [files[0]] * 4 + files[1:]:
-            message = script.upload_weights([script.upload(name, content)], session_hash)
-            answers.append(message["output"]["data"][0])
-            hostile_request()
-        assert answers[0].startswith("Loaded") and "no longer keeps" in answers[3]
-        assert "not a safetensors file" in answers[4] and "header length" in answers[5]
+            answers.append(script.upload_weights([script.upload(name, content)], session_hash)["output"]["data"][0])
+        ok = (answers[0].startswith("Loaded") and "no longer keeps" in answers[3]
+              and "not a safetensors file" in answers[4] and "header length" in answers[5])
+        return True if ok else answers
+
+    play([fresh_upload(i) for i in range(FRESH_UPLOADS)] + [uploader] * PAGE_LOADED_UPLOADERS)
 
     # 3. Junk to every event number in /config, through the routes a script can reach, from fresh
     #    hashes (refused at the gate) and from a session that loaded the page (the handlers see it).
-    for dep in script.deps:
-        loaded = secrets.token_hex(8)
-        script.page_load(loaded)
-        for data in junk_values(dep, script.types):
-            for session_hash in (secrets.token_hex(8), loaded):
-                script.run(dep, data, session_hash)  # queued events refuse direct calls (api_open=False)
+    def junk(dep: dict, session_hash: str | None = None):
+        def task():  # one session's calls one after another (a session reads one event stream)
+            loaded = session_hash or secrets.token_hex(8)
+            if session_hash is None:
+                script.page_load(loaded)
+            for data in junk_values(dep, script.types):
+                script.run(dep, data, loaded)  # queued events refuse direct calls (api_open=False)
                 if dep.get("queue") is not False:
-                    script.queued(dep, data, session_hash)
-                hostile_request()
+                    script.queued(dep, data, loaded)
+        return task
+
+    play([junk(dep, fresh) for dep in script.deps for fresh in (secrets.token_hex(8), None)])
     for fn_index in (len(script.deps), 10_000, -1):
         script.post("/gradio_api/run/predict", json={"data": [], "fn_index": fn_index, "session_hash": "x"})
     script.post("/gradio_api/run/predict", content=b"{not json", headers={"content-type": "application/json"})

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -32,10 +33,15 @@ _FN_INDEX = re.compile(rb'"fn_index"\s*:\s*(-?\d{1,12})\b')
 # other number is refused here, before Gradio looks it up (it answers an unknown one with a traceback).
 EVENTS: set[int] = set()
 # The events anyone may call: the page's load event (it creates the tab's session) and the public API.
-# Every other event is answered only for a session hash that loaded the page (`known_session`), so
-# a script's fresh hashes cost the server nothing (Gradio keeps ~0.2 MB of state per hash it sees).
+# Every other event is answered only for a session hash that loaded the page (`known_session`) or
+# holds its heartbeat stream open (a page opens it before its first event; the tab-select event
+# races the load event), so a script's fresh hashes cost the server nothing (Gradio keeps ~0.2 MB
+# of state for every hash it sees). A hash that is neither waits up to UNKNOWN_WAIT_SECONDS for
+# its page load to land, then gets 403 with a "reload the page" notice.
 OPEN_EVENTS: set[int] = set()
 known_session: Callable[[str], bool] | None = None
+UNKNOWN_WAIT_SECONDS = 0.3
+MAX_WAITING = 64  # requests waiting for their page load at once; beyond that, refused at once
 RELOAD = "This page's session has ended. Reload the page to go on. / 本页面的会话已结束。请刷新页面后继续。"
 
 
@@ -45,6 +51,7 @@ class ConnectionWatch:
     def __init__(self, capacity: int = 20_000) -> None:
         self.capacity = capacity
         self._open: dict[str, int] = {}
+        self._heartbeats: dict[str, int] = {}
         self._seen: OrderedDict[str, float] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -59,19 +66,25 @@ class ConnectionWatch:
             while len(self._seen) > self.capacity:
                 self._seen.popitem(last=False)
 
-    def opened(self, session_hash: str) -> None:
+    def opened(self, session_hash: str, heartbeat: bool = False) -> None:
         with self._lock:
-            self._open[session_hash] = self._open.get(session_hash, 0) + 1
+            for counts in (self._open, self._heartbeats) if heartbeat else (self._open,):
+                counts[session_hash] = counts.get(session_hash, 0) + 1
         self.touch(session_hash)
 
-    def closed(self, session_hash: str) -> None:
+    def closed(self, session_hash: str, heartbeat: bool = False) -> None:
         with self._lock:
-            left = self._open.get(session_hash, 0) - 1
-            if left > 0:
-                self._open[session_hash] = left
-            else:
-                self._open.pop(session_hash, None)
+            for counts in (self._open, self._heartbeats) if heartbeat else (self._open,):
+                left = counts.get(session_hash, 0) - 1
+                if left > 0:
+                    counts[session_hash] = left
+                else:
+                    counts.pop(session_hash, None)
         self.touch(session_hash)
+
+    def has_heartbeat(self, session_hash: str) -> bool:
+        with self._lock:
+            return self._heartbeats.get(session_hash, 0) > 0
 
     def alive(self, session_hash: str, since: float) -> bool:
         """An open stream now, or a request after `since` (a monotonic time)?"""
@@ -97,6 +110,7 @@ class Guard:
         self.app = app
         self.max_body = MAX_REQUEST_BYTES if max_body is None else max_body
         self.watch = watch or WATCH
+        self._waiting = 0
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http" or API not in scope["path"]:
@@ -104,18 +118,37 @@ class Guard:
         path = scope["path"]
         if scope["method"] == "POST" and not path.endswith("/upload"):
             return await self._bounded(scope, receive, send)
-        stream_of = None
+        stream_of, heartbeat = None, False
         if match := _HEARTBEAT.search(path):
-            stream_of = match.group(1)
+            stream_of, heartbeat = match.group(1), True
         elif path.endswith("/queue/data"):
             stream_of = (parse_qs(scope.get("query_string", b"").decode("latin-1")).get("session_hash") or [None])[0]
         if not stream_of:
             return await self.app(scope, receive, send)
-        self.watch.opened(stream_of)
+        self.watch.opened(stream_of, heartbeat)
         try:
             await self.app(scope, receive, send)
         finally:
-            self.watch.closed(stream_of)
+            self.watch.closed(stream_of, heartbeat)
+
+    def _known(self, session_hash: str | None) -> bool:
+        check = known_session
+        return check is None or bool(session_hash) and (check(session_hash) or self.watch.has_heartbeat(session_hash))
+
+    async def _becomes_known(self, session_hash: str | None) -> bool:
+        """Wait a moment for the page load of this hash (it may be in flight beside this request)."""
+        if not session_hash or self._waiting >= MAX_WAITING:
+            return False
+        self._waiting += 1
+        try:
+            deadline = time.monotonic() + UNKNOWN_WAIT_SECONDS
+            while time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
+                if self._known(session_hash):
+                    return True
+            return False
+        finally:
+            self._waiting -= 1
 
     async def _bounded(self, scope, receive, send) -> None:
         limit = self.max_body
@@ -147,8 +180,8 @@ class Guard:
         if fn_index is not None and EVENTS:
             if fn_index not in EVENTS:
                 return await _reply(send, 404, "No such event.")
-            check = known_session
-            if fn_index not in OPEN_EVENTS and check is not None and not (session_hash and check(session_hash)):
+            if fn_index not in OPEN_EVENTS and not self._known(session_hash) and not await self._becomes_known(
+                    session_hash):
                 return await _reply(send, 403, RELOAD)
         replayed = False
 
