@@ -24,6 +24,24 @@ from mnist_demo.ui.app import build_app, launch_options
 from mnist_demo.ui.i18n import t
 from mnist_demo.ui.session import ModelLedger, Session
 
+
+def run_async(coroutine):
+    """asyncio.run in a thread of its own: the browser tests' Playwright keeps an event loop running in this one."""
+    outcome = {}
+
+    def work():
+        try:
+            outcome["value"] = asyncio.run(coroutine)
+        except BaseException as error:  # handed to the test's own thread
+            outcome["error"] = error
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    worker.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
 CARD = {"model": "s5-lenet", "title": "LeNet", "dataset": "mnist"}
 
 
@@ -87,7 +105,7 @@ def _unload(session_hash: str, during_grace=None) -> None:
             during_grace()
         await task
 
-    asyncio.run(go())
+    run_async(go())
 
 
 def test_an_unload_closes_a_tab_that_shows_no_sign_of_life(monkeypatch):
@@ -232,7 +250,7 @@ def test_a_cancel_at_the_first_update_stops_the_job(fake_jobs):
         assert first[tab.stop]["interactive"] is True
         await run.aclose()  # Gradio cancels the event here (the tab went away, the user cancelled)
 
-    asyncio.run(go())
+    run_async(go())
     (job,) = fake_jobs
     assert job.stop.is_set() and not s.training and s.run_stop is None
 
@@ -250,7 +268,7 @@ def test_a_cancel_while_streaming_stops_the_job(fake_jobs, monkeypatch):
         with pytest.raises(asyncio.CancelledError):
             await task
 
-    asyncio.run(go())
+    run_async(go())
     assert fake_jobs[0].stop.is_set() and not s.training
 
 
@@ -273,7 +291,7 @@ def test_each_run_has_its_own_stop_flag_and_a_restart_never_unstops_an_earlier_o
         assert fake_jobs[1].stop.is_set()
         await second.aclose()
 
-    asyncio.run(go())
+    run_async(go())
 
 
 def test_a_page_whose_heartbeat_is_open_passes_before_its_load_lands(gated):
@@ -284,4 +302,4 @@ def test_a_page_whose_heartbeat_is_open_passes_before_its_load_lands(gated):
     assert gate._known("racing-tab")
     watch.closed("racing-tab", heartbeat=True)
     watch.opened("racing-tab")  # a queue/data stream alone proves nothing: anyone can open one
-    assert not gate._known("racing-tab") and not asyncio.run(gate._becomes_known("racing-tab"))
+    assert not gate._known("racing-tab") and not run_async(gate._becomes_known("racing-tab"))
