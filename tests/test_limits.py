@@ -99,11 +99,11 @@ def test_loading_the_same_hash_again_closes_the_earlier_session():
 
 def _unload(session_hash: str, during_grace=None) -> None:
     async def go():
-        task = asyncio.ensure_future(session.close_closed_tab(SimpleNamespace(session_hash=session_hash)))
+        await session.close_closed_tab(SimpleNamespace(session_hash=session_hash))  # returns at once
         await asyncio.sleep(0.01)
         if during_grace:
             during_grace()
-        await task
+        await asyncio.gather(*session._closing)
 
     run_async(go())
 
@@ -119,10 +119,9 @@ def test_an_unload_closes_a_tab_that_shows_no_sign_of_life(monkeypatch):
 def test_an_unload_from_a_dropped_connection_leaves_a_live_tab_open(monkeypatch, sign):
     monkeypatch.setattr(session, "UNLOAD_GRACE_SECONDS", 0.1)
     s = session.open_session(SimpleNamespace(session_hash=f"alive-{sign}"))
-    if sign == "stream":  # e.g. its queue/data stream is still open
-        guard.WATCH.opened(f"alive-{sign}")
-        _unload(f"alive-{sign}")
-        guard.WATCH.closed(f"alive-{sign}")
+    if sign == "stream":  # e.g. a heartbeat opened again
+        _unload(f"alive-{sign}", lambda: guard.WATCH.opened(f"alive-{sign}", heartbeat=True))
+        guard.WATCH.closed(f"alive-{sign}", heartbeat=True)
     else:  # it sent a request after the unload: the tab is still there
         _unload(f"alive-{sign}", lambda: guard.WATCH.touch(f"alive-{sign}"))
     assert not s.closed and session.is_open(f"alive-{sign}")

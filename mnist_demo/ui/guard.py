@@ -73,6 +73,7 @@ class ConnectionWatch:
         self.touch(session_hash)
 
     def closed(self, session_hash: str, heartbeat: bool = False) -> None:
+        """A stream ended (no sign of life: a closing tab ends its streams)."""
         with self._lock:
             for counts in (self._open, self._heartbeats) if heartbeat else (self._open,):
                 left = counts.get(session_hash, 0) - 1
@@ -80,7 +81,6 @@ class ConnectionWatch:
                     counts[session_hash] = left
                 else:
                     counts.pop(session_hash, None)
-        self.touch(session_hash)
 
     def has_heartbeat(self, session_hash: str) -> bool:
         with self._lock:

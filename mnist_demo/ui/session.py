@@ -192,14 +192,23 @@ def open_session(request: gr.Request | None = None) -> Session:
 
 async def close_closed_tab(request: gr.Request) -> None:
     """demo.unload: Gradio fires it when the tab's heartbeat stream ends, which a dropped connection
-    does as well as a closed tab. Wait a moment, and close the session only if its tab then shows no
-    sign of life (no open connection, no request since the unload)."""
+    does as well as a closed tab. Close the session only if, a moment later, its tab shows no sign
+    of life (no open stream, no request since the unload). The check runs in a task of its own:
+    Gradio runs this handler inside the ending heartbeat response, which must be let go first."""
     session_hash = getattr(request, "session_hash", None)
     if not isinstance(session_hash, str) or session_hash in _pending_close or session_hash not in _open_sessions:
         return
     _pending_close.add(session_hash)
+    task = asyncio.get_running_loop().create_task(_close_if_gone(session_hash, guard.WATCH.now()))
+    _closing.add(task)
+    task.add_done_callback(_closing.discard)
+
+
+_closing: set[asyncio.Task] = set()  # the delayed checks under way (a reference keeps each alive)
+
+
+async def _close_if_gone(session_hash: str, since: float) -> None:
     try:
-        since = guard.WATCH.now()
         await asyncio.sleep(UNLOAD_GRACE_SECONDS)
         if guard.WATCH.alive(session_hash, since):
             return
