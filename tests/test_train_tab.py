@@ -182,7 +182,7 @@ def test_second_user_waits_in_line_and_closing_a_tab_stops_its_training(browser,
 
     second = open_train_tab(browser, app_url)
     try:
-        set_fields(second, "2000", "1")
+        set_fields(second, "60000", "1")  # long enough to be seen running (2,000 images take a second)
         second.locator("#train-start").click()
         second.get_by_text("you are number 1 in line").wait_for(timeout=15_000)
 
