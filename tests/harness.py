@@ -78,6 +78,8 @@ class App:
         self.port = port
         self.url = f"http://127.0.0.1:{port}/"
         self.pid = pid or os.getpid()  # the server's process: benchmarks read its CPU time and memory
+        self.log: Path | None = None  # the server's output, for a subprocess
+        self.returncode: int | None = None  # its exit status once stopped
         self._stop = stop
 
     def stop(self) -> None:
@@ -105,13 +107,19 @@ def serve_in_process(port: int | None = None) -> App:
     return app
 
 
-def serve_subprocess(port: int | None = None, timeout_s: float = 120, cwd: Path | str = ROOT) -> App:
+def serve_subprocess(port: int | None = None, timeout_s: float = 120, cwd: Path | str = ROOT,
+                     log_path: Path | str | None = None, env: dict[str, str] | None = None) -> App:
     """`python app.py` as a child process with the same options, stopped by its PID (SIGTERM, then SIGKILL).
 
-    `cwd`: another checkout's app.py, to measure a benchmark before and after a change."""
+    `cwd`: another checkout's app.py, to measure a benchmark before and after a change. `log_path`: keep
+    the server's output there (else a temporary file, removed after a clean stop). `env`: more variables.
+    After `stop()`, `app.returncode` is the server's exit status."""
     port = port or free_port()
-    log = tempfile.NamedTemporaryFile(prefix="mnist-demo-app-", suffix=".log", delete=False)
-    process = subprocess.Popen([sys.executable, "app.py"], cwd=cwd, env={**os.environ, **_environment(port)},
+    keep = log_path is not None
+    log = open(log_path, "wb") if keep else tempfile.NamedTemporaryFile(prefix="mnist-demo-app-", suffix=".log",
+                                                                       delete=False)
+    process = subprocess.Popen([sys.executable, "app.py"], cwd=cwd,
+                               env={**os.environ, **(env or {}), **_environment(port)},
                                stdout=log, stderr=subprocess.STDOUT)
 
     def stop() -> None:
@@ -121,10 +129,13 @@ def serve_subprocess(port: int | None = None, timeout_s: float = 120, cwd: Path 
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+        app.returncode = process.returncode
         log.close()
-        Path(log.name).unlink(missing_ok=True)
+        if not keep:
+            Path(log.name).unlink(missing_ok=True)
 
     app = App(port, stop, process.pid)
+    app.log = Path(log.name)
     try:
         _wait_until_serving(app.url, timeout_s, alive=lambda: process.poll() is None)
     except RuntimeError as exc:
