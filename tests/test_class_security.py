@@ -178,9 +178,9 @@ def test_giving_a_drawing_needs_a_joined_class(db, a_class):
 
 def test_a_page_load_with_a_class_link_joins(db, a_class):
     info, _ = a_class
-    out = class_tab.on_page_load("en", request(query={"class": security.pretty_code(info.code)}))
+    out = class_tab.on_join_link("en", request(query={"class": security.pretty_code(info.code)}))
     assert out[3].code == info.code and out[2]["visible"] is True
-    assert all(v == gr.skip() for v in class_tab.on_page_load("en", request()))
+    assert all(v == gr.skip() for v in class_tab.on_join_link("en", request()))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -205,9 +205,19 @@ def _events(base: str) -> dict[str, int]:
     return found, config
 
 
+def _page_load(client: httpx.Client, session_hash: str) -> None:
+    """What a script can do first, as the page does: the page-load event, so the request gate lets it through
+    and the refusal tested is the dashboard's own key check."""
+    config = client.get("../config").json()
+    (load,) = [d for d in config["dependencies"] if d.get("api_name") == "on_page_load"]
+    answer = client.post("run/predict", json={"data": [], "fn_index": load["id"], "session_hash": session_hash})
+    assert answer.status_code == 200, answer.text
+
+
 def _call(base: str, fn_index: int, data: list, session_hash: str, event_data: dict | None = None) -> dict:
-    """queue/join then read the event stream until the event completes."""
+    """The page load, then queue/join and read the event stream until the event completes."""
     with httpx.Client(base_url=base + "gradio_api/", timeout=60) as client:
+        _page_load(client, session_hash)
         joined = client.post("queue/join", json={"data": data, "fn_index": fn_index, "session_hash": session_hash,
                                                  "event_data": event_data, "trigger_id": None})
         assert joined.status_code == 200, joined.text

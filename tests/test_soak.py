@@ -130,7 +130,7 @@ class Script:
         return {"path": path, "orig_name": name, "meta": {"_type": "gradio.FileData"}}
 
     def upload_weights(self, files: list[dict], session_hash: str) -> dict | None:
-        dep = self.fn("on_upload_1")
+        dep = self.fn("on_weights_upload")
         values = {"file": files, "radio": "en", "state": None}
         return self.queued(dep, [values[self.types[i]] for i in dep["inputs"]], session_hash)
 

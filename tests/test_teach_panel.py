@@ -65,12 +65,12 @@ def test_download_and_upload_round_trip(tmp_path):
     with zipfile.ZipFile(path) as zf:
         assert {"labels.csv", "train-images-idx3-ubyte", "images/00002-4.png", "ink/00003-4.png"} <= set(zf.namelist())
     other = Session()
-    message, view, pick = panel.on_upload(path, other, "en")
+    message, view, pick = panel.on_digits_upload(path, other, "en")
     assert message == t("teach.uploaded", "en", count=3) and panel.my_digits(other).counts()[4] == 2
     bad = tmp_path / "bad.zip"
     with zipfile.ZipFile(bad, "w") as zf:
         zf.writestr("labels.csv", "file,label\nimages/00001-1.png,11\n")
-    message, *_ = panel.on_upload(str(bad), other, "en")
+    message, *_ = panel.on_digits_upload(str(bad), other, "en")
     assert message.startswith(t("teach.bad_zip", "en", detail="")) and len(panel.my_digits(other)) == 3
     session.close()
 

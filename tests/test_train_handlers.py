@@ -118,6 +118,6 @@ def test_picking_an_unknown_model_or_preset_is_a_friendly_error():
 def test_stop_and_upload_without_anything():
     session = Session()
     assert train_tab.request_stop(session, "en") == t("train.nothing_to_stop")
-    assert train_tab.on_upload(None, session, "en", 3) == ("", 3)
-    message, changed = train_tab.on_upload(["/no/such/file.safetensors"], session, "en", 3)
+    assert train_tab.on_weights_upload(None, session, "en", 3) == ("", 3)
+    message, changed = train_tab.on_weights_upload(["/no/such/file.safetensors"], session, "en", 3)
     assert changed == 3 and message.startswith(t("train.upload_rejected", reason="").strip())

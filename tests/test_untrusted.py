@@ -127,12 +127,12 @@ def test_train_handlers_without_a_session_ask_to_reload():
     (update,) = _collect(train_tab.run(tab, _values(tab, None)))
     assert update[tab.message] == t("common.reload")
     assert train_tab.request_stop(None, "zh") == t("common.reload", "zh")
-    assert train_tab.on_upload(["x.safetensors"], None, "en", 2) == (t("common.reload"), 2)
+    assert train_tab.on_weights_upload(["x.safetensors"], None, "en", 2) == (t("common.reload"), 2)
 
 
 @pytest.mark.parametrize("files_sent", [[None], [5], {"path": "x"}, ["a.safetensors"] * 50])
 def test_weights_upload_of_anything_answers_with_a_message(files_sent):
-    message, changed = train_tab.on_upload(files_sent, Session(), "en", 0)
+    message, changed = train_tab.on_weights_upload(files_sent, Session(), "en", 0)
     assert message.startswith("Upload rejected") and changed == 0 and "Traceback" not in message
 
 

@@ -17,7 +17,7 @@ from . import guard, i18n
 from .i18n import LANGUAGES, Localizer, t
 from .session import Session, close_closed_tab, close_session, is_open, open_session
 
-MAX_SESSIONS = int(os.environ.get("MNIST_DEMO_MAX_SESSIONS", "500"))  # Gradio's session LRU (~0.2 MB each)
+MAX_SESSIONS = int(os.environ.get("MNIST_DEMO_MAX_SESSIONS", "200"))  # Gradio's session LRU (~0.4 MB each: a copy of the page's config)
 MAX_QUEUE = int(os.environ.get("MNIST_DEMO_MAX_QUEUE", "256"))  # events waiting in Gradio's queue
 CACHE_CLEANUP = (600, 1800)  # every 10 minutes, remove Gradio's cached files older than 30 minutes
 

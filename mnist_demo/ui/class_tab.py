@@ -191,11 +191,11 @@ def _teacher(code: object, key: object, request: gr.Request | None, lang: str) -
     if not GUARD.may_try_key(address, normalized):
         wait = max(GUARD.key_failures.retry_after(address),
                    GUARD.class_key_failures.retry_after(normalized) if normalized else 0.0)
-        raise gr.Error(t("class.msg.slow_down", lang, minutes=_minutes(wait)))
+        raise gr.Error(t("class.msg.slow_down", lang, minutes=_minutes(wait)), print_exception=False)
     info = default_store().check_key(normalized, key) if normalized else None
     if info is None:
         GUARD.failed_key(address, normalized)
-        raise gr.Error(t("class.msg.refused", lang))
+        raise gr.Error(t("class.msg.refused", lang), print_exception=False)
     return info
 
 
@@ -207,12 +207,12 @@ def on_create(title: str, lang: str, request: gr.Request) -> tuple:
     """(created panel, code, link, QR, teacher key, dashboard code, dashboard key)."""
     address = client_address(request)
     if not GUARD.may_create(address):
-        raise gr.Error(t("class.msg.slow_down", lang, minutes=_minutes(GUARD.creates.retry_after(address))))
+        raise gr.Error(t("class.msg.slow_down", lang, minutes=_minutes(GUARD.creates.retry_after(address))), print_exception=False)
     try:
         info, key = default_store().create_class(title or "", DEFAULT_MODEL)
     except ClassError as exc:
         message = REFUSALS.get(exc.reason, "class.msg.too_many_classes")
-        raise gr.Error(t(message, lang)) from None
+        raise gr.Error(t(message, lang), print_exception=False) from None
     GUARD.created(address)
     link = join_link(info.code, request)
     gr.Info(t("class.msg.created", lang))
@@ -227,11 +227,11 @@ def on_create(title: str, lang: str, request: gr.Request) -> tuple:
 def _join(code: object, request: gr.Request | None, lang: str) -> Student:
     address = client_address(request)
     if not GUARD.may_join(address):
-        raise gr.Error(t("class.msg.slow_down", lang, minutes=_minutes(GUARD.join_failures.retry_after(address))))
+        raise gr.Error(t("class.msg.slow_down", lang, minutes=_minutes(GUARD.join_failures.retry_after(address))), print_exception=False)
     info = default_store().get_class(code)
     if info is None:
         GUARD.failed_join(address)
-        raise gr.Error(t("class.msg.no_class", lang))
+        raise gr.Error(t("class.msg.no_class", lang), print_exception=False)
     return Student(info.code, info.title, info.model or DEFAULT_MODEL, secrets.token_urlsafe(12))
 
 
@@ -247,7 +247,7 @@ def on_join(code: str, lang: str, request: gr.Request) -> tuple:
     return _student_view(_join(code, request, lang), lang)
 
 
-def on_page_load(lang: str, request: gr.Request) -> tuple:
+def on_join_link(lang: str, request: gr.Request) -> tuple:
     """`?class=CODE` in the address: select this tab and join. (tabs, *the student view)"""
     code = dict(request.query_params or {}).get("class") if request is not None else None
     if not code:
@@ -303,20 +303,20 @@ async def on_live(payload: str | None, student: Student | None, lang: str) -> st
 def give(digit: int, payload: str | None, student: Student | None, nickname: str, lang: str) -> tuple:
     """The student says the drawing is `digit`: store it. (canvas, count line, my drawings)"""
     if not isinstance(student, Student):
-        raise gr.Error(t("class.msg.not_joined", lang))
+        raise gr.Error(t("class.msg.not_joined", lang), print_exception=False)
     entry = _student_entry(student)
     if entry is None:
-        raise gr.Error(t("draw.msg.no_model", lang))
+        raise gr.Error(t("draw.msg.no_model", lang), print_exception=False)
     try:
         ink = decode_ink_payload(payload)
     except PictureError:
-        raise gr.Error(t("draw.msg.bad_drawing", lang)) from None
+        raise gr.Error(t("draw.msg.bad_drawing", lang), print_exception=False) from None
     with PREDICTING:
         reading = predict.read_drawing(payload, entry.model)
     if reading.outcome == predict.UNREADABLE:
-        raise gr.Error(t("draw.msg.bad_drawing", lang))
+        raise gr.Error(t("draw.msg.bad_drawing", lang), print_exception=False)
     if reading.prepared is None or reading.prepared.blank or reading.top is None:
-        raise gr.Error(t("class.msg.draw_first", lang))
+        raise gr.Error(t("class.msg.draw_first", lang), print_exception=False)
     answer, confidence = reading.top
     try:
         default_store().add_drawing(student.code, student.student, reading.prepared.image, int(digit), ink=ink,
@@ -327,7 +327,7 @@ def give(digit: int, payload: str | None, student: Student | None, nickname: str
                   "too_many_students": store.MAX_STUDENTS_PER_CLASS}
         key = REFUSALS.get(exc.reason, "class.msg.gone")
         message = t(key, lang, limit=limits[exc.reason]) if exc.reason in limits else t(key, lang)
-        raise gr.Error(message) from None
+        raise gr.Error(message, print_exception=False) from None
     count = default_store().student_count(student.code, student.student)
     verdict = (t("class.verdict_right", lang) if int(answer) == int(digit)
                else t("class.verdict_wrong", lang, answer=answer))
@@ -467,7 +467,7 @@ def on_delete(code: str, key: str, confirmed: bool, lang: str, request: gr.Reque
     """(dashboard panel, timer, confirm box, dashboard key)."""
     info = _teacher(code, key, request, lang)
     if confirmed is not True:
-        raise gr.Error(t("class.delete_tick", lang))
+        raise gr.Error(t("class.delete_tick", lang), print_exception=False)
     default_store().delete_class(info.code)
     tuning.MODELS.drop(info.code)
     job = TRAINING.pop(info.code, None)
@@ -719,4 +719,4 @@ def build(ctx) -> None:
     tabs = getattr(gr.context.Context.block, "parent", None)
     root = gr.context.Context.root_block
     if isinstance(tabs, gr.Tabs) and root is not None:
-        root.load(on_page_load, [lang], [tabs, *student_outputs], **PRIVATE)
+        root.load(on_join_link, [lang], [tabs, *student_outputs], **PRIVATE)

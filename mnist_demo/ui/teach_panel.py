@@ -121,7 +121,7 @@ def on_download(session: Session | None, lang: str) -> tuple:
     return "", str(path)
 
 
-def on_upload(file, session: Session | None, lang: str) -> tuple:
+def on_digits_upload(file, session: Session | None, lang: str) -> tuple:
     """(message, my-digits, delete picker): add the digits of an uploaded My digits zip (checked)."""
     if not isinstance(session, Session) or file is None:
         return "", gr.skip(), gr.skip()
@@ -234,7 +234,7 @@ def build(ctx, model: gr.Dropdown) -> None:
                      [message, view, pick], **private)
     delete.click(on_delete, [pick, ctx.session, ctx.lang], [message, view, pick], **private)
     download.click(on_download, [ctx.session, ctx.lang], [message, zipped], **private)
-    upload.upload(on_upload, [upload, ctx.session, ctx.lang], [message, view, pick], **private)
+    upload.upload(on_digits_upload, [upload, ctx.session, ctx.lang], [message, view, pick], **private)
     start.click(on_teach, [model, ctx.session, ctx.lang, ctx.models_changed],
                 [progress, result, start, stop, ctx.models_changed], concurrency_limit=None, **private)
     stop.click(on_stop, ctx.session, None, queue=False, **private)

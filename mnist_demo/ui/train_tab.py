@@ -377,7 +377,7 @@ def request_stop(session: Session, lang: str) -> str:
 MAX_UPLOAD_FILES = 2  # a .safetensors file and its .json card
 
 
-def on_upload(files: list[str] | None, session: Session, lang: str, changed: int) -> tuple[str, int]:
+def on_weights_upload(files: list[str] | None, session: Session, lang: str, changed: int) -> tuple[str, int]:
     """Saved weights uploaded again: checked against their architecture (never unpickled), then selectable."""
     changed = changed if isinstance(changed, int) and not isinstance(changed, bool) and 0 <= changed < 2**53 else 0
     if not usable(session):
@@ -479,5 +479,5 @@ def build(ctx) -> None:
     start.click(functools.partial(run, tab), tab.form(), tab.run_outputs(), concurrency_limit=None,
                 concurrency_id="train", show_progress="hidden", **private)
     stop.click(request_stop, [ctx.session, ctx.lang], message, queue=False, show_progress="hidden", **private)
-    upload.upload(on_upload, [upload, ctx.session, ctx.lang, ctx.models_changed], [upload_message, ctx.models_changed],
+    upload.upload(on_weights_upload, [upload, ctx.session, ctx.lang, ctx.models_changed], [upload_message, ctx.models_changed],
                   concurrency_limit=2, concurrency_id="train-upload", **private)
