@@ -60,6 +60,8 @@ def evaluation_message(evaluation: Evaluation) -> dict:
     """An `Evaluation` as plain data; its tensors travel as one safetensors blob."""
     images = [torch.from_numpy(m.image) for m in evaluation.mistakes]
     tensors = {"confusion": evaluation.confusion.contiguous(), "predictions": evaluation.predictions.contiguous(),
+               "confidences": (evaluation.confidences if evaluation.confidences is not None
+                               else torch.zeros(evaluation.count)).float().contiguous(),
                "mistake_images": torch.stack(images) if images else torch.zeros((0, 28, 28), dtype=torch.uint8)}
     return {"accuracy": float(evaluation.accuracy), "per_class": [float(a) for a in evaluation.per_class],
             "count": int(evaluation.count),
@@ -74,7 +76,7 @@ def evaluation_from_message(fields: dict) -> Evaluation:
                 for i, (index, true, predicted, confidence) in enumerate(fields["mistakes"])]
     return Evaluation(accuracy=float(fields["accuracy"]), per_class=[float(a) for a in fields["per_class"]],
                       confusion=tensors["confusion"], mistakes=mistakes, predictions=tensors["predictions"],
-                      count=int(fields["count"]))
+                      count=int(fields["count"]), confidences=tensors["confidences"])
 
 
 def weights_bytes(model: torch.nn.Module) -> bytes:
