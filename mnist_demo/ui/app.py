@@ -61,10 +61,13 @@ def build_app() -> gr.Blocks:
 
 
 def launch_options() -> dict:
-    """Where to listen: 127.0.0.1 by default, what the environment asks for on Spaces."""
+    """Where to listen: 127.0.0.1 by default, what the environment asks for on Spaces; the page's CSS."""
     import os
 
+    from .page_css import CSS
+
     return {
+        "css": CSS,
         "server_name": os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
         "server_port": int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
     }
