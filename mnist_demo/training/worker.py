@@ -24,11 +24,12 @@ import re
 import signal
 import time
 
+import numpy as np
 import torch
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
-from ..data import load_split
+from ..data import Split, load_split
 from ..models import build_model
 from .card import build_card, epoch_record
 from .engine import Progress, train
@@ -79,6 +80,16 @@ def evaluation_from_message(fields: dict) -> Evaluation:
                       count=int(fields["count"]), confidences=tensors["confidences"])
 
 
+def extra_split(extra: dict | None):
+    """The job's extra digits (plain bytes, see job.ExtraDigits) as a Split, checked; None for none."""
+    if not extra:
+        return None
+    images, labels = np.frombuffer(extra["images"], np.uint8), np.frombuffer(extra["labels"], np.uint8)
+    if not 0 < len(labels) or images.size != len(labels) * 28 * 28 or labels.max() > 9:
+        raise ValueError("the extra digits are not 28x28 images with labels 0-9")
+    return Split(torch.from_numpy(images.reshape(-1, 28, 28).copy()), torch.from_numpy(labels.astype(np.int64)))
+
+
 def weights_bytes(model: torch.nn.Module) -> bytes:
     return save_tensors({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()})
 
@@ -124,8 +135,9 @@ def _run(conn, should_stop, params: dict) -> dict:
     recipe = Recipe(**params["recipe"])
     model = build_model(name, seed=seed)
     history, final = [], None
+    extra = extra_split(params.get("extra"))
     for event in train(model, recipe, dataset, data_dir=data_dir, seed=seed, device=params["device"],
-                       should_stop=should_stop, report_seconds=params["report_seconds"]):
+                       should_stop=should_stop, report_seconds=params["report_seconds"], extra_train=extra):
         if event.kind == "epoch" and event.test_acc is not None:
             history.append(epoch_record(event))
         conn.send(("progress", progress_message(event)))
@@ -137,4 +149,6 @@ def _run(conn, should_stop, params: dict) -> dict:
                       evaluation=evaluation, final=final, history=history, seconds=time.time() - started,
                       device=device, threads=params["threads"], command=params["command"], data_dir=data_dir,
                       checksum=params.get("checksum"))
+    if extra is not None:
+        card["extra_data"] = params["extra"]["info"]
     return {"weights": weights_bytes(model), "card": card, "evaluation": evaluation_message(evaluation)}

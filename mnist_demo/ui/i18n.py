@@ -78,6 +78,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "train.model": {"en": "Network", "zh": "网络"},
     "train.model_choice": {"en": "{title} · {count} parameters", "zh": "{title} · {count} 个参数"},
     "train.dataset": {"en": "Dataset", "zh": "数据集"},
+    "train.extra": {"en": "Plus My digits (optional): the zip downloaded in Draw & Predict",
+                    "zh": "再加上“我的数字”（可选）：在手写识别页下载的 zip"},
     "train.preset": {"en": "Recipe preset (fills the fields below)", "zh": "训练方案预设（填入下面的参数）"},
     "train.own_recipe": {"en": "{name} (this network's own)", "zh": "{name}（该网络自己的方案）"},
     "train.optimizer": {"en": "Optimizer", "zh": "优化器"},

@@ -22,8 +22,9 @@ import pandas as pd
 from ..augment import AUGMENTATIONS
 from ..data import DATASETS, TRAIN_SIZE, DataMissingError, load_split
 from ..models import MODELS, build_model, param_count
+from ..my_digits import training_data
 from ..pictures import confusion_cell, confusion_image, mistake_image
-from ..training.job import JobSpec, Snapshot, TrainingJob
+from ..training.job import ExtraDigits, JobSpec, Snapshot, TrainingJob
 from ..training.metrics import Evaluation, cell_examples
 from ..training.recipes import OPTIMIZERS, RECIPES, custom_recipe
 from ..training.worker import friendly_error
@@ -185,6 +186,7 @@ class Settings:
     train_subset: float
     augment: str
     seed: float
+    extra: str | None = None  # a My digits zip (its uploaded path) trained on besides the dataset
 
 
 NUMBERS = ("lr", "momentum", "batch_size", "epochs", "train_subset", "seed")
@@ -217,7 +219,22 @@ def job_spec(s: Settings) -> JobSpec:
                            epochs=s.epochs, train_subset=s.train_subset, augment=s.augment)
     if s.seed in (None, "") or not 0 <= int(float(s.seed)) < 2**63:
         raise ValueError(f"seed must be a whole number from 0 (got {s.seed!r})")
-    return JobSpec(s.model, s.dataset, recipe, int(float(s.seed)))
+    return JobSpec(s.model, s.dataset, recipe, int(float(s.seed)), extra_digits(s.extra, s.dataset))
+
+
+def extra_digits(path, dataset: str) -> ExtraDigits | None:
+    """The uploaded My digits zip as the training's extra digits (checked by my_digits), or None."""
+    if path in (None, "", []):
+        return None
+    if isinstance(path, list) and len(path) == 1:
+        path = path[0]
+    if not isinstance(path, str):
+        raise ValueError("extra digits must be one My digits zip")
+    try:
+        split, info = training_data(path, 1, dataset)
+    except (ValueError, OSError) as exc:
+        raise ValueError(f"extra digits: {friendly_error(exc)}") from None
+    return ExtraDigits.from_split(split, {**info, "file": Path(path).name})
 
 
 @dataclass
@@ -238,6 +255,7 @@ class TrainTab:
     train_subset: gr.Number
     augment: gr.Radio
     seed: gr.Number
+    extra: gr.File
     start: gr.Button
     stop: gr.Button
     message: gr.Markdown
@@ -421,8 +439,11 @@ def build(ctx) -> None:
         with gr.Column(scale=2, min_width=320):
             model = L(gr.Dropdown, model_choices("en"), value=FIRST_TO_TRAIN, label="train.model",
                       elem_id="train-model")
-            dataset = L(gr.Dropdown, dataset_choices(), value=MODELS[FIRST_TO_TRAIN].dataset, label="train.dataset",
-                        elem_id="train-dataset")
+            with gr.Row():
+                dataset = L(gr.Dropdown, dataset_choices(), value=MODELS[FIRST_TO_TRAIN].dataset,
+                            label="train.dataset", elem_id="train-dataset", min_width=160)
+                extra = L(gr.File, label="train.extra", file_types=[".zip"], height=90, elem_id="train-extra",
+                          min_width=160)
             preset = L(gr.Dropdown, preset_choices(FIRST_TO_TRAIN, "en"), value=own, label="train.preset",
                        elem_id="train-preset")
             preset_info = gr.Markdown(RECIPES[own].description, elem_id="train-preset-info")
@@ -476,7 +497,7 @@ def build(ctx) -> None:
 
     tab = TrainTab(session=ctx.session, lang=ctx.lang, models_changed=ctx.models_changed, model=model,
                    dataset=dataset, preset=preset, optimizer=optimizer, lr=lr, momentum=momentum, batch_size=batch,
-                   epochs=epochs, train_subset=subset, augment=augment, seed=seed, start=start, stop=stop,
+                   epochs=epochs, train_subset=subset, augment=augment, seed=seed, extra=extra, start=start, stop=stop,
                    message=message, progress=progress, loss_plot=loss_plot, acc_plot=acc_plot, test_plot=test_plot,
                    results=results, result=result, per_class=per_class, confusion=confusion, gallery=gallery,
                    downloads=downloads, cells=gr.State(None), cell_message=cell_message, cell_gallery=cell_gallery)
