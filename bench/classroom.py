@@ -2,6 +2,7 @@
 
     python bench/classroom.py                       # 10, 25, 50, 100, 150 students, with and without a training
     python bench/classroom.py --students 50 --seconds 40 --training-only
+    python bench/classroom.py --class-mode --students 50 --seconds 60   # one class: bench/results/classroom_class.*
 
 Each simulated student draws real UNIPEN digits (unipen-dev, pen strokes of writers outside
 MNIST) as the canvas would: a 1.2 s stroke whose ink grows along the pen's path, the newest ink
@@ -15,6 +16,16 @@ The load generator shares the 2 cores with the server, so it is kept cheap: requ
 pre-encoded bytes written to plain keep-alive connections (asyncio streams), a few hundred
 microseconds of client CPU each; its own CPU time is reported beside every result, and so are
 the server's CPU and the load average. Results: bench/results/classroom.{json,md}.
+
+`--class-mode`: the students join one class instead (Class tab): a class is opened in a fresh state folder
+(MNIST_DEMO_STATE of the served app), each student runs the page-load events, joins with the code
+(`class-join-go` click), draws into the class canvas's live event (`#class-canvas` change, unqueued, the
+same strokes and pacing) and at each stroke's end saves the drawing as the page does: the `class-teach-N`
+click of the drawing's label through the queue (`queue/join`, then `queue/data` until it completes), so a
+save is measured from the press to the stored answer. One teacher session opens the dashboard and calls the
+wall's timer tick every 3 s. Reported: p50/p95 of the live answer (stroke end -> final answer) and of the
+save, the tick's p95, errors, and the drawings in the class afterwards (counted in its SQLite file).
+Results: bench/results/classroom_class.{json,md}.
 """
 
 from __future__ import annotations
@@ -35,6 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.harness import (  # noqa: E402
+    PERCENTILE_DEFINITION,
     Connection,
     default_inputs,
     percentile,
@@ -183,6 +195,233 @@ async def student(url_host: str, port: int, config: dict, events: dict, pool: li
 
 
 # ---------------------------------------------------------------------------------------------
+# Class mode: students of one class, as the Class tab's page does
+
+
+KEEP_ALIVE_S = 4.0  # uvicorn closes an idle keep-alive connection after 5 s; a browser then opens a new one
+
+
+class FreshConnection(Connection):
+    """A Connection that reconnects after KEEP_ALIVE_S idle, as a browser does, instead of writing into a socket
+    the server is closing (a student is idle on it while a save goes through the queue and during the pause)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__(host, port)
+        self.last = time.perf_counter()
+
+    async def request(self, method: str, path: str, body: bytes = b"", **options) -> tuple[int, bytes]:
+        if self.writer is not None and time.perf_counter() - self.last > KEEP_ALIVE_S:
+            self.close()
+            self.reader = self.writer = None
+        try:
+            return await super().request(method, path, body, **options)
+        finally:
+            self.last = time.perf_counter()
+
+
+def find_class_events(config: dict) -> dict:
+    """fn_index of the Class tab's events the bench drives, and of the page-load events."""
+    ids = {c["id"]: c.get("props", {}).get("elem_id") for c in config["components"]}
+    timers = {c["id"] for c in config["components"] if c.get("type") == "timer"}
+    events = {"load": [], "teach": {}}
+    for index, dep in enumerate(config["dependencies"]):
+        for target, event in dep.get("targets", []):
+            elem = ids.get(target)
+            if event == "load":
+                events["load"].append(index)
+            elif (elem, event) == ("class-join-go", "click"):
+                events["join"] = index
+            elif (elem, event) == ("class-canvas", "change"):
+                events["live"] = index
+            elif (elem, event) == ("class-open", "click"):
+                events["open"] = index
+            elif event == "click" and elem and elem.startswith("class-teach-"):
+                events["teach"][int(elem.rsplit("-", 1)[1])] = index
+            elif target in timers and event == "tick" and "class-dash-code" in {ids.get(i) for i in dep["inputs"]}:
+                events["tick"] = index
+    return events
+
+
+async def page_load(conn: Connection, config: dict, events: dict, session: str) -> None:
+    for fn in events["load"]:  # what a page load does first
+        body = json.dumps({"data": default_inputs(config, fn), "fn_index": fn, "session_hash": session}).encode()
+        await conn.request("POST", "/gradio_api/run/predict", body)
+
+
+async def run_event(conn: Connection, fn: int, data: list, session: str) -> dict | None:
+    """One event through /gradio_api/run/predict (as the page's unqueued events): its answer, or None on an error."""
+    body = json.dumps({"data": data, "fn_index": fn, "session_hash": session}).encode()
+    status, raw = await conn.request("POST", "/gradio_api/run/predict", body)
+    answer = json.loads(raw) if status == 200 else {}
+    return answer if "data" in answer else None
+
+
+async def queued_event(host: str, port: int, conn: Connection, fn: int, data: list, session: str) -> bool:
+    """One queued event as the page sends it: queue/join, then queue/data until it completes; True on success."""
+    body = json.dumps({"data": data, "fn_index": fn, "session_hash": session, "event_data": None,
+                       "trigger_id": None}).encode()
+    status, raw = await conn.request("POST", "/gradio_api/queue/join", body)
+    if status != 200:
+        return False
+    reader, writer = await asyncio.open_connection(host, port)
+    writer.write(f"GET /gradio_api/queue/data?session_hash={session} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+    try:
+        while True:
+            line = await reader.readline()
+            if not line:
+                return False
+            if line.startswith(b"data:") and b'"process_completed"' in line:
+                return bool(json.loads(line[5:]).get("success"))
+    finally:
+        writer.close()
+
+
+async def class_student(host: str, port: int, config: dict, events: dict, code: str, pool: list[dict], until: float,
+                        results: list, rng: random.Random) -> None:
+    conn = FreshConnection(host, port)
+    session = secrets.token_hex(6)
+    live_rest = default_inputs(config, events["live"])[1:]  # the student's state (server-side) and the language
+    try:
+        await page_load(conn, config, events, session)
+        joined = await run_event(conn, events["join"], default_inputs(config, events["join"], **{"class-join": code}),
+                                 session)
+        if joined is None:
+            raise ConnectionError("the join was refused")
+        await asyncio.sleep(rng.uniform(0, PAUSE_SECONDS + STROKE_SECONDS))  # students don't start in step
+        while time.perf_counter() < until:
+            drawing = rng.choice(pool)
+            frames = drawing["frames"]
+            start = time.perf_counter()
+            end = start + STROKE_SECONDS
+            updates, errors, last_sent = 0, 0, -1.0
+            while True:
+                now = time.perf_counter()
+                if now - last_sent < SEND_EVERY:
+                    await asyncio.sleep(SEND_EVERY - (now - last_sent))
+                    now = time.perf_counter()
+                if now >= end:
+                    break
+                last_sent = now
+                answer = await run_event(conn, events["live"],
+                                         [frames[min(len(frames) - 2, int((now - start) / FRAME_STEP))], *live_rest],
+                                         session)
+                errors += answer is None
+                updates += answer is not None and time.perf_counter() < end
+            now = time.perf_counter()
+            if now < end:
+                await asyncio.sleep(end - now)
+            answer = await run_event(conn, events["live"], [frames[-1], *live_rest], session)
+            live = time.perf_counter() - end
+            errors += answer is None
+            text = str((answer or {}).get("data", [""])[0])
+            fn = events["teach"][int(drawing["label"])]
+            pressed = time.perf_counter()
+            saved = await queued_event(host, port, conn, fn, default_inputs(config, fn, **{"class-canvas": frames[-1]}),
+                                       session)
+            results.append({"live": live, "save": time.perf_counter() - pressed if saved else float("nan"),
+                            "updates": updates, "errors": errors + (not saved),
+                            "correct": f"**{drawing['label']}**" in text})
+            await asyncio.sleep(PAUSE_SECONDS)
+    except (ConnectionError, OSError, asyncio.IncompleteReadError, ValueError) as exc:
+        results.append({"live": float("nan"), "save": float("nan"), "updates": 0, "errors": 1, "correct": False,
+                        "failure": repr(exc)})
+    finally:
+        conn.close()
+
+
+async def class_teacher(host: str, port: int, config: dict, events: dict, code: str, key: str, until: float,
+                        ticks: list) -> None:
+    """The teacher's wall: the dashboard opened once, then the timer's tick every REFRESH_S (3 s)."""
+    conn = FreshConnection(host, port)
+    session = secrets.token_hex(6)
+    values = {"class-dash-code": code, "class-dash-key": key, "class-model": "digitnet"}
+    try:
+        await page_load(conn, config, events, session)
+        if await run_event(conn, events["open"], default_inputs(config, events["open"], **values), session) is None:
+            ticks.append(float("nan"))
+            return
+        while time.perf_counter() < until:
+            await asyncio.sleep(3.0)
+            started = time.perf_counter()
+            answer = await run_event(conn, events["tick"], default_inputs(config, events["tick"], **values), session)
+            ticks.append(time.perf_counter() - started if answer is not None else float("nan"))
+    finally:
+        conn.close()
+
+
+async def class_phase(host: str, port: int, pid: int, config: dict, events: dict, pool: list[dict], students: int,
+                      seconds: float, code: str, key: str) -> dict:
+    results: list[dict] = []
+    ticks: list[float] = []
+    rng = random.Random(students)
+    until = time.perf_counter() + seconds
+    cpu0, gen0, wall0 = process_cpu_seconds(pid), time.process_time(), time.perf_counter()
+    load0 = os.getloadavg()[0]
+    tasks = [asyncio.create_task(class_student(host, port, config, events, code, pool, until, results,
+                                               random.Random(rng.random()))) for _ in range(students)]
+    tasks.append(asyncio.create_task(class_teacher(host, port, config, events, code, key, until, ticks)))
+    await asyncio.gather(*tasks)
+    wall = time.perf_counter() - wall0
+    live = [1000 * r["live"] for r in results if r["live"] == r["live"]]
+    save = [1000 * r["save"] for r in results if r["save"] == r["save"]]
+    tick = [1000 * x for x in ticks if x == x]
+    q = lambda values, p: round(percentile(values, p), 1) if values else None  # noqa: E731
+    return {
+        "students": students, "strokes": len(results),
+        "live_p50_ms": q(live, 50), "live_p95_ms": q(live, 95), "save_p50_ms": q(save, 50), "save_p95_ms": q(save, 95),
+        "saves": len(save), "tick_p95_ms": q(tick, 95), "ticks": len(tick),
+        "updates_per_stroke_median": statistics.median(r["updates"] for r in results) if results else 0,
+        "errors": sum(r["errors"] for r in results) + (len(ticks) - len(tick)),
+        "failures": sorted({r["failure"] for r in results if "failure" in r})[:5],
+        "correct": round(sum(r["correct"] for r in results) / max(len(results), 1), 4),
+        "server_cpu_cores": round((process_cpu_seconds(pid) - cpu0) / wall, 2),
+        "generator_cpu_cores": round((time.process_time() - gen0) / wall, 3),
+        "load_average_1min": round(max(load0, os.getloadavg()[0]), 2),
+        "wall_s": round(wall, 1),
+    }
+
+
+def class_mode(args, pool: list[dict]) -> int:
+    import tempfile
+
+    from mnist_demo.classroom.store import ClassStore
+
+    state = Path(tempfile.mkdtemp(prefix="mnist-demo-bench-state-"))
+    os.environ["MNIST_DEMO_STATE"] = str(state)  # the served app's state folder (serve_subprocess passes it on)
+    db = ClassStore(state)
+    info, key = db.create_class("bench", "digitnet")
+    rows = []
+    with serve_subprocess(cwd=args.app_dir) as app:
+        import urllib.request
+
+        config = json.loads(urllib.request.urlopen(app.url + "config").read())
+        events = find_class_events(config)
+        for students in args.students:
+            row = asyncio.run(class_phase("127.0.0.1", app.port, app.pid, config, events, pool, students,
+                                          args.seconds, info.code, key))
+            row["drawings_in_class"] = db.count(info.code)
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+            time.sleep(3)
+    db.close()
+    header = ["students", "strokes", "live_p50_ms", "live_p95_ms", "save_p50_ms", "save_p95_ms", "saves", "errors",
+              "tick_p95_ms", "correct", "drawings_in_class", "server_cpu_cores", "generator_cpu_cores",
+              "load_average_1min"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join("" if row.get(h) is None else str(row[h]) for h in header) + " |" for row in rows]
+    note = (f"N students joined one class (Class tab) and drew real UNIPEN digits into it for {args.seconds:.0f} s: "
+            f"{STROKE_SECONDS} s strokes through the class canvas's live event (updates at most every "
+            f"{SEND_EVERY * 1000:.0f} ms, one in flight), then the drawing saved with its label's \"It's a N\" button "
+            f"through the queue, then a {PAUSE_SECONDS} s pause; one teacher's wall ticking every 3 s. live: stroke "
+            "end to the final answer; save: the press to the stored drawing's answer (queue/join to process_completed);"
+            " errors: failed events of any kind (live, save, join, tick). Percentiles: " + PERCENTILE_DEFINITION + ".")
+    write_results(args.name, {"class_mode": True, "app_dir": args.app_dir, "rows": rows},
+                  "\n".join(["# Classroom, one class: many students drawing into one class at once", "", note, "",
+                             *lines]))
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
 # A training started as a browser's Start does
 
 
@@ -267,10 +506,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-training", action="store_true", help="only the phases without a training")
     p.add_argument("--drawings", type=int, default=60, help="distinct UNIPEN digits the class draws")
     p.add_argument("--app-dir", default=str(ROOT), help="the checkout whose app.py is served (before/after runs)")
-    p.add_argument("--name", default="classroom", help="results file name in bench/results")
+    p.add_argument("--name", default=None, help="results file name in bench/results (classroom, classroom_class)")
+    p.add_argument("--class-mode", action="store_true", help="the students join one class (Class tab) and save")
     args = p.parse_args(argv)
 
     pool = drawings(args.drawings)
+    if args.class_mode:
+        args.name = args.name or "classroom_class"
+        return class_mode(args, pool)
+    args.name = args.name or "classroom"
     cli_seconds = None if args.no_training else cli_training_seconds()
     rows = []
     with serve_subprocess(cwd=args.app_dir) as app:

@@ -4,14 +4,18 @@
     python bench/screenshot.py --tab draw --phone [--lang en]              # docs/my_digits_phone.png
     python bench/screenshot.py --tab train       [--lang en]               # docs/train_tab.png (trains ~1 min)
     python bench/screenshot.py --tab visualize   [--index 0] [--lang en]   # docs/visualize_tab.png, visualize_conv.png
+    python bench/screenshot.py --tab class       [--lang en]               # docs/class_wall.png, class_phone.png
 
 Starts `python app.py` on a free port (stopped by its PID afterwards) and Debian's Chromium
 ($CHROMIUM). draw: a digit drawn with the mouse and its prediction; with --phone, on a 390x844
 touch screen, a few digits drawn with a finger and taught ("It's a N"), then the answer, the
 buttons and My digits. train: four short epochs on
 8,000 images, caught during the third, then stopped. visualize: MNIST test image --index with the
-default model, the convolution stepped a little way in. Train and visualize read the data folder
-($MNIST_DEMO_DATA, else ./data).
+default model, the convolution stepped a little way in. class: the app on a fresh state folder; a teacher
+opens a class, 30 UNIPEN digits (unipen-dev, 3 of each, drawn through the canvas path) are given into it as
+five nicknamed students would, a phone (390x844, touch) joins by the link and draws a 7; the phone before its
+button is pressed, then the teacher's wall. Train, visualize and class read the data folder ($MNIST_DEMO_DATA,
+else ./data).
 """
 
 from __future__ import annotations
@@ -140,7 +144,75 @@ def visualize_tab(browser, url: str, options) -> list[Path]:
     return outs
 
 
-TABS = {"draw": draw_tab, "train": train_tab, "visualize": visualize_tab}
+def seed_class(code: str, per_digit: int = 3) -> None:
+    """UNIPEN digits given into the class as five students would, with the default model's answers."""
+    import numpy as np
+    import torch
+
+    from mnist_demo import handwriting as hw
+    from mnist_demo.catalog import DEFAULT_MODEL, shipped
+    from mnist_demo.classroom.store import ClassStore
+    from mnist_demo.models import evaluating, probabilities
+
+    model = shipped()[DEFAULT_MODEL].model
+    digits = hw.load_unipen()
+    names = ["Ada", "Bo", "Cy", "Dee", ""]
+    rows = []
+    for n in range(per_digit):
+        for label in range(10):
+            digit = [d for d in digits if d.label == label and d.source in ("ibm", "syn")][n * 7]
+            rows.append((label, hw.prepared_canvas(digit), hw.render_ink(hw.to_canvas(digit.strokes))))
+    x = torch.from_numpy(np.stack([r[1] for r in rows]).astype(np.float32) / 255).unsqueeze(1)
+    with torch.inference_mode(), evaluating(model):
+        conf, answer = probabilities(model, model(x)).max(1)
+    db = ClassStore()
+    for i, ((label, image, ink), a, c) in enumerate(zip(rows, answer.tolist(), conf.tolist(), strict=True)):
+        db.add_drawing(code, f"student-{i % 5}", image, label, ink=ink, answer=a, confidence=c,
+                       nickname=names[i % 5], model=DEFAULT_MODEL)
+    db.close()
+
+
+def class_tab(browser, url: str, options) -> list[Path]:
+    from tests.harness import touch_strokes
+
+    def field(page, elem_id: str):
+        return page.locator(f"#{elem_id} textarea, #{elem_id} input").first
+
+    teacher = browser.new_page(viewport={"width": 1280, "height": 900}, locale=LOCALES[options.lang])
+    teacher.goto(url)
+    teacher.locator("#tab-class-button, [role=tab]").nth(3).click()
+    field(teacher, "class-title").fill("7B")
+    teacher.locator("#class-create").click()
+    teacher.wait_for_selector("#class-qr svg", timeout=60_000)
+    link = field(teacher, "class-link").input_value()
+    seed_class(link.split("class=")[1])
+
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
+                                  has_touch=True, locale=LOCALES[options.lang])
+    phone = context.new_page()
+    phone.goto(link)
+    phone.wait_for_selector("#class-canvas canvas.ink[data-ready='1']", state="visible", timeout=60_000)
+    field(phone, "class-nickname").fill("Eli")
+    phone.wait_for_timeout(500)
+    touch_strokes(phone, phone.locator("#class-canvas canvas.ink").bounding_box(), DIGITS[7], pause_ms=10)
+    phone.wait_for_function("() => document.querySelector('#class-answer').innerText.includes('7')", timeout=30_000)
+    phone.wait_for_timeout(800)
+    outs = [options.out_dir / "class_wall.png", options.out_dir / "class_phone.png"]
+    phone.screenshot(path=outs[1])
+    phone.locator("#class-teach-7").click()
+    phone.wait_for_function("() => document.querySelector('#class-count').innerText.includes('1')", timeout=30_000)
+
+    teacher.locator("#class-open").click()
+    teacher.wait_for_function("() => document.querySelectorAll('#class-wall figure').length >= 31", timeout=60_000)
+    teacher.wait_for_timeout(1500)
+    dash, wall = page_box(teacher, "#class-dashboard"), page_box(teacher, "#class-wall")
+    teacher.screenshot(path=outs[0], full_page=True, clip={"x": dash["x"], "y": dash["y"] - 8, "width": dash["width"],
+                                                           "height": wall["y"] + wall["height"] - dash["y"] + 16})
+    context.close()
+    return outs
+
+
+TABS = {"draw": draw_tab, "train": train_tab, "visualize": visualize_tab, "class": class_tab}
 
 
 def main() -> None:
@@ -154,6 +226,12 @@ def main() -> None:
     options = parser.parse_args()
     options.out_dir.mkdir(parents=True, exist_ok=True)
     from playwright.sync_api import sync_playwright
+
+    if options.tab == "class":  # a fresh state folder for the served app and seed_class alike
+        import os
+        import tempfile
+
+        os.environ["MNIST_DEMO_STATE"] = tempfile.mkdtemp(prefix="mnist-demo-screenshot-state-")
 
     with serve_subprocess() as app, sync_playwright() as p:
         browser = launch_chromium(p)

@@ -3,12 +3,17 @@
 The card (architecture, recipe, seed, data checksum, measured accuracy, date, command) is written
 beside the weights as NAME.json and also embedded in the safetensors metadata, so a single
 uploaded .safetensors file is self-describing. Nothing here ever unpickles; uploads are checked
-(size, format, architecture) before use.
+from the safetensors header before the rest of the file is read (header length, JSON, tensor
+count, dtypes, shapes, data offsets against the file size), then against the architecture, then
+for finite values; only the card fields the app relies on are kept, with their types checked.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import math
+import struct
 from pathlib import Path
 
 import torch
@@ -20,8 +25,14 @@ from torch import nn
 from .data import DATASETS
 from .models import MODELS, build_model
 
-MAX_WEIGHTS_BYTES = 64 * 1024 * 1024  # the largest model here is ~5 MB
-MAX_CARD_BYTES = 1024 * 1024
+MAX_WEIGHTS_BYTES = 6 * 1024 * 1024  # the largest registered model (fashionnet, float32) is 5.42 MB with its card
+MAX_CARD_BYTES = 64 * 1024  # a card is ~2-5 KB
+MAX_HEADER_BYTES = 256 * 1024  # the tensor table (~3 KB here) plus the embedded card
+MAX_TENSORS = 64  # the registered models have at most 32 tensors
+MAX_TENSOR_ELEMENTS = 4_000_000  # the largest tensor here has 1.2 million
+MAX_TENSOR_DIMS = 4
+# The dtypes a state dict of ours can hold (batch norm's step counter is int64), with their sizes in bytes.
+DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8}
 
 
 class WeightsError(ValueError):
@@ -42,24 +53,88 @@ def save(model: nn.Module, path: str | Path, card: dict) -> Path:
     return path
 
 
+def check_header(head: bytes, file_size: int, name: str = "the file") -> dict:
+    """The safetensors header (the JSON table after the first 8 bytes), checked against `file_size`.
+
+    `head` holds at least the file's first 8 bytes and, when they declare a sane length, the header
+    itself. Raises WeightsError unless the table describes at most MAX_TENSORS tensors of known
+    dtypes and sane shapes whose data offsets tile the rest of the file exactly.
+    """
+    if file_size < 8 or len(head) < 8:
+        raise WeightsError(f"{name} is not a safetensors file (too short).")
+    (length,) = struct.unpack("<Q", head[:8])
+    if not 2 <= length <= min(MAX_HEADER_BYTES, file_size - 8):
+        raise WeightsError(f"{name} is not a safetensors file (its header length is {length:,} bytes).")
+    if len(head) < 8 + length:
+        raise WeightsError(f"{name} is not a safetensors file (cut short).")
+    try:
+        header = json.loads(head[8:8 + length].decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        raise WeightsError(f"{name} is not a safetensors file (its header is not JSON).") from None
+    if not isinstance(header, dict):
+        raise WeightsError(f"{name} is not a safetensors file (its header is not a JSON object).")
+    metadata = header.get("__metadata__", {})
+    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+        raise WeightsError(f"{name} is not a safetensors file (its metadata is not text).")
+    tensors = {k: v for k, v in header.items() if k != "__metadata__"}
+    if not 1 <= len(tensors) <= MAX_TENSORS:
+        raise WeightsError(f"{name} holds {len(tensors)} tensors; a model here has 1 to {MAX_TENSORS}.")
+    spans = []
+    for key, info in tensors.items():
+        if not (isinstance(info, dict) and info.get("dtype") in DTYPE_BYTES and isinstance(info.get("shape"), list)
+                and isinstance(info.get("data_offsets"), list) and len(info["data_offsets"]) == 2):
+            raise WeightsError(f"{name}: tensor {key[:40]!r} is not described as float or int64 data.")
+        shape, offsets = info["shape"], info["data_offsets"]
+        whole = [isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in shape + offsets]
+        if not all(whole) or len(shape) > MAX_TENSOR_DIMS:
+            raise WeightsError(f"{name}: tensor {key[:40]!r} has an impossible shape or place.")
+        count = math.prod(shape)
+        if count > MAX_TENSOR_ELEMENTS:
+            raise WeightsError(f"{name}: tensor {key[:40]!r} has {count:,} values; at most "
+                               f"{MAX_TENSOR_ELEMENTS:,} are accepted.")
+        begin, end = offsets
+        if end - begin != count * DTYPE_BYTES[info["dtype"]]:
+            raise WeightsError(f"{name}: tensor {key[:40]!r} has a size that does not match its shape.")
+        spans.append((begin, end))
+    position = 0
+    for begin, end in sorted(spans):
+        if begin != position:
+            raise WeightsError(f"{name} is not a safetensors file (its tensors overlap or leave gaps).")
+        position = end
+    if 8 + length + position != file_size:
+        raise WeightsError(f"{name} is not a safetensors file (its size does not match its header).")
+    return header
+
+
+def _embedded_card(header: dict) -> dict | None:
+    try:
+        card = json.loads(header.get("__metadata__", {}).get("card", "null"))
+    except ValueError:
+        return None
+    return card if isinstance(card, dict) else None
+
+
 def _read_card(path: Path, raw: bytes) -> dict | None:
     """The card beside the file, else the one embedded in the safetensors header."""
     if card_path(path).is_file():
         return json.loads(card_path(path).read_text())
     try:
-        header_len = int.from_bytes(raw[:8], "little")
-        header = json.loads(raw[8:8 + header_len])
-        return json.loads(header.get("__metadata__", {}).get("card", "null"))
-    except (ValueError, UnicodeDecodeError):
+        return _embedded_card(check_header(raw[:8 + MAX_HEADER_BYTES], len(raw), path.name))
+    except WeightsError:
         return None
+
+
+@functools.cache
+def _reference_shapes(name: str) -> dict[str, tuple[int, ...]]:
+    """Tensor name -> shape of a registered architecture (built once: uploads compare against it)."""
+    return {k: tuple(v.shape) for k, v in build_model(name).state_dict().items()}
 
 
 def _matching_model(state: dict[str, torch.Tensor]) -> str | None:
     """The registered architecture whose tensor names and shapes match exactly, if any."""
     shapes = {k: tuple(v.shape) for k, v in state.items()}
     for name in MODELS:
-        reference = {k: tuple(v.shape) for k, v in build_model(name).state_dict().items()}
-        if reference == shapes:
+        if _reference_shapes(name) == shapes:
             return name
     return None
 
@@ -69,12 +144,15 @@ def load_bytes_checked(raw: bytes, path: Path, card: dict | None = None) -> tupl
     if len(raw) > MAX_WEIGHTS_BYTES:
         raise WeightsError(f"{path.name} is {len(raw) / 1e6:.0f} MB; weights files here are at most "
                            f"{MAX_WEIGHTS_BYTES / 1e6:.0f} MB.")
+    check_header(raw[:8 + MAX_HEADER_BYTES], len(raw), path.name)
     try:
         state = load_bytes(raw)
-    except (SafetensorError, ValueError, OSError) as exc:
-        raise WeightsError(f"{path.name} is not a safetensors file ({exc}).") from None
+    except (SafetensorError, ValueError, OSError):
+        raise WeightsError(f"{path.name} is not a safetensors file (its tensors could not be read).") from None
     card = card if card is not None else _read_card(path, raw)
     name = (card or {}).get("model")
+    if name is not None and not isinstance(name, str):
+        raise WeightsError(f"{path.name}'s card does not say which model it is for (no \"model\" name).")
     if name is None:
         name = _matching_model(state)
         if name is None:
@@ -92,6 +170,9 @@ def load_bytes_checked(raw: bytes, path: Path, card: dict | None = None) -> tupl
                   f"wrong shape for {', '.join(wrong[:3])}" if wrong else
                   f"unexpected {', '.join(sorted(set(got) - set(expected))[:3])}")
         raise WeightsError(f"{path.name} does not fit the {MODELS[name].title} architecture ({detail}).")
+    bad = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:
+        raise WeightsError(f"{path.name} holds values that are not finite numbers (in {', '.join(bad[:3])}).")
     model.load_state_dict(state)
     model.eval()
     threshold = card.get("not_sure_below")
@@ -139,18 +220,35 @@ def _read_uploaded_card(path: Path) -> dict:
     return card
 
 
+def _whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63
+
+
+def _real(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+# The card fields an uploaded card keeps, each with its check; everything else is dropped.
+UPLOADED_CARD_FIELDS = {
+    "test_accuracy": lambda v: _real(v) and 0 <= v <= 1,
+    "seed": _whole,
+    "epochs_run": lambda v: _whole(v) and v <= 10_000,
+    "parameters": _whole,
+    "train_seconds": lambda v: _real(v) and v >= 0,
+    "date": lambda v: isinstance(v, str) and len(v) <= 40,
+}
+
+
 def _trusted_card(card: dict, weights_name: str) -> dict:
-    """The card with the fields the app shows or relies on made safe."""
+    """Only the fields the app shows or relies on, each of the right type; the title is ours."""
     name = card["model"]
-    card = dict(card)
-    if card.get("dataset") not in DATASETS:
-        card["dataset"] = MODELS[name].dataset
-    accuracy = card.get("test_accuracy")
-    if not (isinstance(accuracy, (int, float)) and 0 <= accuracy <= 1):
-        card.pop("test_accuracy", None)
-    card["title"] = f"{MODELS[name].title}, uploaded"
-    card["uploaded_as"] = weights_name
-    return card
+    dataset = card.get("dataset")
+    trusted = {"model": name, "dataset": dataset if isinstance(dataset, str) and dataset in DATASETS
+               else MODELS[name].dataset}
+    trusted.update({k: card[k] for k, ok in UPLOADED_CARD_FIELDS.items() if k in card and ok(card[k])})
+    trusted["title"] = f"{MODELS[name].title}, uploaded"
+    trusted["uploaded_as"] = weights_name[:120]
+    return trusted
 
 
 def load_upload(paths: list[str | Path]) -> tuple[nn.Module, dict]:
@@ -163,5 +261,13 @@ def load_upload(paths: list[str | Path]) -> tuple[nn.Module, dict]:
     card = _read_uploaded_card(card_file) if card_file else None
     if card is not None and not isinstance(card.get("model"), str):
         raise WeightsError(f"{card_file.name} does not say which model it is for (no \"model\" name).")
-    model, card = load_bytes_checked(weights_path.read_bytes(), weights_path, card)
+    with open(weights_path, "rb") as f:  # the header first: a file that lies about itself is not read further
+        head = f.read(8)
+        if len(head) == 8:
+            head += f.read(min(struct.unpack("<Q", head)[0], MAX_HEADER_BYTES))
+        header = check_header(head, size, weights_path.name)
+        raw = head + f.read(size - len(head))
+    if card is None:
+        card = _embedded_card(header) or {}  # {}: no card at all, the architecture is found by its shapes
+    model, card = load_bytes_checked(raw, weights_path, card)
     return model, _trusted_card(card, weights_path.name)

@@ -78,6 +78,8 @@ class App:
         self.port = port
         self.url = f"http://127.0.0.1:{port}/"
         self.pid = pid or os.getpid()  # the server's process: benchmarks read its CPU time and memory
+        self.log: Path | None = None  # the server's output, for a subprocess
+        self.returncode: int | None = None  # its exit status once stopped
         self._stop = stop
 
     def stop(self) -> None:
@@ -105,13 +107,19 @@ def serve_in_process(port: int | None = None) -> App:
     return app
 
 
-def serve_subprocess(port: int | None = None, timeout_s: float = 120, cwd: Path | str = ROOT) -> App:
+def serve_subprocess(port: int | None = None, timeout_s: float = 120, cwd: Path | str = ROOT,
+                     log_path: Path | str | None = None, env: dict[str, str] | None = None) -> App:
     """`python app.py` as a child process with the same options, stopped by its PID (SIGTERM, then SIGKILL).
 
-    `cwd`: another checkout's app.py, to measure a benchmark before and after a change."""
+    `cwd`: another checkout's app.py, to measure a benchmark before and after a change. `log_path`: keep
+    the server's output there (else a temporary file, removed after a clean stop). `env`: more variables.
+    After `stop()`, `app.returncode` is the server's exit status."""
     port = port or free_port()
-    log = tempfile.NamedTemporaryFile(prefix="mnist-demo-app-", suffix=".log", delete=False)
-    process = subprocess.Popen([sys.executable, "app.py"], cwd=cwd, env={**os.environ, **_environment(port)},
+    keep = log_path is not None
+    log = open(log_path, "wb") if keep else tempfile.NamedTemporaryFile(prefix="mnist-demo-app-", suffix=".log",
+                                                                       delete=False)
+    process = subprocess.Popen([sys.executable, "app.py"], cwd=cwd,
+                               env={**os.environ, **(env or {}), **_environment(port)},
                                stdout=log, stderr=subprocess.STDOUT)
 
     def stop() -> None:
@@ -121,10 +129,13 @@ def serve_subprocess(port: int | None = None, timeout_s: float = 120, cwd: Path 
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+        app.returncode = process.returncode
         log.close()
-        Path(log.name).unlink(missing_ok=True)
+        if not keep:
+            Path(log.name).unlink(missing_ok=True)
 
     app = App(port, stop, process.pid)
+    app.log = Path(log.name)
     try:
         _wait_until_serving(app.url, timeout_s, alive=lambda: process.poll() is None)
     except RuntimeError as exc:
@@ -141,16 +152,18 @@ def serve_subprocess(port: int | None = None, timeout_s: float = 120, cwd: Path 
 
 
 class Connection:
-    """One student's keep-alive HTTP/1.1 connection; requests are pre-encoded bytes."""
+    """One client's keep-alive HTTP/1.1 connection (a student, an API user); requests are pre-encoded bytes."""
 
     def __init__(self, host: str, port: int) -> None:
         self.host, self.port = host, port
         self.reader = self.writer = None
 
-    async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
+    async def request(self, method: str, path: str, body: bytes = b"",
+                      content_type: str = "application/json") -> tuple[int, bytes]:
+        """(status, body) of one request; the whole answer is read, chunked or not."""
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        head = (f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nContent-Type: application/json\r\n"
+        head = (f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nContent-Type: {content_type}\r\n"
                 f"Content-Length: {len(body)}\r\nConnection: keep-alive\r\n\r\n").encode()
         self.writer.write(head + body)
         status_line = await self.reader.readline()

@@ -240,7 +240,7 @@ def test_dashboard_events_by_number_refuse_a_guessed_code_or_a_wrong_key(db, app
     db.add_drawing(info.code, "s1", digit_image(3), 3, nickname="Ada")
     events, config = _events(app_url)
     wanted = ["class-open.click", "class-remove.click", "class-remove-nickname.click", "class-export.click",
-              "class-delete.click", "class-renew.click", "class-confusion.select", "timer.tick"]
+              "class-delete.click", "class-renew.click", "class-confusion.select", "class-train.click", "timer.tick"]
     assert set(wanted) <= set(events), sorted(events)
     attempts = [(security.new_code(), key), (info.code, "guessed-key"), (info.code, "")]
     for number, (code, attempt) in enumerate(attempts):

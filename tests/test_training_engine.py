@@ -108,7 +108,10 @@ def test_sessions_do_not_share_trained_models_and_close_clears():
     folder = alice.workdir()
     assert folder.is_dir() and folder != bob.workdir()
 
+    import threading
+
+    alice.run_stop, bob.run_stop = threading.Event(), threading.Event()
     alice.close()
-    assert alice.stop_training.is_set() and not alice.trained and not folder.exists()
-    assert not bob.stop_training.is_set()
+    assert alice.run_stop.is_set() and alice.closed and not alice.trained and not folder.exists()
+    assert not bob.run_stop.is_set() and not bob.closed
     bob.close()

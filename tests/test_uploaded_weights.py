@@ -6,6 +6,7 @@ import json
 import os
 
 import pytest
+import torch
 
 from mnist_demo import weights
 from mnist_demo.models import build_model
@@ -79,3 +80,69 @@ def test_bad_card_and_oversized_file(saved, tmp_path):
         f.truncate(weights.MAX_WEIGHTS_BYTES + 1)
     with pytest.raises(WeightsError, match="at most"):
         load_upload([big])
+
+
+# --- the safetensors header is checked before the rest of the file is read -----------------------
+
+
+def _file(tmp_path, header: dict, data: bytes = b"", length: int | None = None):
+    raw = json.dumps(header).encode()
+    path = tmp_path / "crafted.safetensors"
+    path.write_bytes((len(raw) if length is None else length).to_bytes(8, "little") + raw + data)
+    return path
+
+
+@pytest.mark.parametrize("header, data, length, words", [
+    ({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}, b"\0" * 8, 2**40, "header length"),
+    ({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}, b"\0" * 8, 1, "header length"),
+    ({}, b"", None, "holds 0 tensors"),
+    ({f"t{i}": {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]} for i in range(weights.MAX_TENSORS + 1)},
+     b"", None, f"holds {weights.MAX_TENSORS + 1} tensors"),
+    ({"w": {"dtype": "U8", "shape": [8], "data_offsets": [0, 8]}}, b"\0" * 8, None, "float or int64"),
+    ({"w": {"dtype": "F32", "shape": [-2], "data_offsets": [0, 8]}}, b"\0" * 8, None, "impossible shape"),
+    ({"w": {"dtype": "F32", "shape": [1, 1, 1, 1, 2], "data_offsets": [0, 8]}}, b"\0" * 8, None, "impossible shape"),
+    ({"w": {"dtype": "F32", "shape": [5000, 5000], "data_offsets": [0, 10**8]}}, b"", None, "values; at most"),
+    ({"w": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}}, b"\0" * 8, None, "does not match its shape"),
+    ({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
+      "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}}, b"\0" * 12, None, "overlap or leave gaps"),
+    ({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}, b"\0" * 4000, None, "size does not match"),
+    ({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, "__metadata__": {"card": 5}}, b"\0" * 8, None,
+     "metadata is not text"),
+])
+def test_a_header_that_lies_is_refused_before_the_data_is_read(tmp_path, header, data, length, words):
+    with pytest.raises(WeightsError, match=words):
+        load_upload([_file(tmp_path, header, data, length)])
+
+
+def test_a_header_that_is_not_json_is_refused(tmp_path):
+    path = tmp_path / "x.safetensors"
+    path.write_bytes((10).to_bytes(8, "little") + b"\xff" * 10)
+    with pytest.raises(WeightsError, match="not JSON"):
+        load_upload([path])
+
+
+def test_non_finite_weights_are_refused(tmp_path):
+    model = build_model("s5-lenet")
+    with torch.no_grad():
+        next(model.parameters())[0] = float("nan")
+    path = weights.save(model, tmp_path / "nan", {"model": "s5-lenet"})
+    with pytest.raises(WeightsError, match="not finite"):
+        load_upload([path])
+
+
+def test_only_typed_card_fields_are_kept(saved, tmp_path):
+    card = tmp_path / "card.json"
+    card.write_text(json.dumps({"model": "s4-two-conv", "dataset": ["mnist"], "test_accuracy": "99%",
+                                "seed": 1.5, "epochs_run": 3, "title": "<script>", "recipe": {"lr": "x" * 9000}}))
+    _, trusted = load_upload([saved, card])
+    assert trusted["dataset"] == "mnist" and trusted["epochs_run"] == 3
+    assert "test_accuracy" not in trusted and "seed" not in trusted and "recipe" not in trusted
+    assert trusted["title"] == "S4 two-conv CNN, uploaded"
+
+
+def test_the_largest_shipped_model_fits_the_limit():
+    shipped = max((p for p in weights.card_path(__file__).parent.parent.joinpath("weights").glob("*.safetensors")),
+                  key=lambda p: p.stat().st_size)
+    assert shipped.stat().st_size < weights.MAX_WEIGHTS_BYTES < 2 * shipped.stat().st_size
+    model, _ = load_upload([shipped])
+    assert model is not None

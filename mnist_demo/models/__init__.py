@@ -7,6 +7,7 @@ probabilities: two seed systems as written end in a softmax or a ReLU.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -90,15 +91,58 @@ def get_spec(name: str) -> ModelSpec:
         raise KeyError(f"unknown model {name!r}; known models: {', '.join(MODELS)}") from None
 
 
+# Held while code borrows torch's process-wide generator with its own seed (fork_rng saves and
+# restores it): two threads doing so at once would hand each other their states.
+RNG_LOCK = threading.RLock()
+
+
 def build_model(name: str, seed: int | None = None) -> nn.Module:
     """A freshly initialized model; `seed` makes the initialization reproducible."""
     spec = get_spec(name)
-    with torch.random.fork_rng(devices=[]):  # seeding must not reset the process's shared generator
+    with RNG_LOCK, torch.random.fork_rng(devices=[]):  # seeding must not reset the process's shared generator
         if seed is not None:
             torch.manual_seed(seed)
         model = spec.build()
     model.spec_name = name  # lets the app and the trainer find the entry again
     return model
+
+
+class PrivateRNG:
+    """A seeded stream of torch's global generator for one user (a training's dropout), kept apart.
+
+    Dropout draws from the process-wide generator and takes no generator of its own. `active()`
+    lends this stream to the global generator for a moment (a forward pass) and puts the process's
+    own state back afterwards, so a training is reproducible for its seed (the same draws as
+    `torch.manual_seed(seed)` followed by the run alone) and nobody else's random numbers move.
+    """
+
+    def __init__(self, seed: int, device: torch.device | str = "cpu") -> None:
+        device = torch.device(device)
+        self._cuda = device.index if device.type == "cuda" else None
+        if self._cuda is None and device.type == "cuda":
+            self._cuda = torch.cuda.current_device()
+        with self._borrowed():
+            torch.manual_seed(seed)
+            self._state = self._get()
+
+    def _borrowed(self):
+        devices = [] if self._cuda is None else [self._cuda]
+        return torch.random.fork_rng(devices=devices)
+
+    def _get(self):
+        return (torch.get_rng_state(), None if self._cuda is None else torch.cuda.get_rng_state(self._cuda))
+
+    @contextmanager
+    def active(self) -> Iterator[None]:
+        with RNG_LOCK, self._borrowed():
+            cpu, cuda = self._state
+            torch.set_rng_state(cpu)
+            if cuda is not None:
+                torch.cuda.set_rng_state(cuda, self._cuda)
+            try:
+                yield
+            finally:
+                self._state = self._get()
 
 
 def param_count(model: nn.Module) -> int:

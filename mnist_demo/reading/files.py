@@ -1,8 +1,10 @@
 """Reading what users send, safely: picture files and the canvas's ink payload.
 
-Everything a client sends is untrusted: sizes are checked before anything is decoded, decoding
-is reduced early for large JPEGs, and every failure is a `PictureError` whose message can be
-shown to a user as it is (no paths, no tracebacks).
+Everything a client sends is untrusted: sizes are checked before anything is decoded, only the
+formats of PICTURE_FORMATS are opened, decoding is reduced early for large JPEGs, a pixel limit
+holds for every format (the declared size, and again the size actually decoded), and every
+failure is a `PictureError` whose message can be shown to a user as it is (no paths, no
+tracebacks).
 """
 
 from __future__ import annotations
@@ -26,17 +28,25 @@ EMPTY_PAYLOAD_SIDE = INK_SIDE  # the size of the zeros decode_ink_payload return
 MAX_PAYLOAD_CHARS = 4 * -(-MAX_PAYLOAD_SIDE * MAX_PAYLOAD_SIDE // 3) + 200
 
 
+MAX_PICTURE_BYTES = 10_000_000  # a phone photo is 2-8 MB; Gradio's upload limit is the same (ui.app)
+MAX_DECODED_PIXELS = 16_800_000  # ~4096 x 4096: what any format may decode to (a JPEG after its draft)
+MAX_DECLARED_PIXELS = 80_000_000  # what a JPEG may declare before its draft reduces it (under Pillow's bomb limit)
+PICTURE_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP")  # Pillow's names; nothing else is even opened
+_DRAFTABLE = {"JPEG", "MPO"}  # formats whose decoder can reduce the scale while decoding
+
+
 class PictureError(ValueError):
     """A picture that cannot be used (unreadable, too large, empty), with a message fit for a user."""
 
 
-
-def load_picture(source: str | bytes | Path, max_bytes: int = 20_000_000, max_pixels: int = 50_000_000) -> Image.Image:
+def load_picture(source: str | bytes | Path, max_bytes: int = MAX_PICTURE_BYTES,
+                 max_pixels: int = MAX_DECODED_PIXELS) -> Image.Image:
     """Open a picture file (path or bytes), refusing unreadable, oversized and decompression-bomb files.
 
-    The returned image is fully decoded, turned upright by its EXIF orientation, and for large JPEGs
-    decoded at a reduced scale (never below ~1024 px on the longer side), which is all a 28 px result
-    needs.
+    Only PNG, JPEG, GIF, BMP and WebP are opened (the first frame of an animation). The returned
+    image is fully decoded, turned upright by its EXIF orientation, and for large JPEGs decoded at a
+    reduced scale (never below ~1024 px on the longer side), which is all a 28 px result needs.
+    `max_pixels` bounds what is decoded, whatever the format.
     """
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
@@ -57,14 +67,18 @@ def load_picture(source: str | bytes | Path, max_bytes: int = 20_000_000, max_pi
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+            image = Image.open(io.BytesIO(data), formats=PICTURE_FORMATS)
             width, height = image.size
-            if width * height > max_pixels:
-                raise PictureError(f"{name} is {width} x {height} pixels; pictures up to {max_pixels / 1e6:.0f} "
-                                   "megapixels are accepted.")
             if width < 1 or height < 1:
                 raise PictureError(f"{name} has no pixels.")
-            image.draft("RGB" if image.mode not in ("L", "RGB") else image.mode, (1024, 1024))  # JPEG only
+            draftable = image.format in _DRAFTABLE
+            if width * height > (MAX_DECLARED_PIXELS if draftable else max_pixels):
+                raise _too_many_pixels(name, width, height, max_pixels)
+            if draftable:
+                image.draft("RGB" if image.mode not in ("L", "RGB") else image.mode, (1024, 1024))
+                width, height = image.size  # what will actually be decoded
+                if width * height > max_pixels:
+                    raise _too_many_pixels(name, width, height, max_pixels)
             image.load()
             image = ImageOps.exif_transpose(image)
     except PictureError:
@@ -72,10 +86,15 @@ def load_picture(source: str | bytes | Path, max_bytes: int = 20_000_000, max_pi
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise PictureError(f"{name} declares a huge size; it looks like a decompression bomb and was not opened.") from None
     except UnidentifiedImageError:
-        raise PictureError(f"{name} is not a picture format this app can read (PNG, JPEG, GIF, BMP, WebP, ...).") from None
-    except (OSError, ValueError, SyntaxError, EOFError) as exc:
-        raise PictureError(f"{name} could not be read; the file may be damaged or cut short ({exc}).") from None
+        raise PictureError(f"{name} is not a picture format this app reads (PNG, JPEG, GIF, BMP or WebP).") from None
+    except (OSError, ValueError, SyntaxError, EOFError):
+        raise PictureError(f"{name} could not be read; the file may be damaged or cut short.") from None
     return image
+
+
+def _too_many_pixels(name: str, width: int, height: int, max_pixels: int) -> PictureError:
+    return PictureError(f"{name} is {width} x {height} pixels; pictures up to {max_pixels / 1e6:.0f} "
+                        "megapixels are accepted.")
 
 
 def decode_ink_payload(payload: str | None) -> np.ndarray:

@@ -99,8 +99,10 @@ def read_picture(source: str | Path | bytes, model: nn.Module, classes: tuple[st
     """A picture file (path or bytes) read by `model`; huge, broken or non-picture files are UNREADABLE."""
     try:
         prepared = from_picture(load_picture(source))
-    except (PictureError, ValueError, OSError) as exc:  # odd files can fail deep inside PIL too
+    except PictureError as exc:  # its message names the file (the user's own name for it), never a server path
         return Reading(UNREADABLE, detail=str(exc), source="picture")
+    except (ValueError, OSError, MemoryError):  # odd files can fail deep inside PIL too: say so, show no internals
+        return Reading(UNREADABLE, detail="The picture could not be read.", source="picture")
     reading = read_prepared(prepared, model, classes)
     reading.source = "picture"
     return reading

@@ -17,7 +17,7 @@ from torch import nn
 
 from ..augment import augment
 from ..data import Split, load_split, to_input
-from ..models import MODELS
+from ..models import MODELS, PrivateRNG
 from .metrics import accuracy
 from .recipes import Recipe
 
@@ -108,7 +108,7 @@ def train(
     model.to(device).train()
 
     gen = torch.Generator(device=device).manual_seed(seed)
-    torch.manual_seed(seed)  # dropout
+    dropout_rng = PrivateRNG(seed, device)  # dropout draws from torch's global generator: lend it ours, per step
     total_steps = recipe.steps(len(labels))
     steps_per_epoch = total_steps // recipe.epochs
     optimizer = make_optimizer(model, recipe)
@@ -147,7 +147,8 @@ def train(
             idx = order[start:start + recipe.batch_size]
             x = augment(to_input(images[idx]), recipe.augment, gen)
             y = labels[idx]
-            scores = model(x)
+            with dropout_rng.active():
+                scores = model(x)
             loss = F.cross_entropy(scores, y, label_smoothing=recipe.label_smoothing)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

@@ -1,14 +1,26 @@
-"""The Blocks app: a language selector and three tabs sharing per-browser-session state."""
+"""The Blocks app: a language selector and three tabs sharing per-browser-session state.
+
+Every limit the server relies on is set here (see LIMITS in the README): Gradio's own (sessions
+kept, upload size, cache cleanup, queue length, no direct HTTP calls of queued events) and the
+request-body gate (`guard.Guard`).
+"""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import gradio as gr
 
-from . import i18n
+from ..reading.files import MAX_PICTURE_BYTES
+from . import guard, i18n
 from .i18n import LANGUAGES, Localizer, t
-from .session import close_closed_tab, close_session, new_session
+from .page_css import CSS as PAGE_CSS
+from .session import Session, close_closed_tab, close_session, is_open, open_session
+
+MAX_SESSIONS = int(os.environ.get("MNIST_DEMO_MAX_SESSIONS", "500"))  # Gradio's session LRU (~0.2 MB each)
+MAX_QUEUE = int(os.environ.get("MNIST_DEMO_MAX_QUEUE", "256"))  # events waiting in Gradio's queue
+CACHE_CLEANUP = (600, 1800)  # every 10 minutes, remove Gradio's cached files older than 30 minutes
 
 
 @dataclass
@@ -27,18 +39,25 @@ def detect_language(request: gr.Request) -> str:
     return i18n.language_from_header(request.headers.get("accept-language") if request else None)
 
 
+def on_page_load(request: gr.Request) -> tuple[str, Session]:
+    """The page's one load event (private): its language and this tab's new Session."""
+    return detect_language(request), open_session(request)
+
+
 def build_app() -> gr.Blocks:
     from . import class_tab, draw_tab, train_tab, visualize_tab  # noqa: F401  (tabs import the core lazily)
 
     L = Localizer()
-    with gr.Blocks(title=t("app.title")) as demo:
+    with gr.Blocks(title=t("app.title"), delete_cache=CACHE_CLEANUP) as demo:
         with gr.Row(equal_height=True):
             L(gr.Markdown, value="app.heading")
             lang = gr.Radio([(name, code) for code, name in LANGUAGES.items()], value="en",
                             label=t("app.language"), elem_id="language", scale=0, min_width=220)
         L(gr.Markdown, value="app.intro")
         ctx = Context(
-            session=gr.State(new_session, delete_callback=close_session),
+            # None until the page's load event puts this tab's Session in: a default that is a function
+            # would become a public endpoint creating sessions for anyone.
+            session=gr.State(None, delete_callback=close_session),
             lang=lang,
             localizer=L,
             models_changed=gr.State(0),
@@ -54,20 +73,27 @@ def build_app() -> gr.Blocks:
             with L(gr.Tab, label="tab.class", id="class", elem_id="tab-class"):
                 class_tab.build(ctx)
 
-        demo.load(detect_language, inputs=None, outputs=lang, api_visibility="private")
+        # queue=False: the session exists before the first stroke can reach the server.
+        page_load = demo.load(on_page_load, inputs=None, outputs=[lang, ctx.session], queue=False,
+                              show_progress="hidden", api_visibility="private")
         demo.unload(close_closed_tab)  # gr.State's delete_callback only comes an hour after the tab closes
         lang.change(L.updates, inputs=lang, outputs=L.components, api_visibility="private")
+    # api_open=False: queued events only through the queue (bounded by max_size), not by direct HTTP calls.
+    demo.queue(max_size=MAX_QUEUE, api_open=False)
+    guard.EVENTS.update(demo.fns)
+    guard.OPEN_EVENTS.update({page_load["id"]} | {i for i, fn in demo.fns.items() if fn.api_visibility == "public"})
+    guard.known_session = is_open
     return demo
 
 
 def launch_options() -> dict:
-    """Where to listen: 127.0.0.1 by default, what the environment asks for on Spaces; the page's CSS."""
-    import os
-
-    from .page_css import CSS
-
+    """Where to listen (127.0.0.1 by default, what the environment asks for on Spaces), the limits
+    and the page's CSS (the phone layout)."""
     return {
-        "css": CSS,
+        "css": PAGE_CSS,
         "server_name": os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
         "server_port": int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
+        "state_session_capacity": MAX_SESSIONS,
+        "max_file_size": MAX_PICTURE_BYTES,  # pictures and weights files alike (weights are smaller still)
+        "app_kwargs": {"middleware": guard.middleware()},
     }

@@ -103,4 +103,47 @@ CLASS_STRINGS: dict[str, dict[str, str]] = {
     "class.delete_tick": {"en": "⚠️ Tick the box first: deleting cannot be undone.",
                           "zh": "⚠️ 请先勾选确认框：删除后无法恢复。"},
     "class.close_dashboard": {"en": "Close the dashboard", "zh": "关闭教师面板"},
+    # Train on our class
+    "class.train_title": {
+        "en": "#### Train on our class\nFine-tunes a copy of the model chosen above on the class's drawings (mixed with "
+              "2,000 MNIST images so it keeps reading everyone else; about half a minute). Every 5th drawing of each "
+              "digit, in the order given, is held out: both models are measured on those alone. The class model is "
+              "then selectable on the students' phones. It is kept in this server's memory only, one per class: "
+              "training again replaces it, and it is gone when the class is deleted or the server restarts "
+              "(the drawings stay).",
+        "zh": "#### 用全班的书写训练\n在全班的书写上微调上面所选模型的一个副本（混入 2,000 张 MNIST 图像，以免忘记其他人的写法；"
+              "约半分钟）。每个数字按提交顺序每 5 幅留出 1 幅：两个模型只在这些留出的书写上比较。之后学生可在手机上选用这个课堂模型。"
+              "它只保存在本服务器的内存中，每个课堂一个：再次训练会替换它；删除课堂或服务器重启后它就没有了（书写仍然保留）。",
+    },
+    "class.train": {"en": "Train on our class", "zh": "用全班的书写训练"},
+    "class.train_stop": {"en": "Stop (keep what was learned)", "zh": "停止（保留已学到的）"},
+    "class.train_few": {"en": "⚠️ The class needs at least {min} drawings to train on ({count} so far).",
+                        "zh": "⚠️ 至少需要 {min} 幅书写才能训练（目前 {count} 幅）。"},
+    "class.train_busy": {"en": "⚠️ This class is already training.", "zh": "⚠️ 这个课堂正在训练中。"},
+    "class.train_queued": {"en": "⏳ Waiting for a free training slot (position {position}).",
+                           "zh": "⏳ 正在等待空闲的训练位置（第 {position} 位）。"},
+    "class.train_running": {"en": "🏋️ Training on {count} drawings: {percent} ({seconds} s).",
+                            "zh": "🏋️ 正在用 {count} 幅书写训练：{percent}（{seconds} 秒）。"},
+    "class.train_failed": {"en": "⚠️ The training failed: {error}", "zh": "⚠️ 训练失败：{error}"},
+    "class.train_cancelled": {"en": "The training was cancelled.", "zh": "训练已取消。"},
+    "class.train_done": {"en": "✅ The class model is ready ({seconds} s){stopped}. Students can now pick "
+                               "\"Our class's model\" on their phones.",
+                         "zh": "✅ 课堂模型已就绪（{seconds} 秒）{stopped}。学生现在可以在手机上选择“我们课堂的模型”。"},
+    "class.train_stopped": {"en": ", stopped early", "zh": "，已提前停止"},
+    "class.train_table": {
+        "en": "| model | held-out class drawings ({held}) | MNIST test set (10,000) |\n|---|---:|---:|\n"
+              "| {base} (MNIST) | {mine_before} | {mnist_before} |\n| class-tuned | **{mine_after}** | {mnist_after} |\n\n"
+              "Taught with {taught} drawings; held out (every 5th of each digit): {ids}.",
+        "zh": "| 模型 | 留出的全班书写（{held} 幅） | MNIST 测试集（10,000） |\n|---|---:|---:|\n"
+              "| {base}（MNIST） | {mine_before} | {mnist_before} |\n| 课堂微调 | **{mine_after}** | {mnist_after} |\n\n"
+              "用 {taught} 幅书写训练；留出（每个数字每 5 幅取 1 幅）：{ids}。",
+    },
+    "class.train_none_held": {"en": "none (fewer than 5 of every digit)", "zh": "无（每个数字都少于 5 幅）"},
+    "class.student_model": {"en": "Which network reads my drawings", "zh": "由哪个网络识别我的书写"},
+    "class.use_base": {"en": "The MNIST model", "zh": "MNIST 模型"},
+    "class.use_class": {"en": "Our class's model", "zh": "我们课堂的模型"},
+    "class.no_class_model": {"en": "Your class has no class model yet: the MNIST model answers.",
+                             "zh": "你的课堂还没有课堂模型：由 MNIST 模型来回答。"},
+    "class.class_model_on": {"en": "Our class's model answers now.", "zh": "现在由我们课堂的模型来回答。"},
+    "class.base_model_on": {"en": "The MNIST model answers now.", "zh": "现在由 MNIST 模型来回答。"},
 }

@@ -8,11 +8,16 @@ number through /gradio_api with any session hash and any inputs, so
   the code exists, and failed tries are rate-limited per address and per class;
 * a student's class and random student id live in server-side `gr.State` (filled in on the server
   for the session hash), and students only ever read drawings of their own student id;
-* joins with a wrong code are rate-limited per address (`classroom.security`).
+* joins with a wrong code are rate-limited per address (`classroom.security`);
+* "Train on our class" (`on_train`, `on_train_stop`) checks the key like every dashboard handler; the class
+  model it makes is kept in memory by `classroom.tuning` and read only by students of that class who pick it
+  (`_student_entry` looks it up by the class code in the student's server-side state).
 """
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import datetime as dt
 import html
 import io
@@ -28,11 +33,12 @@ import numpy as np
 from PIL import Image
 
 from ..catalog import DEFAULT_MODEL, resolve
-from ..classroom import evaluate, export, security, store
+from ..classroom import evaluate, export, security, store, tuning
 from ..classroom.store import ClassError, ClassInfo, default_store
 from ..pictures import png_data_uri
 from ..reading import predict
 from ..reading.files import PictureError, decode_ink_payload
+from ..training import teach as teaching
 from .canvas import drawing_canvas
 from .draw_tab import PREDICTING, status_text
 from .i18n import t
@@ -42,6 +48,8 @@ GUARD = security.Guard()  # the process's rate limits
 WALL_SIZE = 48  # drawings on the live wall
 MINE_SIZE = 30  # a student's own drawings shown back
 REFRESH_S = 3.0  # the wall's refresh
+TRAIN_UPDATE_S = 0.5  # the training's progress line
+HELD_IDS_SHOWN = 40  # held-out drawing numbers listed under the comparison
 CANVAS_ID = "class-canvas"
 PRIVATE = {"api_visibility": "private"}
 LIVE = {"queue": False, "show_progress": "hidden", "trigger_mode": "always_last", **PRIVATE}
@@ -88,6 +96,7 @@ class Student:
     title: str
     model: str
     student: str
+    use_class_model: bool = False  # the student picked "Our class's model" (used once the teacher trained one)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -154,6 +163,16 @@ def privacy_text(lang: str) -> str:
 
 def _model_entry(key: str | None, session: Session | None):
     return resolve(key, session.trained if isinstance(session, Session) else None)
+
+
+def _student_entry(student: Student | None):
+    """The model that reads a student's drawings: the class model of the student's own class when they picked it
+    and the teacher has trained one (in memory, `classroom.tuning`), else the class's model."""
+    if isinstance(student, Student) and student.use_class_model:
+        found = tuning.MODELS.get(student.code)
+        if found is not None:
+            return found.entry
+    return _model_entry(student.model if isinstance(student, Student) else None, None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -245,6 +264,21 @@ def on_leave() -> tuple:
     return gr.update(visible=True), gr.update(visible=False), None, "", "", []
 
 
+def student_model_choices(lang: str) -> list[tuple[str, str]]:
+    return [(t("class.use_base", lang), "base"), (t("class.use_class", lang), "class")]
+
+
+def on_student_model(choice: str, student: Student | None, lang: str) -> tuple:
+    """The student picks which network reads their drawings. (student state, answer line)"""
+    if not isinstance(student, Student):
+        return gr.skip(), t("class.msg.not_joined", lang)
+    chosen = dataclasses.replace(student, use_class_model=choice == "class")
+    if not chosen.use_class_model:
+        return chosen, t("class.base_model_on", lang)
+    has_one = tuning.MODELS.get(chosen.code) is not None
+    return chosen, t("class.class_model_on" if has_one else "class.no_class_model", lang)
+
+
 def my_drawings(student: Student | None, lang: str) -> list:
     """(picture, caption) of this student's own drawings, newest first: never anyone else's."""
     if not isinstance(student, Student):
@@ -259,7 +293,7 @@ def my_drawings(student: Student | None, lang: str) -> list:
 
 async def on_live(payload: str | None, student: Student | None, lang: str) -> str:
     """The answer while drawing, by the class's model (lean like the Draw tab's live event)."""
-    entry = _model_entry(student.model if isinstance(student, Student) else None, None)
+    entry = _student_entry(student)
     if entry is None:
         return t("draw.msg.no_model", lang)
     reading = await predict.read_drawing_async(payload, entry.model)
@@ -270,7 +304,7 @@ def give(digit: int, payload: str | None, student: Student | None, nickname: str
     """The student says the drawing is `digit`: store it. (canvas, count line, my drawings)"""
     if not isinstance(student, Student):
         raise gr.Error(t("class.msg.not_joined", lang))
-    entry = _model_entry(student.model, None)
+    entry = _student_entry(student)
     if entry is None:
         raise gr.Error(t("draw.msg.no_model", lang))
     try:
@@ -435,8 +469,97 @@ def on_delete(code: str, key: str, confirmed: bool, lang: str, request: gr.Reque
     if confirmed is not True:
         raise gr.Error(t("class.delete_tick", lang))
     default_store().delete_class(info.code)
+    tuning.MODELS.drop(info.code)
+    job = TRAINING.pop(info.code, None)
+    if job is not None:
+        job.stop.set()
     gr.Info(t("class.deleted", lang))
     return gr.update(visible=False), gr.Timer(active=False), False, ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Train on our class: fine-tune through `training.teach` (a TeachJob: its own process, under the global
+# training cap); the result is kept in memory by `classroom.tuning`
+
+
+TRAINING: dict[str, teaching.TeachJob] = {}  # class code -> its running teaching (one per class)
+
+
+def _mnist_before(entry) -> float | None:
+    """The base model's MNIST test accuracy from its card when measured on the whole test set."""
+    acc, images = entry.card.get("test_accuracy"), entry.card.get("test_images", 10_000)
+    return float(acc) if isinstance(acc, (int, float)) and images == 10_000 else None
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1%}"
+
+
+def train_table(found: tuning.ClassModel, lang: str) -> str:
+    r = found.result
+    ids = found.held_ids
+    shown = ", ".join(f"#{i}" for i in ids[:HELD_IDS_SHOWN]) + (" …" if len(ids) > HELD_IDS_SHOWN else "")
+    return t("class.train_table", lang, held=r.held_out, base=html.escape(found.base_title),
+             mine_before=_pct(r.mine_before), mine_after=_pct(r.mine_after), mnist_before=_pct(r.mnist_before),
+             mnist_after=_pct(r.mnist_after), taught=r.trained_on, ids=shown or t("class.train_none_held", lang))
+
+
+async def on_train(code: str, key: str, model: str, session: Session, lang: str, request: gr.Request):
+    """Fine-tune the picked model on the class's drawings; streams (progress, comparison, train, stop)."""
+    info = _teacher(code, key, request, lang)
+
+    def out(message, table=None, running=False):
+        return (message, gr.skip() if table is None else table, gr.update(interactive=not running),
+                gr.update(interactive=running))
+
+    drawings = default_store().all_drawings(info.code)
+    if len(drawings) < tuning.MIN_DRAWINGS:
+        yield out(t("class.train_few", lang, min=tuning.MIN_DRAWINGS, count=len(drawings)))
+        return
+    if info.code in TRAINING:
+        yield out(t("class.train_busy", lang))
+        return
+    entry = _model_entry(model, session)
+    if entry is None:
+        yield out(t("draw.msg.no_model", lang))
+        return
+    split = tuning.split_drawings(drawings)
+    job = teaching.TeachJob(entry.model, entry.card["model"], split.taught, split.held,
+                            mnist_before=_mnist_before(entry))
+    TRAINING[info.code] = job
+    job.start()
+    try:
+        while not job.finished:
+            if job.state == "queued":
+                yield out(t("class.train_queued", lang, position=max(job.position, 1)), "", True)
+            else:
+                latest = job.latest
+                yield out(t("class.train_running", lang, count=len(split.taught),
+                            percent=f"{latest.fraction:.0%}" if latest else "0%",
+                            seconds=f"{latest.elapsed:.0f}" if latest else "0"), "", True)
+            await asyncio.sleep(TRAIN_UPDATE_S)
+        if job.state == "failed":
+            yield out(t("class.train_failed", lang, error=job.error))
+        elif job.state == "cancelled" or default_store().get_class(info.code) is None:
+            yield out(t("class.train_cancelled", lang))
+        else:
+            found = tuning.make_class_model(info.code, entry, job.result, split, security.pretty_code(info.code))
+            tuning.MODELS.put(found)
+            stopped = t("class.train_stopped", lang) if job.result.stopped else ""
+            yield out(t("class.train_done", lang, seconds=f"{job.result.seconds:.0f}", stopped=stopped),
+                      train_table(found, lang))
+    finally:
+        if not job.finished:
+            job.stop.set()  # the page went away mid-run
+        if TRAINING.get(info.code) is job:
+            del TRAINING[info.code]
+
+
+def on_train_stop(code: str, key: str, lang: str, request: gr.Request) -> None:
+    info = _teacher(code, key, request, lang)
+    job = TRAINING.get(info.code)
+    if job is not None:
+        job.stop.set()
 
 
 def on_close_dashboard() -> tuple:
@@ -444,8 +567,9 @@ def on_close_dashboard() -> tuple:
 
 
 def on_language(lang: str) -> tuple:
-    """The texts built with placeholders: the privacy note and the ten buttons."""
-    return privacy_text(lang), *[gr.update(value=t("class.teach", lang, digit=d)) for d in range(10)]
+    """The texts built with placeholders: the privacy note and the ten buttons; the students' model choice."""
+    return (privacy_text(lang), *[gr.update(value=t("class.teach", lang, digit=d)) for d in range(10)],
+            gr.update(choices=student_model_choices(lang)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -504,6 +628,8 @@ def build(ctx) -> None:
         with gr.Row():
             undo = L(gr.Button, value="class.undo", size="sm", elem_id="class-undo")
             clear = L(gr.Button, value="class.clear", size="sm", elem_id="class-clear")
+        student_model = L(gr.Radio, student_model_choices("en"), value="base", label="class.student_model",
+                          elem_id="class-student-model")
         nickname = L(gr.Textbox, label="class.nickname", placeholder="class.nickname_placeholder",
                      max_length=store.MAX_NICKNAME, elem_id="class-nickname")
         with L(gr.Accordion, label="class.mine", open=False):
@@ -537,6 +663,13 @@ def build(ctx) -> None:
         with gr.Row(equal_height=True):
             export_button = L(gr.Button, value="class.export", elem_id="class-export")
             export_file = L(gr.File, label="class.export_file", interactive=False, elem_id="class-export-file")
+        with gr.Group(elem_id="class-train-panel"):
+            L(gr.Markdown, value="class.train_title")
+            with gr.Row(equal_height=True):
+                train = L(gr.Button, value="class.train", variant="primary", elem_id="class-train")
+                train_stop = L(gr.Button, value="class.train_stop", interactive=False, elem_id="class-train-stop")
+            train_progress = gr.Markdown("", elem_id="class-train-progress")
+            train_result = gr.Markdown("", elem_id="class-train-result")
         with gr.Row(equal_height=True):
             renew = L(gr.Button, value="class.renew", elem_id="class-renew")
             confirm = L(gr.Checkbox, label="class.delete_confirm", value=False, elem_id="class-delete-confirm")
@@ -555,7 +688,10 @@ def build(ctx) -> None:
 
     canvas.change(on_live, [canvas, student, lang], answer, preprocess=False, postprocess=False, **LIVE)
     for d, button in enumerate(teach):
-        button.click(giver(d), [canvas, student, nickname, lang], [canvas, count, mine], **PRIVATE)
+        # One shared group for the ten buttons: each event alone would queue a class's saves one at a time.
+        button.click(giver(d), [canvas, student, nickname, lang], [canvas, count, mine], concurrency_limit=4,
+                     concurrency_id="class-save", **PRIVATE)
+    student_model.change(on_student_model, [student_model, student, lang], [student, answer], **PRIVATE)
     undo.click(None, js=UNDO_JS, **PRIVATE)
     clear.click(None, js=CLEAR_JS, **PRIVATE)
 
@@ -570,10 +706,13 @@ def build(ctx) -> None:
     remove.click(on_remove, [*keyed, remove_id, model, ctx.session, lang], shown, **PRIVATE)
     remove_name.click(on_remove_nickname, [*keyed, pick, model, ctx.session, lang], shown, **PRIVATE)
     export_button.click(on_export, [*keyed, ctx.session, lang], export_file, **PRIVATE)
+    train.click(on_train, [*keyed, model, ctx.session, lang], [train_progress, train_result, train, train_stop],
+                concurrency_limit=None, **PRIVATE)
+    train_stop.click(on_train_stop, [*keyed, lang], None, queue=False, **PRIVATE)
     renew.click(on_renew, [*keyed, model, ctx.session, lang], shown, **PRIVATE)
     delete.click(on_delete, [*keyed, confirm, lang], [dash, timer, confirm, dash_key], **PRIVATE)
     close.click(on_close_dashboard, None, [dash, timer, seen], **PRIVATE)
-    lang.change(on_language, lang, [privacy, *teach], **PRIVATE)
+    lang.change(on_language, lang, [privacy, *teach, student_model], **PRIVATE)
     ctx.models_changed.change(lambda s, k: gr.update(choices=model_choices(s, "mnist"), value=k),
                               [ctx.session, model], model, **PRIVATE)
 

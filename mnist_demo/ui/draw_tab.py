@@ -18,7 +18,7 @@ from .canvas import CLEAR_JS, UNDO_JS, drawing_canvas
 from .i18n import t
 from .seen_panel import CSS as SEEN_CSS
 from .seen_panel import seen_html
-from .session import Session, model_choices
+from .session import Session, model_choices, usable
 
 DATASET = "mnist"  # the picker lists digit models only: a clothing classifier has nothing to say about digits
 PREDICT_CONCURRENCY = 4  # a prediction takes a few ms: several run at once (more would only fight over the cores)
@@ -50,16 +50,35 @@ def status_text(reading: predict.Reading, lang: str) -> str:
 
 def show(reading: predict.Reading, session: Session, lang: str, counter: int) -> tuple:
     """(label, status, seen panel, input_changed): keeps the input in the session for the Visualize tab."""
-    session.current_input = reading.prepared
-    return reading.probabilities, status_text(reading, lang), seen_html(reading.prepared, lang), counter + 1
+    if usable(session):
+        session.current_input = reading.prepared
+    return reading.probabilities, status_text(reading, lang), seen_html(reading.prepared, lang), _count(counter) + 1
 
 
 def no_model(lang: str, counter: int) -> tuple:
     return None, t("draw.msg.no_model", lang), seen_html(None, lang), counter
 
 
+def no_session(lang: str, counter: int) -> tuple:
+    """What a tab without a live session gets (a script's fresh session hash, or a tab closed meanwhile)."""
+    return None, t("common.reload", lang), seen_html(None, lang), counter
+
+
+def _count(counter: object) -> int:
+    """The input_changed counter as sent back (a script may send anything)."""
+    return counter if isinstance(counter, int) and not isinstance(counter, bool) and 0 <= counter < 2**53 else 0
+
+
+def reload_error() -> gr.Error:
+    """For handlers that know no language: the "reload the page" notice in both."""
+    return gr.Error(f"{t('common.reload', 'en')} / {t('common.reload', 'zh')}", print_exception=False)
+
+
 def _model(key: str | None, session: Session | None):
-    entry = resolve(key, session.trained if session else None)
+    """The model for `key` in this session; a notice instead when the tab has no live session."""
+    if not usable(session):
+        raise reload_error()
+    entry = resolve(key, session.trained)
     return entry.model if entry else None  # None: no weights shipped and none trained yet
 
 
@@ -103,7 +122,9 @@ def on_drawing(payload: str | None, key: str | None, session: Session, lang: str
 
 def on_upload(picture: dict | None, key: str | None, session: Session, lang: str, counter: int) -> tuple:
     """`picture` is the upload's file data (the event skips Gradio's own image decoding, which fails on bad files)."""
-    if not picture or not picture.get("path"):
+    if not usable(session):
+        return no_session(lang, _count(counter))
+    if not isinstance(picture, dict) or not isinstance(picture.get("path"), str) or not picture["path"]:
         return show(predict.Reading(predict.BLANK), session, lang, counter)
     model = _model(key, session)
     if model is None:
@@ -115,6 +136,8 @@ def on_upload(picture: dict | None, key: str | None, session: Session, lang: str
 
 def on_refresh(key: str | None, session: Session, lang: str) -> tuple:
     """A new model or language: read the current input again (no new input, so Visualize is not bumped)."""
+    if not usable(session):
+        return no_session(lang, 0)[:3]
     model = _model(key, session)
     if model is None:
         return no_model(lang, 0)[:3]
@@ -129,6 +152,8 @@ def on_refresh(key: str | None, session: Session, lang: str) -> tuple:
 
 def on_clear(session: Session, lang: str, counter: int) -> tuple:
     """(upload, label, status, seen, input_changed); the canvas itself is cleared in the browser (CLEAR_JS)."""
+    if not usable(session):
+        return None, *no_session(lang, _count(counter))
     return None, *show(predict.Reading(predict.BLANK), session, lang, counter)
 
 
@@ -140,15 +165,16 @@ def on_models_changed(session: Session, key: str | None) -> dict:
 
 def predict_api(picture: dict | None) -> dict[str, float]:
     """The `/predict` endpoint: one picture in, the default model's ten probabilities out."""
-    if not picture or not picture.get("path"):
-        raise gr.Error(t("draw.msg.blank"))
-    model = _model(None, None)
+    if not isinstance(picture, dict) or not isinstance(picture.get("path"), str) or not picture["path"]:
+        raise gr.Error(t("draw.msg.blank"), print_exception=False)
+    entry = resolve(None)  # the default model: the API has no session
+    model = entry.model if entry else None
     if model is None:
-        raise gr.Error(t("draw.msg.no_model"))
+        raise gr.Error(t("draw.msg.no_model"), print_exception=False)
     with PREDICTING:
         reading = predict.read_picture(picture["path"], model)
     if reading.probabilities is None:
-        raise gr.Error(status_text(reading, "en"))
+        raise gr.Error(status_text(reading, "en"), print_exception=False)
     return reading.probabilities
 
 

@@ -1,92 +1,220 @@
 """Per-browser-session state: models trained in this tab, its training, its current drawing.
 
-Each browser session gets its own `Session` (through `gr.State(Session)`), so users never see
-each other's models or drawings. Shipped models are shared read-only through `catalog.shipped`.
+A `Session` comes into being only from a page load (`open_session`, the page's private load
+event, writes it into the `gr.State` whose default is None), so users never see each other's
+models or drawings; shipped models are shared read-only through `catalog.shipped`. Handlers get
+None for a session hash that never loaded the page (a script): `missing(session)` says so.
+
+Every store is bounded: a session keeps its MAX_SESSION_MODELS newest models, all sessions
+together at most MAX_HELD_MODELS (the oldest anywhere goes first), the open-tab index holds
+sessions only weakly, and a session's temporary folder is removed when it is closed or, if
+Gradio drops it without a word (its session LRU evicts without calling delete_callback), when
+it is garbage collected.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import os
 import shutil
 import tempfile
 import threading
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import gradio as gr
 
 from ..catalog import SESSION_PREFIX, Entry, shipped
+from . import guard
+
+MAX_SESSION_MODELS = int(os.environ.get("MNIST_DEMO_MAX_SESSION_MODELS", "3"))
+MAX_HELD_MODELS = int(os.environ.get("MNIST_DEMO_MAX_HELD_MODELS", "120"))  # ~5 MB each at most
+UNLOAD_GRACE_SECONDS = 10.0  # an unload is acted on only if the tab shows no sign of life for this long
 
 
 @dataclass
 class Session:
     trained: dict[str, Entry] = field(default_factory=dict)  # key -> Entry, newest last
     current_input: object | None = None  # the latest preprocess.Prepared from the Draw tab
-    stop_training: threading.Event = field(default_factory=threading.Event)
+    run_stop: threading.Event | None = None  # the running training's own stop flag (its Stop button's)
     training: bool = False
+    closed: bool = False
     _counter: itertools.count = field(default_factory=lambda: itertools.count(1))
     _workdir: Path | None = None
+    _files: dict[str, list[Path]] = field(default_factory=dict)  # model key -> its download files
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def workdir(self) -> Path:
-        """A private temporary folder for this session's downloads; close() removes it."""
+        """A private temporary folder for this session's downloads; close() (or garbage collection) removes it."""
         if self._workdir is None:
             self._workdir = Path(tempfile.mkdtemp(prefix="mnist-demo-session-"))
+            weakref.finalize(self, shutil.rmtree, str(self._workdir), True)  # also when Gradio evicts silently
         return self._workdir
 
     def __deepcopy__(self, memo) -> Session:
-        """gr.State deep-copies the value its factory returns (a new Session each time); an Event
-        cannot be copied, and a fresh Session needs no copy."""
+        """Gradio may deep-copy state values; a session is one live object (an Event cannot be copied)."""
         return self
 
     def add_trained(self, model, card: dict) -> Entry:
         """Keep a model trained in this session; returns its entry (selectable at once)."""
+        return self.keep(model, card)[0]
+
+    def keep(self, model, card: dict) -> tuple[Entry, list[Entry]]:
+        """Keep a model trained (or uploaded) in this session: its entry, selectable at once, and the
+        entries dropped to make room (this session's oldest beyond MAX_SESSION_MODELS)."""
         number = next(self._counter)
         key = f"{SESSION_PREFIX}{number}-{card['model']}"
         entry = Entry(key, model, {**card, "title": f"{card.get('title', card['model'])} (this session, #{number})"})
-        self.trained[key] = entry
-        return entry
+        with self._lock:
+            self.trained[key] = entry
+            dropped = [self.trained.pop(k) for k in list(self.trained)[:-MAX_SESSION_MODELS or None]]
+        for old in dropped:
+            self._forget(old.key)
+        LEDGER.add(self, key)
+        return entry, dropped
+
+    def keep_files(self, key: str, paths: list[Path]) -> None:
+        """Remember a model's download files, removed with the model."""
+        self._files[key] = paths
+        if key not in self.trained:  # dropped already (the global cap): nothing to download
+            self._forget(key)
+
+    def drop(self, key: str) -> None:
+        """Forget one model (the global cap made room)."""
+        with self._lock:
+            self.trained.pop(key, None)
+        self._forget(key)
+
+    def _forget(self, key: str) -> None:
+        LEDGER.discard(self, key)
+        for path in self._files.pop(key, []):
+            Path(path).unlink(missing_ok=True)
+
+    def stop_run(self) -> bool:
+        """Ask the running training (if any) to stop; True if there was one."""
+        stop = self.run_stop
+        if stop is None:
+            return False
+        stop.set()
+        return True
 
     def close(self) -> None:
-        """The browser tab went away: stop its training and drop its models."""
-        self.stop_training.set()
-        self.trained.clear()
+        """The browser tab went away: stop its training and drop its models and files."""
+        self.closed = True
+        self.stop_run()
+        with self._lock:
+            keys = list(self.trained)
+            self.trained.clear()
+        for key in keys:
+            LEDGER.discard(self, key)
+        self._files.clear()
         self.current_input = None
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None
 
 
+class ModelLedger:
+    """Every session-held model, oldest first, across all sessions: at most `capacity` at once."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._held: OrderedDict[tuple[int, str], weakref.ref] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, session: Session, key: str) -> None:
+        evicted = []
+        with self._lock:
+            self._held[(id(session), key)] = weakref.ref(session)
+            while len(self._held) > self.capacity:
+                (_, old_key), ref = self._held.popitem(last=False)
+                evicted.append((ref(), old_key))
+        for owner, old_key in evicted:
+            if owner is not None:
+                owner.drop(old_key)
+
+    def discard(self, session: Session, key: str) -> None:
+        with self._lock:
+            self._held.pop((id(session), key), None)
+
+    def __len__(self) -> int:
+        with self._lock:
+            self._held = OrderedDict((k, r) for k, r in self._held.items() if r() is not None)
+            return len(self._held)
+
+
+LEDGER = ModelLedger(MAX_HELD_MODELS)
+
+
 def model_choices(session: Session | None, dataset: str | None = None) -> list[tuple[str, str]]:
     """(label, key) for a picker: shipped models, then this session's; optionally one dataset."""
-    entries = list(shipped().values()) + list((session.trained if session else {}).values())
+    entries = list(shipped().values()) + list((session.trained if usable(session) else {}).values())
     return [(e.label, e.key) for e in entries if dataset is None or e.dataset == dataset]
 
 
+def usable(session: object) -> bool:
+    """A live Session (not None, not something a script made up, not closed)."""
+    return isinstance(session, Session) and not session.closed
+
+
 def close_session(session: Session) -> None:
-    """gr.State delete_callback. Gradio 6 calls it an hour after the tab closes, hence `close_closed_tab`."""
+    """gr.State delete_callback (Gradio calls it an hour after the tab closed, or on deletion)."""
     if isinstance(session, Session):
         session.close()
 
 
-_open_sessions: dict[str, Session] = {}  # Gradio session hash -> Session, while its tab is open
+# Gradio session hash -> Session, held weakly: an entry goes when Gradio lets go of the session.
+_open_sessions: weakref.WeakValueDictionary[str, Session] = weakref.WeakValueDictionary()
 _open_lock = threading.Lock()
+_pending_close: set[str] = set()
 
 
-def close_closed_tab(request: gr.Request) -> None:
-    """demo.unload: the tab was closed or reloaded; stop its training and free its models now."""
-    with _open_lock:
-        session = _open_sessions.pop(request.session_hash, None) if request is not None else None
-    if session is not None:
-        session.close()
+def is_open(session_hash: str) -> bool:
+    """Did this session hash load the page, and is its session still held?"""
+    return session_hash in _open_sessions
 
 
-def new_session(request: gr.Request | None = None) -> Session:
-    """gr.State's initial value: Gradio calls it on page load (with the request), once per tab.
-
-    The Session is remembered under the tab's session hash so that closing the tab can close it.
-    """
+def open_session(request: gr.Request | None = None) -> Session:
+    """The page's load event (private): this tab's Session, remembered under its session hash."""
     session = Session()
-    if request is not None and request.session_hash:
+    session_hash = getattr(request, "session_hash", None)
+    if isinstance(session_hash, str) and session_hash:
         with _open_lock:
-            _open_sessions[request.session_hash] = session
+            previous = _open_sessions.get(session_hash)
+            _open_sessions[session_hash] = session
+        if previous is not None and previous is not session:
+            previous.close()  # the same hash loaded again (only a script does that)
     return session
+
+
+async def close_closed_tab(request: gr.Request) -> None:
+    """demo.unload: Gradio fires it when the tab's heartbeat stream ends, which a dropped connection
+    does as well as a closed tab. Close the session only if, a moment later, its tab shows no sign
+    of life (no open stream, no request since the unload). The check runs in a task of its own:
+    Gradio runs this handler inside the ending heartbeat response, which must be let go first."""
+    session_hash = getattr(request, "session_hash", None)
+    if not isinstance(session_hash, str) or session_hash in _pending_close or session_hash not in _open_sessions:
+        return
+    _pending_close.add(session_hash)
+    task = asyncio.get_running_loop().create_task(_close_if_gone(session_hash, guard.WATCH.now()))
+    _closing.add(task)
+    task.add_done_callback(_closing.discard)
+
+
+_closing: set[asyncio.Task] = set()  # the delayed checks under way (a reference keeps each alive)
+
+
+async def _close_if_gone(session_hash: str, since: float) -> None:
+    try:
+        await asyncio.sleep(UNLOAD_GRACE_SECONDS)
+        if guard.WATCH.alive(session_hash, since):
+            return
+        with _open_lock:
+            session = _open_sessions.pop(session_hash, None)
+        if session is not None:
+            session.close()
+    finally:
+        _pending_close.discard(session_hash)

@@ -13,6 +13,7 @@ import functools
 import html
 import math
 import re
+import threading
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -30,8 +31,9 @@ from ..training.recipes import OPTIMIZERS, RECIPES, custom_recipe
 from ..training.worker import friendly_error
 from ..weights import WeightsError, load_upload
 from ..weights import save as save_weights
+from .guard import scrub_paths
 from .i18n import t
-from .session import Session
+from .session import Session, usable
 
 FIRST_TO_TRAIN = "fastnet"  # the picker's first choice: a classroom wants to see 99% within a minute
 UPDATE_SECONDS = 0.3  # how often the page is refreshed while training (at most ~3 times a second)
@@ -159,10 +161,17 @@ def cell_gallery(source: CellSource, true: int, predicted: int, lang: str) -> tu
 
 
 def _download_files(session: Session, entry_key: str, model, card: dict) -> list[str]:
-    """safetensors + JSON card in the session's own folder, named after the model."""
+    """safetensors + JSON card in the session's own folder, named after the model (removed with it)."""
     stem = re.sub(r"[^A-Za-z0-9_-]+", "-", entry_key.removeprefix("session:"))
     path = save_weights(model, session.workdir() / stem, card)
-    return [str(path), str(path.with_suffix(".json"))]
+    files = [path, path.with_suffix(".json")]
+    session.keep_files(entry_key, files)
+    return [str(f) for f in files]
+
+
+def dropped_note(dropped: list, lang: str) -> str:
+    """"To make room, this tab no longer keeps: ..." for the models a new one pushed out, else ""."""
+    return t("train.dropped", lang, titles=", ".join(e.card["title"] for e in dropped)) if dropped else ""
 
 
 
@@ -293,12 +302,13 @@ class TrainTab:
 
 def _unknown(kind: str, name, known, lang: str) -> gr.Error:
     """A friendly error (shown as a notice on the page, no traceback) for a name no registry knows."""
-    return gr.Error(t("train.invalid", lang, problems=f"{kind} must be one of {', '.join(known)} (got {name!r})"))
+    return gr.Error(t("train.invalid", lang, problems=f"{kind} must be one of {', '.join(known)} (got {name!r:.40})"),
+                    print_exception=False)
 
 
 def on_model(name: str, lang: str) -> list:
     """A network was picked: its dataset, its own recipe first in the presets, the fields as that recipe fills them."""
-    if name not in MODELS:
+    if not isinstance(name, str) or name not in MODELS:
         raise _unknown("model", name, MODELS, lang)
     own = MODELS[name].recipe
     return [MODELS[name].dataset, gr.update(choices=preset_choices(name, lang), value=own),
@@ -306,19 +316,27 @@ def on_model(name: str, lang: str) -> list:
 
 
 def on_preset(name: str, lang: str) -> list:
-    if name not in RECIPES:
+    if not isinstance(name, str) or name not in RECIPES:
         raise _unknown("preset", name, RECIPES, lang)
     return [RECIPES[name].description, *recipe_fields(name)]
 
 
 def on_language(lang: str, name: str) -> list:
-    presets = gr.update(choices=preset_choices(name, lang)) if name in MODELS else gr.skip()
+    presets = gr.update(choices=preset_choices(name, lang)) if isinstance(name, str) and name in MODELS else gr.skip()
     return [gr.update(choices=model_choices(lang)), presets, gr.update(choices=augment_choices(lang))]
 
 
 async def run(tab: TrainTab, values: dict):
-    """Start: check the form, start a TrainingJob, and stream its snapshots to the page until it ends."""
+    """Start: check the form, start a TrainingJob, and stream its snapshots to the page until it ends.
+
+    The run owns its stop flag (the session holds it for the Stop button while the run is current).
+    From the moment the job exists everything sits inside `try`: a cancel at any `yield` (the page
+    went away, the event was cancelled) sets that flag, so no job runs on with nobody watching.
+    """
     session, lang, changed = values[tab.session], values[tab.lang], values[tab.models_changed]
+    if not usable(session):
+        yield {tab.message: t("common.reload", lang)}
+        return
     try:
         spec = job_spec(tab.settings(values))
     except (ValueError, TypeError) as exc:
@@ -327,18 +345,20 @@ async def run(tab: TrainTab, values: dict):
     if session.training:
         yield {tab.message: t("train.already", lang)}
         return
-    session.training = True
-    session.stop_training.clear()
-    job = TrainingJob(spec, session.stop_training).start()
-    no_points = pd.DataFrame({"epoch": [], "accuracy": []})
-    x_lim = [0, spec.recipe.epochs]  # the curves grow from left to right across the whole run
-    yield {tab.message: "", tab.progress: progress_html(job.snapshot(), lang), tab.results: gr.update(visible=False),
-           tab.result: "", tab.per_class: "", tab.confusion: None, tab.gallery: [], tab.downloads: None,
-           tab.loss_plot: gr.update(value=pd.DataFrame({"epoch": [], "loss": []}), x_lim=x_lim),
-           tab.acc_plot: gr.update(value=no_points, x_lim=x_lim),
-           tab.test_plot: gr.update(value=no_points, x_lim=x_lim),
-           tab.start: gr.update(interactive=False), tab.stop: gr.update(interactive=True)}
+    stop = threading.Event()  # this run's own: a later run never clears it
+    session.training, session.run_stop = True, stop
+    job = None
     try:
+        job = TrainingJob(spec, stop).start()
+        no_points = pd.DataFrame({"epoch": [], "accuracy": []})
+        x_lim = [0, spec.recipe.epochs]  # the curves grow from left to right across the whole run
+        yield {tab.message: "", tab.progress: progress_html(job.snapshot(), lang),
+               tab.results: gr.update(visible=False),
+               tab.result: "", tab.per_class: "", tab.confusion: None, tab.gallery: [], tab.downloads: None,
+               tab.loss_plot: gr.update(value=pd.DataFrame({"epoch": [], "loss": []}), x_lim=x_lim),
+               tab.acc_plot: gr.update(value=no_points, x_lim=x_lim),
+               tab.test_plot: gr.update(value=no_points, x_lim=x_lim),
+               tab.start: gr.update(interactive=False), tab.stop: gr.update(interactive=True)}
         version, curve_len, test_len = -1, 0, 0
         while True:
             await asyncio.sleep(UPDATE_SECONDS)
@@ -359,9 +379,10 @@ async def run(tab: TrainTab, values: dict):
                 return
             yield update
     finally:
-        if not job.snapshot().finished:
-            session.stop_training.set()  # the page went away mid-run: don't leave an orphan training
-        session.training = False
+        if job is None or not job.snapshot().finished:
+            stop.set()  # the page went away mid-run (or the job never started): no orphan training
+        if session.run_stop is stop:
+            session.training, session.run_stop = False, None
 
 
 def finish(tab: TrainTab, session: Session, snap: Snapshot, lang: str, changed: int) -> dict:
@@ -370,10 +391,12 @@ def finish(tab: TrainTab, session: Session, snap: Snapshot, lang: str, changed: 
             tab.cells: None, tab.cell_message: "", tab.cell_gallery: []}
     if snap.state == "cancelled":
         return {**done, tab.message: t("train.cancelled", lang), tab.progress: ""}
-    if snap.state == "failed":
-        return {**done, tab.message: t("train.failed", lang, error=snap.error)}
+    if snap.state == "failed":  # the error's words, without any server path in them
+        return {**done, tab.message: t("train.failed", lang, error=scrub_paths(str(snap.error or "")))}
+    if not usable(session):  # the tab was closed meanwhile: nobody to give the model to
+        return {**done, tab.message: t("common.reload", lang)}
     res = snap.result
-    entry = session.add_trained(res.model, res.card)
+    entry, dropped = session.keep(res.model, res.card)
     files = _download_files(session, entry.key, res.model, res.card)
     evaluation, dataset_name = res.evaluation, res.card["dataset"]
     summary = t("train.result_stopped" if res.stopped else "train.result", lang,
@@ -382,7 +405,8 @@ def finish(tab: TrainTab, session: Session, snap: Snapshot, lang: str, changed: 
     caption = t("train.confusion_caption", lang)
     if dataset_name != "mnist":
         caption += " " + ", ".join(f"{i} = {c}" for i, c in enumerate(DATASETS[dataset_name].classes))
-    return {**done, tab.message: "", tab.results: gr.update(visible=True), tab.result: summary + "\n\n" + caption,
+    return {**done, tab.message: dropped_note(dropped, lang), tab.results: gr.update(visible=True),
+            tab.result: summary + "\n\n" + caption,
             tab.per_class: per_class_table(evaluation.per_class, dataset_name, lang),
             tab.confusion: confusion_image(evaluation.confusion),
             tab.gallery: mistakes_gallery(evaluation, dataset_name, lang), tab.downloads: files,
@@ -406,24 +430,39 @@ def on_cell(source, lang: str, evt: gr.SelectData) -> tuple[str, list]:
 
 
 def request_stop(session: Session, lang: str) -> str:
-    if not session.training:
+    """The Stop button: sets the current run's own stop flag."""
+    if not usable(session):
+        return t("common.reload", lang)
+    if not session.training or not session.stop_run():
         return t("train.nothing_to_stop", lang)
-    session.stop_training.set()
     return t("train.stopping", lang)
+
+
+MAX_UPLOAD_FILES = 2  # a .safetensors file and its .json card
 
 
 def on_upload(files: list[str] | None, session: Session, lang: str, changed: int) -> tuple[str, int]:
     """Saved weights uploaded again: checked against their architecture (never unpickled), then selectable."""
+    changed = changed if isinstance(changed, int) and not isinstance(changed, bool) and 0 <= changed < 2**53 else 0
+    if not usable(session):
+        return t("common.reload", lang), changed
     if not files:
         return "", changed
+    if isinstance(files, str):
+        files = [files]
+    if not isinstance(files, list) or not all(isinstance(f, str) and f for f in files):
+        return t("train.upload_rejected", lang, reason=t("train.upload_failed", lang)), changed
+    if len(files) > MAX_UPLOAD_FILES:
+        files = files[:MAX_UPLOAD_FILES + 1]  # enough for load_upload to name what is wrong
     try:
         model, card = load_upload([Path(f) for f in files])
     except WeightsError as exc:
-        return t("train.upload_rejected", lang, reason=str(exc)), changed
-    except OSError as exc:  # a path that is not a readable file (only a script can send one)
-        return t("train.upload_rejected", lang, reason=exc.strerror or type(exc).__name__), changed
-    entry = session.add_trained(model, card)
-    return t("train.upload_ok", lang, title=entry.card["title"]), changed + 1
+        return t("train.upload_rejected", lang, reason=scrub_paths(str(exc))), changed
+    except (OSError, ValueError):  # a path that is not a readable file (only a script can send one)
+        return t("train.upload_rejected", lang, reason=t("train.upload_failed", lang)), changed
+    entry, dropped = session.keep(model, card)
+    note = dropped_note(dropped, lang)
+    return t("train.upload_ok", lang, title=entry.card["title"]) + (f"\n\n{note}" if note else ""), changed + 1
 
 
 # ---------------------------------------------------------------------------------------------

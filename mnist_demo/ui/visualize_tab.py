@@ -191,7 +191,7 @@ def kernel_choices(model, lang: str) -> list[tuple[str, str]]:
 
 
 def kernel_for(key: str, model) -> np.ndarray:
-    if key.startswith(LEARNED):
+    if key.startswith(LEARNED) and key[len(LEARNED):].isdigit():
         learned = ins.first_conv_kernels(model)
         index = int(key[len(LEARNED):])
         if index < len(learned):
@@ -240,6 +240,30 @@ class View:
     position: int = 0  # the step-through's position
     speed: int = 2  # positions per animation tick
     image: np.ndarray | None = None  # the 28x28 input shown, kept for the step-through
+
+
+def _whole(value, default: int, low: int, high: int) -> int:
+    """A whole number in [low, high] from whatever was sent (None, a string, NaN: the default)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return default
+    if number != number:
+        return default
+    return int(min(max(number, low), high))
+
+
+def checked(view: View) -> View:
+    """The view with every value usable, as if a script had sent it: unknown text becomes the default,
+    numbers are whole and within what the controls offer."""
+    text = lambda v, default: v if isinstance(v, str) and len(v) <= 200 else default  # noqa: E731
+    image = view.image if isinstance(view.image, np.ndarray) and view.image.shape == (28, 28) else None
+    return View(model=text(view.model, None), source=text(view.source, "drawing"),
+                index=_whole(view.index, 0, 0, 1_000_000), target=_whole(view.target, RUNNER_UP, RUNNER_UP, 1000),
+                kernel=text(view.kernel, "sobel-x"),
+                padding=view.padding if view.padding in ins.PADDINGS and isinstance(view.padding, int) else 1,
+                stride=view.stride if view.stride in ins.STRIDES and isinstance(view.stride, int) else 1, position=_whole(view.position, 0, 0, 10_000),
+                speed=_whole(view.speed, 2, 1, 100), image=image)
 
 
 def update_input(view: View, session: Session | None, lang: str) -> list:
@@ -331,7 +355,7 @@ class Controls:
         return {getattr(self, f.name) for f in fields(self)} | set(extra)
 
     def view(self, values: dict) -> View:
-        return View(**{f.name: values[getattr(self, f.name)] for f in fields(View)})
+        return checked(View(**{f.name: values[getattr(self, f.name)] for f in fields(View)}))
 
     def wire(self, handler, only_if=None, skipped: int = 0):
         """`handler` for a Gradio event; with `only_if` (a gr.State), it runs only while that state is true

@@ -1,6 +1,7 @@
 """Class mode in headless Chromium: a teacher opens a class, three students on phone viewports (390x844,
 touch) join by the link, draw, confirm or correct; the teacher's wall shows the drawings without a
-reload, a confusion cell opens its drawings, one drawing is removed, the zip is exported."""
+reload, a confusion cell opens its drawings, one drawing is removed, the zip is exported, "Train on our class"
+answers (too few drawings here: tests/test_class_train.py trains), a student picks the class model."""
 
 from __future__ import annotations
 
@@ -113,6 +114,16 @@ def test_a_lesson_teacher_and_three_phones(browser, app_url, class_store):
     archive = zipfile.ZipFile(io.BytesIO(open(download.value.path(), "rb").read()))
     assert {"labels.csv", "train-images-idx3-ubyte", "train-labels-idx1-ubyte"} <= set(archive.namelist())
     assert sum(n.startswith("images/") for n in archive.namelist()) == 2
+
+    # Train on our class: two drawings are too few to train on, and the dashboard says so
+    teacher.locator("#class-train").click()
+    teacher.wait_for_function("() => document.querySelector('#class-train-progress').innerText.includes('at least')",
+                              timeout=20_000)
+    # A student can pick the class's model (none yet: the MNIST model keeps answering)
+    context, page = phones[1]
+    page.locator("#class-student-model").get_by_text("Our class's model").click()
+    page.wait_for_function("() => document.querySelector('#class-answer').innerText.includes('no class model')",
+                           timeout=20_000)
 
     for context, _ in phones:
         context.close()

@@ -60,7 +60,7 @@ def train_page(browser, app_url):
     page = open_train_tab(browser, app_url)
     yield page
     try:
-        _session_of(page).stop_training.set()
+        _session_of(page).stop_run()
     except KeyError:
         pass
     page.context.close()
@@ -202,20 +202,25 @@ def test_second_user_waits_in_line_and_closing_a_tab_stops_its_training(browser,
 
     second = open_train_tab(browser, app_url)
     try:
-        set_fields(second, "2000", "1")
+        set_fields(second, "60000", "1")  # long enough to be seen running (2,000 images take a second)
         second.locator("#train-start").click()
         second.get_by_text("you are number 1 in line").wait_for(timeout=15_000)
 
         session = _session_of(first)
+        run_stop = session.run_stop
         first.context.close()  # the teacher closes the tab: its training stops, its models go
         deadline = time.monotonic() + 30
-        while not session.stop_training.is_set() and time.monotonic() < deadline:
+        while not run_stop.is_set() and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert session.stop_training.is_set() and not session.trained
+        assert run_stop.is_set()
 
         wait_until_training(second)  # the next in line starts
         second.locator("#train-stop").click()
         second.locator("#train-result h3").wait_for(timeout=120_000)
+        deadline = time.monotonic() + 30  # the session closes once the tab showed no sign of life for a while
+        while not session.closed and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert session.closed and not session.trained
     finally:
-        _session_of(second).stop_training.set()
+        _session_of(second).stop_run()
         second.context.close()

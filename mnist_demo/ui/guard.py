@@ -1,0 +1,210 @@
+"""The HTTP gate in front of Gradio: request bodies bounded before they are parsed, and which tabs are alive.
+
+`Guard` is plain ASGI middleware, passed to Gradio as `launch(app_kwargs={"middleware": [...]})`.
+
+* Every POST under /gradio_api (the events' `run/*`, `queue/join`, `call/*`, ...) except file
+  uploads (bounded by Gradio's own `max_file_size`) may carry at most MAX_REQUEST_BYTES: a
+  larger Content-Length is refused with 413 at once, and a body streamed without one is cut off
+  at the limit, before Gradio or JSON sees a byte of it. The largest legitimate body is a canvas
+  update (~17 KB, `reading.files.MAX_PAYLOAD_CHARS`).
+* `WATCH` notes, per Gradio session hash, its open streams (the heartbeat and `queue/data`)
+  and the time of its latest request, so the unload handler can tell a closed tab from a
+  dropped connection (see `session.close_closed_tab`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from urllib.parse import parse_qs
+
+MAX_REQUEST_BYTES = int(os.environ.get("MNIST_DEMO_MAX_REQUEST_BYTES", str(64 * 1024)))
+API = "/gradio_api/"
+_HEARTBEAT = re.compile(r"/gradio_api/heartbeat/([^/?]{1,128})$")
+_SESSION_HASH = re.compile(rb'"session_hash"\s*:\s*"([^"\\]{1,128})"')
+_FN_INDEX = re.compile(rb'"fn_index"\s*:\s*(-?\d{1,12})\b')
+# The event numbers of the apps built in this process (ui.app registers them): a call naming any
+# other number is refused here, before Gradio looks it up (it answers an unknown one with a traceback).
+EVENTS: set[int] = set()
+# The events anyone may call: the page's load event (it creates the tab's session) and the public API.
+# Every other event is answered only for a session hash that loaded the page (`known_session`) or
+# holds its heartbeat stream open (a page opens it before its first event; the tab-select event
+# races the load event), so a script's fresh hashes cost the server nothing (Gradio keeps ~0.2 MB
+# of state for every hash it sees). A hash that is neither waits up to UNKNOWN_WAIT_SECONDS for
+# its page load to land, then gets 403 with a "reload the page" notice.
+OPEN_EVENTS: set[int] = set()
+known_session: Callable[[str], bool] | None = None
+UNKNOWN_WAIT_SECONDS = 0.3
+MAX_WAITING = 64  # requests waiting for their page load at once; beyond that, refused at once
+RELOAD = "This page's session has ended. Reload the page to go on. / 本页面的会话已结束。请刷新页面后继续。"
+
+
+class ConnectionWatch:
+    """Per session hash: open streams and the latest request, for at most `capacity` hashes."""
+
+    def __init__(self, capacity: int = 20_000) -> None:
+        self.capacity = capacity
+        self._open: dict[str, int] = {}
+        self._heartbeats: dict[str, int] = {}
+        self._seen: OrderedDict[str, float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def now() -> float:
+        return time.monotonic()
+
+    def touch(self, session_hash: str) -> None:
+        with self._lock:
+            self._seen[session_hash] = self.now()
+            self._seen.move_to_end(session_hash)
+            while len(self._seen) > self.capacity:
+                self._seen.popitem(last=False)
+
+    def opened(self, session_hash: str, heartbeat: bool = False) -> None:
+        with self._lock:
+            for counts in (self._open, self._heartbeats) if heartbeat else (self._open,):
+                counts[session_hash] = counts.get(session_hash, 0) + 1
+        self.touch(session_hash)
+
+    def closed(self, session_hash: str, heartbeat: bool = False) -> None:
+        """A stream ended (no sign of life: a closing tab ends its streams)."""
+        with self._lock:
+            for counts in (self._open, self._heartbeats) if heartbeat else (self._open,):
+                left = counts.get(session_hash, 0) - 1
+                if left > 0:
+                    counts[session_hash] = left
+                else:
+                    counts.pop(session_hash, None)
+
+    def has_heartbeat(self, session_hash: str) -> bool:
+        with self._lock:
+            return self._heartbeats.get(session_hash, 0) > 0
+
+    def alive(self, session_hash: str, since: float) -> bool:
+        """An open stream now, or a request after `since` (a monotonic time)?"""
+        with self._lock:
+            return self._open.get(session_hash, 0) > 0 or self._seen.get(session_hash, -1.0) > since
+
+
+WATCH = ConnectionWatch()
+
+
+async def _reply(send, status: int, detail: str) -> None:
+    body = json.dumps({"detail": detail, "error": detail}).encode()  # Gradio's clients read one or the other
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close")]})  # the rest of the body is never read
+    await send({"type": "http.response.body", "body": body})
+
+
+class Guard:
+    """ASGI middleware: bounded request bodies for Gradio's API, and the connection watch."""
+
+    def __init__(self, app, max_body: int | None = None, watch: ConnectionWatch | None = None) -> None:
+        self.app = app
+        self.max_body = MAX_REQUEST_BYTES if max_body is None else max_body
+        self.watch = watch or WATCH
+        self._waiting = 0
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or API not in scope["path"]:
+            return await self.app(scope, receive, send)
+        path = scope["path"]
+        if scope["method"] == "POST" and not path.endswith("/upload"):
+            return await self._bounded(scope, receive, send)
+        stream_of, heartbeat = None, False
+        if match := _HEARTBEAT.search(path):
+            stream_of, heartbeat = match.group(1), True
+        elif path.endswith("/queue/data"):
+            stream_of = (parse_qs(scope.get("query_string", b"").decode("latin-1")).get("session_hash") or [None])[0]
+        if not stream_of:
+            return await self.app(scope, receive, send)
+        self.watch.opened(stream_of, heartbeat)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.watch.closed(stream_of, heartbeat)
+
+    def _known(self, session_hash: str | None) -> bool:
+        check = known_session
+        return check is None or bool(session_hash) and (check(session_hash) or self.watch.has_heartbeat(session_hash))
+
+    async def _becomes_known(self, session_hash: str | None) -> bool:
+        """Wait a moment for the page load of this hash (it may be in flight beside this request)."""
+        if not session_hash or self._waiting >= MAX_WAITING:
+            return False
+        self._waiting += 1
+        try:
+            deadline = time.monotonic() + UNKNOWN_WAIT_SECONDS
+            while time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
+                if self._known(session_hash):
+                    return True
+            return False
+        finally:
+            self._waiting -= 1
+
+    async def _bounded(self, scope, receive, send) -> None:
+        limit = self.max_body
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    return await _reply(send, 400, "Bad Content-Length.")
+                if declared > limit:
+                    return await _reply(send, 413, f"Request body too large (at most {limit} bytes).")
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                return await _reply(send, 413, f"Request body too large (at most {limit} bytes).")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        session_hash = match.group(1).decode("latin-1") if (match := _SESSION_HASH.search(body)) else None
+        fn_index = int(match.group(1)) if (match := _FN_INDEX.search(body)) else None
+        if session_hash:
+            self.watch.touch(session_hash)
+        if fn_index is not None and EVENTS:
+            if fn_index not in EVENTS:
+                return await _reply(send, 404, "No such event.")
+            if fn_index not in OPEN_EVENTS and not self._known(session_hash) and not await self._becomes_known(
+                    session_hash):
+                return await _reply(send, 403, RELOAD)
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+def middleware() -> list:
+    """For `launch(app_kwargs={"middleware": middleware()})`."""
+    from starlette.middleware import Middleware
+
+    return [Middleware(Guard)]
+
+
+_PATH = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][\w.@~+-]+){2,}[\\/]?")
+
+
+def scrub_paths(text: str) -> str:
+    """`text` with anything that looks like a file path (two or more components) replaced by "…"."""
+    return _PATH.sub("…", text)

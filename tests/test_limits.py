@@ -1,0 +1,305 @@
+"""Bounded stores and work: models per session and across sessions, temporary files, the open-tab
+index, the request gate, the unload that waits for a sign of life, and trainings that never run
+on unwatched (the cancel race, each run's own stop flag)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import gc
+import threading
+import weakref
+from types import SimpleNamespace
+
+import pytest
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.responses import JSONResponse, StreamingResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
+from torch import nn
+
+from mnist_demo.ui import guard, session, train_tab
+from mnist_demo.ui.app import build_app, launch_options
+from mnist_demo.ui.i18n import t
+from mnist_demo.ui.session import ModelLedger, Session
+
+
+def run_async(coroutine):
+    """asyncio.run in a thread of its own: the browser tests' Playwright keeps an event loop running in this one."""
+    outcome = {}
+
+    def work():
+        try:
+            outcome["value"] = asyncio.run(coroutine)
+        except BaseException as error:  # handed to the test's own thread
+            outcome["error"] = error
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    worker.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+CARD = {"model": "s5-lenet", "title": "LeNet", "dataset": "mnist"}
+
+
+# --- models, files, sessions ------------------------------------------------------------------------
+
+
+def test_a_session_keeps_its_newest_models_and_names_the_dropped(tmp_path):
+    s = Session()
+    entries = [s.keep(nn.Linear(1, 1), CARD) for _ in range(session.MAX_SESSION_MODELS)]
+    assert all(not dropped for _, dropped in entries)
+    files = [tmp_path / "old.safetensors"]
+    files[0].write_bytes(b"x")
+    s.keep_files(entries[0][0].key, files)
+    newest, dropped = s.keep(nn.Linear(1, 1), CARD)
+    assert [e.key for e in dropped] == [entries[0][0].key] and not files[0].exists()
+    assert list(s.trained) == [e.key for e, _ in entries[1:]] + [newest.key]
+    message = train_tab.dropped_note(dropped, "zh")
+    assert dropped[0].card["title"] in message and message.startswith("为腾出空间")
+
+
+def test_all_sessions_together_hold_at_most_the_global_cap(monkeypatch):
+    monkeypatch.setattr(session, "LEDGER", ModelLedger(4))
+    alice, bob = Session(), Session()
+    a1, _ = alice.keep(nn.Linear(1, 1), CARD)
+    a2, _ = alice.keep(nn.Linear(1, 1), CARD)
+    for _ in range(3):
+        bob.keep(nn.Linear(1, 1), CARD)
+    assert a1.key not in alice.trained and a2.key in alice.trained  # the oldest anywhere went first
+    assert len(session.LEDGER) == 4 and len(bob.trained) == 3
+    alice.close()
+    assert len(session.LEDGER) == 3
+
+
+def test_a_session_gradio_drops_silently_takes_its_files_and_index_entry_with_it():
+    request = SimpleNamespace(session_hash="evicted-tab")
+    s = session.open_session(request)
+    folder = s.workdir()
+    (folder / "model.safetensors").write_bytes(b"x")
+    assert session.is_open("evicted-tab")
+    ref = weakref.ref(s)
+    del s  # Gradio's session LRU evicts without calling delete_callback: the last reference goes
+    gc.collect()
+    assert ref() is None and not folder.exists() and not session.is_open("evicted-tab")
+
+
+def test_loading_the_same_hash_again_closes_the_earlier_session():
+    request = SimpleNamespace(session_hash="reused")
+    first = session.open_session(request)
+    second = session.open_session(request)
+    assert first.closed and not second.closed and session.is_open("reused")
+
+
+# --- the unload: only a tab that went away ----------------------------------------------------------
+
+
+def _unload(session_hash: str, during_grace=None) -> None:
+    async def go():
+        others = set(session._closing)  # the in-process app's own, on its own loop
+        await session.close_closed_tab(SimpleNamespace(session_hash=session_hash))  # returns at once
+        await asyncio.sleep(0.01)
+        if during_grace:
+            during_grace()
+        await asyncio.gather(*(set(session._closing) - others))
+
+    run_async(go())
+
+
+def test_an_unload_closes_a_tab_that_shows_no_sign_of_life(monkeypatch):
+    monkeypatch.setattr(session, "UNLOAD_GRACE_SECONDS", 0.1)
+    s = session.open_session(SimpleNamespace(session_hash="gone"))
+    _unload("gone")
+    assert s.closed and not session.is_open("gone")
+
+
+@pytest.mark.parametrize("sign", ["request", "stream"])
+def test_an_unload_from_a_dropped_connection_leaves_a_live_tab_open(monkeypatch, sign):
+    monkeypatch.setattr(session, "UNLOAD_GRACE_SECONDS", 0.1)
+    s = session.open_session(SimpleNamespace(session_hash=f"alive-{sign}"))
+    if sign == "stream":  # e.g. a heartbeat opened again
+        _unload(f"alive-{sign}", lambda: guard.WATCH.opened(f"alive-{sign}", heartbeat=True))
+        guard.WATCH.closed(f"alive-{sign}", heartbeat=True)
+    else:  # it sent a request after the unload: the tab is still there
+        _unload(f"alive-{sign}", lambda: guard.WATCH.touch(f"alive-{sign}"))
+    assert not s.closed and session.is_open(f"alive-{sign}")
+
+
+# --- the request gate -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def gated(monkeypatch):
+    monkeypatch.setattr(guard, "EVENTS", {0, 1, 2})
+    monkeypatch.setattr(guard, "OPEN_EVENTS", {0})
+    monkeypatch.setattr(guard, "known_session", lambda h: h == "loaded")
+    watch = guard.ConnectionWatch()
+
+    async def echo(request):
+        return JSONResponse({"size": len(await request.body())})
+
+    async def heartbeat(request):
+        async def beat():
+            yield b"data: ALIVE\n\n"
+            assert watch.alive("tab", since=watch.now())  # the stream is open while it streams
+        return StreamingResponse(beat(), media_type="text/event-stream")
+
+    app = Starlette(routes=[Route("/gradio_api/run/predict", echo, methods=["POST"]),
+                            Route("/gradio_api/queue/join", echo, methods=["POST"]),
+                            Route("/gradio_api/upload", echo, methods=["POST"]),
+                            Route("/gradio_api/heartbeat/{h}", heartbeat)],
+                    middleware=[Middleware(guard.Guard, max_body=1000, watch=watch)])
+    return TestClient(app), watch
+
+
+def test_the_gate_bounds_bodies_before_they_are_parsed(gated):
+    client, _ = gated
+    assert client.post("/gradio_api/run/predict", content=b"x" * 2000).status_code == 413
+    assert client.post("/gradio_api/queue/join", content=iter([b"x" * 600, b"x" * 600])).status_code == 413
+    assert client.post("/gradio_api/run/predict", content=b"{}").json() == {"size": 2}
+    assert client.post("/gradio_api/upload", content=b"x" * 2000).status_code == 200  # Gradio's own limit
+
+
+def test_the_gate_refuses_unknown_events_and_hashes_that_never_loaded_the_page(gated):
+    client, watch = gated
+
+    def call(fn, session_hash):
+        return client.post("/gradio_api/run/predict",
+                           content=f'{{"data": [], "fn_index": {fn}, "session_hash": "{session_hash}"}}').status_code
+
+    assert call(7, "loaded") == 404 and call(-1, "loaded") == 404
+    assert call(1, "fresh") == 403 and call(1, "loaded") == 200
+    assert call(0, "fresh") == 200  # the page load (and the public API) are open to anyone
+    assert watch.alive("fresh", since=watch.now() - 5)  # every request is a sign of life
+    assert client.post("/gradio_api/run/predict", content=b"x" * 2000).json()["error"]  # clients read "error"
+
+
+def test_the_gate_sees_open_streams(gated):
+    client, watch = gated
+    assert client.get("/gradio_api/heartbeat/tab").status_code == 200
+    assert not watch.alive("tab", since=watch.now())  # closed again
+
+
+# --- the app's limits -------------------------------------------------------------------------------
+
+
+def test_only_the_page_load_creates_sessions_and_only_predict_is_public():
+    demo = build_app()
+    states = [block for block in demo.blocks.values() if block.__class__.__name__ == "State"]
+    assert states and not any(callable(s.value) for s in states)  # no session factory becomes an endpoint
+    public = [fn.name for fn in demo.fns.values() if fn.api_visibility == "public"]
+    assert public == ["predict_api"]
+    assert demo._queue.max_size and demo.api_open is False and demo.delete_cache
+    options = launch_options()
+    assert options["state_session_capacity"] <= 1000 and options["max_file_size"] <= 20_000_000
+    assert any(m.cls is guard.Guard for m in options["app_kwargs"]["middleware"])
+
+
+# --- the Train tab: a cancel at any point stops the job; each run has its own flag ------------------
+
+
+class FakeJob:
+    """Stands in for TrainingJob: records its stop flag, finishes when told."""
+
+    made: list[FakeJob] = []
+
+    def __init__(self, spec, stop):
+        self.stop, self.done = stop, threading.Event()
+        FakeJob.made.append(self)
+
+    def start(self):
+        return self
+
+    def snapshot(self):
+        state = "cancelled" if self.done.is_set() else "running"
+        return SimpleNamespace(state=state, version=int(self.done.is_set()), queue_position=0, trainings_running=1,
+                               latest=None, images_per_sec=0.0, curve=(), test_curve=(), result=None, error=None,
+                               finished=self.done.is_set())
+
+
+GOOD = train_tab.Settings("fastnet", "mnist", "fast", "adamw", 0.01, 0.9, 128, 1, 2000, "digits", 0)
+
+
+@pytest.fixture
+def fake_jobs(monkeypatch):
+    FakeJob.made = []
+    monkeypatch.setattr(train_tab, "TrainingJob", FakeJob)
+    monkeypatch.setattr(train_tab, "UPDATE_SECONDS", 0.01)
+    return FakeJob.made
+
+
+def _start(tab, s):
+    values = {tab.session: s, tab.lang: "en", tab.models_changed: 0}
+    values.update({getattr(tab, f.name): getattr(GOOD, f.name) for f in dataclasses.fields(GOOD)})
+    return train_tab.run(tab, values)
+
+
+def _tab():
+    return train_tab.TrainTab(**{f.name: object() for f in dataclasses.fields(train_tab.TrainTab)})
+
+
+def test_a_cancel_at_the_first_update_stops_the_job(fake_jobs):
+    tab, s = _tab(), Session()
+
+    async def go():
+        run = _start(tab, s)
+        first = await run.__anext__()  # the job exists; the page is told it started
+        assert first[tab.stop]["interactive"] is True
+        await run.aclose()  # Gradio cancels the event here (the tab went away, the user cancelled)
+
+    run_async(go())
+    (job,) = fake_jobs
+    assert job.stop.is_set() and not s.training and s.run_stop is None
+
+
+def test_a_cancel_while_streaming_stops_the_job(fake_jobs, monkeypatch):
+    monkeypatch.setattr(train_tab, "UPDATE_SECONDS", 1.0)  # the cancel comes while it waits to poll
+    tab, s = _tab(), Session()
+
+    async def go():
+        run = _start(tab, s)
+        await run.__anext__()
+        task = asyncio.ensure_future(run.__anext__())  # polling, waiting for the next snapshot
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    run_async(go())
+    assert fake_jobs[0].stop.is_set() and not s.training
+
+
+def test_each_run_has_its_own_stop_flag_and_a_restart_never_unstops_an_earlier_one(fake_jobs):
+    tab, s = _tab(), Session()
+
+    async def go():
+        first = _start(tab, s)
+        await first.__anext__()
+        assert train_tab.request_stop(s, "en") == t("train.stopping")
+        fake_jobs[0].done.set()  # it ends (cancelled while queued)
+        async for _ in first:
+            pass
+        second = _start(tab, s)
+        await second.__anext__()
+        assert fake_jobs[0].stop is not fake_jobs[1].stop
+        assert fake_jobs[0].stop.is_set() and not fake_jobs[1].stop.is_set()  # the restart left run 1 stopped
+        assert s.run_stop is fake_jobs[1].stop  # Stop now addresses the second run only
+        s.close()  # closing the tab stops the current run
+        assert fake_jobs[1].stop.is_set()
+        await second.aclose()
+
+    run_async(go())
+
+
+def test_a_page_whose_heartbeat_is_open_passes_before_its_load_lands(gated):
+    _, watch = gated
+    gate = guard.Guard(None, watch=watch)
+    assert not gate._known("racing-tab")
+    watch.opened("racing-tab", heartbeat=True)  # the page opens it before its first event
+    assert gate._known("racing-tab")
+    watch.closed("racing-tab", heartbeat=True)
+    watch.opened("racing-tab")  # a queue/data stream alone proves nothing: anyone can open one
+    assert not gate._known("racing-tab") and not run_async(gate._becomes_known("racing-tab"))
