@@ -1,12 +1,15 @@
 """The README's pictures of the app, one tab at a time, in headless Chromium.
 
     python bench/screenshot.py --tab draw        [--digit 5] [--lang en]   # docs/draw_tab.png
+    python bench/screenshot.py --tab draw --phone [--lang en]              # docs/my_digits_phone.png
     python bench/screenshot.py --tab train       [--lang en]               # docs/train_tab.png (trains ~1 min)
     python bench/screenshot.py --tab visualize   [--index 0] [--lang en]   # docs/visualize_tab.png, visualize_conv.png
     python bench/screenshot.py --tab class       [--lang en]               # docs/class_wall.png, class_phone.png
 
 Starts `python app.py` on a free port (stopped by its PID afterwards) and Debian's Chromium
-($CHROMIUM). draw: a digit drawn with the mouse and its prediction. train: four short epochs on
+($CHROMIUM). draw: a digit drawn with the mouse and its prediction; with --phone, on a 390x844
+touch screen, a few digits drawn with a finger and taught ("It's a N"), then the answer, the
+buttons and My digits. train: four short epochs on
 8,000 images, caught during the third, then stopped. visualize: MNIST test image --index with the
 default model, the convolution stepped a little way in. class: the app on a fresh state folder; a teacher
 opens a class, 30 UNIPEN digits (unipen-dev, 3 of each, drawn through the canvas path) are given into it as
@@ -23,7 +26,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.harness import CANVAS, DIGITS, ROOT, draw_strokes, launch_chromium, serve_subprocess  # noqa: E402
+from tests.harness import (  # noqa: E402
+    CANVAS,
+    DIGITS,
+    ROOT,
+    draw_strokes,
+    launch_chromium,
+    serve_subprocess,
+    touch_strokes,
+)
 
 LOCALES = {"en": "en-US", "zh": "zh-CN"}
 
@@ -35,7 +46,40 @@ def page_box(page, selector: str) -> dict:
     return {**found, "x": found["x"] + scroll[0], "y": found["y"] + scroll[1]}
 
 
+PHONE = {"width": 390, "height": 844}
+TAUGHT = (7, 7, 1, 4, 2, 3)  # drawn with a finger and kept in My digits, in this order; the last stays on screen
+
+
+def my_digits_phone(browser, url: str, options) -> list[Path]:
+    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
+                                  locale=LOCALES[options.lang])
+    page = context.new_page()
+    page.goto(url)
+    page.wait_for_selector(f"{CANVAS}[data-ready='1']", timeout=60_000)
+    for number, digit in enumerate(TAUGHT, 1):
+        if number > 1:
+            page.locator("#clear").click()
+            page.wait_for_function("() => !document.querySelector(\"#prediction [data-testid='label-output-value']\")",
+                                   timeout=30_000)
+        touch_strokes(page, page.locator(CANVAS).bounding_box(), DIGITS[digit], pause_ms=16)
+        page.wait_for_selector("#prediction [data-testid='label-output-value']", state="attached", timeout=30_000)
+        page.wait_for_timeout(700)
+        page.locator(f"#teach-{digit}").click()
+        page.wait_for_function("n => document.querySelectorAll('#my-digits img').length >= n", arg=number,
+                               timeout=30_000)
+    page.wait_for_timeout(1000)
+    page.evaluate("() => window.scrollTo(0, 0)")
+    bottom = page.evaluate("() => { const r = document.querySelector('#my-digits').getBoundingClientRect();"
+                           " return r.bottom + window.scrollY; }")
+    out = options.out_dir / "my_digits_phone.png"
+    page.screenshot(path=out, full_page=True, clip={"x": 0, "y": 0, "width": PHONE["width"], "height": bottom + 12})
+    context.close()
+    return [out]
+
+
 def draw_tab(browser, url: str, options) -> list[Path]:
+    if options.phone:
+        return my_digits_phone(browser, url, options)
     page = browser.new_page(viewport={"width": 1280, "height": 1000}, locale=LOCALES[options.lang])
     page.goto(url)
     page.wait_for_selector(f"{CANVAS}[data-ready='1']", timeout=60_000)
@@ -176,6 +220,7 @@ def main() -> None:
     parser.add_argument("--tab", choices=TABS, required=True)
     parser.add_argument("--lang", choices=LOCALES, default="en", help="the browser's language")
     parser.add_argument("--digit", type=int, default=5, help="draw: the digit drawn")
+    parser.add_argument("--phone", action="store_true", help="draw: on a phone, a few digits taught (My digits)")
     parser.add_argument("--index", type=int, default=0, help="visualize: the MNIST test image shown")
     parser.add_argument("--out-dir", type=Path, default=ROOT / "docs")
     options = parser.parse_args()

@@ -40,11 +40,15 @@ def _font(size: int) -> ImageFont.ImageFont:
         return ImageFont.load_default()
 
 
-def confusion_image(matrix: torch.Tensor, cell: int = 44) -> Image.Image:
+CONFUSION_CELL = 44  # px of one cell of `confusion_image`; its labels take one cell's margin on the top and left
+
+
+def confusion_image(matrix: torch.Tensor, cell: int = CONFUSION_CELL) -> Image.Image:
     """The confusion matrix as a picture: rows are the true class, columns the prediction.
 
     A cell's shade is its share of the row (correct answers blue on the diagonal, mistakes red
     elsewhere), and it shows the count; class numbers run along the top and the left.
+    `confusion_cell` maps a point of the picture back to its cell.
     """
     counts = matrix.to(torch.float64).numpy()
     n = counts.shape[0]
@@ -73,6 +77,15 @@ def confusion_image(matrix: torch.Tensor, cell: int = 44) -> Image.Image:
                 draw.text((x0 + cell // 2, y0 + cell // 2), f"{int(counts[r, c])}", fill=ink, font=count_font,
                           anchor="mm")
     return img
+
+
+def confusion_cell(x: float, y: float, n: int, cell: int = CONFUSION_CELL) -> tuple[int, int] | None:
+    """The cell (true, predicted) under the point (x, y) in pixels of `confusion_image(matrix of n
+    classes, cell)`, or None for the labels, the border or outside the picture."""
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in (x, y)):
+        return None
+    column, row = math.floor((x - cell) / cell), math.floor((y - cell) / cell)
+    return (row, column) if 0 <= row < n and 0 <= column < n else None
 
 
 def mistake_image(image28: np.ndarray, scale: int = 4) -> Image.Image:

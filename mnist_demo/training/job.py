@@ -32,10 +32,11 @@ import threading
 import time
 from dataclasses import dataclass
 
+import torch
 from safetensors.torch import load as load_tensors
 from torch import nn
 
-from ..data import DATASETS, resolve_data_dir
+from ..data import DATASETS, TRAIN_SIZE, resolve_data_dir
 from ..models import MODELS, build_model
 from . import worker
 from .engine import Progress, pick_device
@@ -45,7 +46,7 @@ from .slots import QueueFull, TrainingSlots, shared_slots
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CurvePoint", "JobResult", "JobSpec", "QueueFull", "Snapshot", "TrainingJob", "TrainingTooLong",
+__all__ = ["CurvePoint", "ExtraDigits", "JobResult", "JobSpec", "QueueFull", "Snapshot", "TrainingJob", "TrainingTooLong",
            "check_length", "max_train_steps", "warm_up"]
 
 TRAIN_THREADS_ENV = "MNIST_DEMO_TRAIN_THREADS"  # torch threads for a training (default: all cores)
@@ -57,13 +58,33 @@ STOP_GRACE_SECONDS = 120.0  # after a stop, how long the process may take to eva
 EXIT_SECONDS = 10.0  # after its result, how long the process may take to exit
 
 @dataclass(frozen=True)
+class ExtraDigits:
+    """Digits trained on besides the dataset's (a My digits zip), as plain data for the training
+    process: `images` N*28*28 uint8 bytes, `labels` N uint8 bytes, and what the card records."""
+
+    images: bytes
+    labels: bytes
+    info: dict
+
+    @classmethod
+    def from_split(cls, split, info: dict) -> ExtraDigits:
+        return cls(split.images.to(torch.uint8).contiguous().numpy().tobytes(),
+                   split.labels.to(torch.uint8).contiguous().numpy().tobytes(), dict(info))
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+@dataclass(frozen=True)
 class JobSpec:
-    """What to train: a registered model, a dataset, a validated recipe, a seed."""
+    """What to train: a registered model, a dataset, a validated recipe, a seed, and optionally
+    extra digits mixed into the training set."""
 
     model: str
     dataset: str
     recipe: Recipe
     seed: int = 0
+    extra: ExtraDigits | None = None
 
 
 @dataclass(frozen=True)
@@ -125,11 +146,13 @@ def max_train_steps(device_type: str = "cpu") -> int:
     return DEFAULT_MAX_TRAIN_STEPS.get(device_type, DEFAULT_MAX_TRAIN_STEPS["cuda"])
 
 
-def check_length(recipe: Recipe, model: str | None = None, device: str | None = None) -> None:
+def check_length(recipe: Recipe, model: str | None = None, device: str | None = None,
+                 extra_images: int = 0) -> None:
     """Raise TrainingTooLong (a ValueError, with a readable message) if `recipe` trains too long
     for the device it would run on (`model` matters: some models run on the CPU whatever the device)."""
     kind = _device_type(model or "", device)
-    steps, limit = recipe.steps(), max_train_steps(kind)
+    steps = recipe.steps((recipe.train_subset or TRAIN_SIZE) + extra_images) if extra_images else recipe.steps()
+    limit = max_train_steps(kind)
     if steps > limit:
         raise TrainingTooLong(
             f"this training would take {steps:,} steps; this server trains at most {limit:,} on its {kind.upper()} "
@@ -213,7 +236,8 @@ class TrainingJob:
         the line full (`QueueFull`) does not start: the job is "failed" at once, its error says why
         (`refusal` holds the exception), and it holds no place in line."""
         try:
-            check_length(self.spec.recipe, self.spec.model, self.device)
+            check_length(self.spec.recipe, self.spec.model, self.device,
+                         extra_images=len(self.spec.extra) if self.spec.extra else 0)
             self._ticket = self.slots.join()
         except (TrainingTooLong, QueueFull) as exc:
             self.refusal = exc
@@ -298,7 +322,9 @@ class TrainingJob:
         return {"model": spec.model, "dataset": spec.dataset, "recipe": dict(vars(spec.recipe)), "seed": spec.seed,
                 "data_dir": data_dir, "device": self.device, "threads": self.threads, "nice": self.nice,
                 "report_seconds": self.report_seconds, "command": "trained in the browser (Train tab)",
-                "checksum": _checksums.get((spec.dataset, data_dir))}
+                "checksum": _checksums.get((spec.dataset, data_dir)),
+                "extra": None if spec.extra is None else {"images": spec.extra.images, "labels": spec.extra.labels,
+                                                          "info": spec.extra.info}}
 
     def _train(self) -> None:
         ctx = _mp_context()

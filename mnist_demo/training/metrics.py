@@ -1,5 +1,6 @@
 """How well a model does on a split: probabilities in one batched loop, accuracy, per-class
-accuracy, the confusion matrix and the test images it got wrong (with its confidence).
+accuracy, the confusion matrix, the test images it got wrong (with its confidence), and the
+images behind any one cell of the matrix (`cell_examples`, the Train tab's click-through).
 
 Everything that evaluates a model (the engine after each epoch, the weights card, the Train
 tab's results, `python -m mnist_demo.evaluate`) goes through `class_probabilities`.
@@ -19,13 +20,14 @@ from ..models import evaluating, probabilities
 
 @dataclass(frozen=True)
 class Mistake:
-    """One misclassified test image (28x28 uint8, white ink on black)."""
+    """One test image with the model's answer (28x28 uint8, white ink on black): a misclassified one
+    in `Evaluation.mistakes`; in `cell_examples`, right (true == predicted) or wrong."""
 
     index: int  # position in the test split
     image: np.ndarray
     true: int
     predicted: int
-    confidence: float  # the model's probability for its (wrong) prediction
+    confidence: float  # the model's probability for its prediction
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class Evaluation:
     mistakes: list[Mistake]  # the most confident mistakes first
     predictions: torch.Tensor
     count: int  # test images evaluated
+    confidences: torch.Tensor | None = None  # (count,) float32: the probability of each prediction
 
 
 def class_probabilities(model: nn.Module, split: Split, device=None, batch_size: int = 1000) -> torch.Tensor:
@@ -82,7 +85,33 @@ def evaluate_model(model: nn.Module, split: Split, max_mistakes: int = 24, devic
         mistakes=mistakes,
         predictions=preds,
         count=len(labels),
+        confidences=confidence.float(),
     )
+
+
+def cell_examples(evaluation: Evaluation, split: Split, true: int, predicted: int, limit: int = 24) -> list[Mistake]:
+    """The test images behind the confusion matrix's cell (true, predicted), most confident first
+    (ties: lower test index first), at most `limit` (all of them: `evaluation.confusion[true, predicted]`).
+
+    `split` is the split the evaluation was made on (its first `evaluation.count` images are used).
+    Raises ValueError for a class outside the matrix or a negative limit.
+    """
+    n = evaluation.confusion.shape[0]
+    for name, value in (("true", true), ("predicted", predicted)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < n:
+            raise ValueError(f"{name} must be a class from 0 to {n - 1} (got {value!r})")
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+        raise ValueError(f"limit must be a whole number from 0 (got {limit!r})")
+    if len(split) < evaluation.count:
+        raise ValueError(f"the split has {len(split)} images; the evaluation was made on {evaluation.count}")
+    labels, preds = split.labels[:evaluation.count], evaluation.predictions
+    confidences = evaluation.confidences
+    if confidences is None:  # an evaluation from before confidences were kept: no order but the split's
+        confidences = torch.zeros(evaluation.count)
+    members = ((labels == true) & (preds == predicted)).nonzero().flatten()
+    order = members[confidences[members].argsort(descending=True, stable=True)][:limit]
+    return [Mistake(int(i), split.images[i].numpy().copy(), true, predicted, float(confidences[i]))
+            for i in order]
 
 
 def format_report(evaluation: Evaluation, classes: tuple[str, ...]) -> str:

@@ -24,11 +24,12 @@ import re
 import signal
 import time
 
+import numpy as np
 import torch
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
-from ..data import load_split
+from ..data import Split, load_split
 from ..models import build_model
 from .card import build_card, epoch_record
 from .engine import Progress, train
@@ -60,6 +61,8 @@ def evaluation_message(evaluation: Evaluation) -> dict:
     """An `Evaluation` as plain data; its tensors travel as one safetensors blob."""
     images = [torch.from_numpy(m.image) for m in evaluation.mistakes]
     tensors = {"confusion": evaluation.confusion.contiguous(), "predictions": evaluation.predictions.contiguous(),
+               "confidences": (evaluation.confidences if evaluation.confidences is not None
+                               else torch.zeros(evaluation.count)).float().contiguous(),
                "mistake_images": torch.stack(images) if images else torch.zeros((0, 28, 28), dtype=torch.uint8)}
     return {"accuracy": float(evaluation.accuracy), "per_class": [float(a) for a in evaluation.per_class],
             "count": int(evaluation.count),
@@ -74,7 +77,17 @@ def evaluation_from_message(fields: dict) -> Evaluation:
                 for i, (index, true, predicted, confidence) in enumerate(fields["mistakes"])]
     return Evaluation(accuracy=float(fields["accuracy"]), per_class=[float(a) for a in fields["per_class"]],
                       confusion=tensors["confusion"], mistakes=mistakes, predictions=tensors["predictions"],
-                      count=int(fields["count"]))
+                      count=int(fields["count"]), confidences=tensors["confidences"])
+
+
+def extra_split(extra: dict | None):
+    """The job's extra digits (plain bytes, see job.ExtraDigits) as a Split, checked; None for none."""
+    if not extra:
+        return None
+    images, labels = np.frombuffer(extra["images"], np.uint8), np.frombuffer(extra["labels"], np.uint8)
+    if not 0 < len(labels) or images.size != len(labels) * 28 * 28 or labels.max() > 9:
+        raise ValueError("the extra digits are not 28x28 images with labels 0-9")
+    return Split(torch.from_numpy(images.reshape(-1, 28, 28).copy()), torch.from_numpy(labels.astype(np.int64)))
 
 
 def weights_bytes(model: torch.nn.Module) -> bytes:
@@ -122,8 +135,9 @@ def _run(conn, should_stop, params: dict) -> dict:
     recipe = Recipe(**params["recipe"])
     model = build_model(name, seed=seed)
     history, final = [], None
+    extra = extra_split(params.get("extra"))
     for event in train(model, recipe, dataset, data_dir=data_dir, seed=seed, device=params["device"],
-                       should_stop=should_stop, report_seconds=params["report_seconds"]):
+                       should_stop=should_stop, report_seconds=params["report_seconds"], extra_train=extra):
         if event.kind == "epoch" and event.test_acc is not None:
             history.append(epoch_record(event))
         conn.send(("progress", progress_message(event)))
@@ -135,4 +149,6 @@ def _run(conn, should_stop, params: dict) -> dict:
                       evaluation=evaluation, final=final, history=history, seconds=time.time() - started,
                       device=device, threads=params["threads"], command=params["command"], data_dir=data_dir,
                       checksum=params.get("checksum"))
+    if extra is not None:
+        card["extra_data"] = params["extra"]["info"]
     return {"weights": weights_bytes(model), "card": card, "evaluation": evaluation_message(evaluation)}

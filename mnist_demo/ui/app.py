@@ -15,6 +15,7 @@ import gradio as gr
 from ..reading.files import MAX_PICTURE_BYTES
 from . import guard, i18n
 from .i18n import LANGUAGES, Localizer, t
+from .page_css import CSS as PAGE_CSS
 from .session import Session, close_closed_tab, close_session, is_open, open_session
 
 MAX_SESSIONS = int(os.environ.get("MNIST_DEMO_MAX_SESSIONS", "200"))  # Gradio's session LRU (~0.4 MB each: a copy of the page's config)
@@ -86,8 +87,10 @@ def build_app() -> gr.Blocks:
 
 
 def launch_options() -> dict:
-    """Where to listen (127.0.0.1 by default, what the environment asks for on Spaces) and the limits."""
+    """Where to listen (127.0.0.1 by default, what the environment asks for on Spaces), the limits
+    and the page's CSS (the phone layout)."""
     return {
+        "css": PAGE_CSS,
         "server_name": os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
         "server_port": int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
         "state_session_capacity": MAX_SESSIONS,

@@ -189,16 +189,16 @@ def default_choice(keys: list[str]) -> str | None:
 def build(ctx) -> None:
     L = ctx.localizer
     choices = model_choices(None, DATASET)
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=1, min_width=300):
-            L(gr.Markdown, value="draw.canvas")
+    with gr.Row(equal_height=False, elem_id="draw-row"):  # one column in page_css.PHONE_ORDER on a phone
+        with gr.Column(scale=1, min_width=300, elem_id="draw-left"):
+            L(gr.Markdown, value="draw.canvas", elem_id="draw-canvas-label")
             canvas = drawing_canvas("sketchpad")
-            with gr.Row():
+            with gr.Row(elem_id="draw-tools"):
                 undo = L(gr.Button, value="draw.undo", elem_id="undo", size="sm")
                 clear = L(gr.Button, value="draw.clear", elem_id="clear", size="sm", variant="stop")
             upload = L(gr.Image, type="filepath", label="draw.upload", elem_id="upload", height=220,
                        sources=["upload", "clipboard"])
-        with gr.Column(scale=1, min_width=300):
+        with gr.Column(scale=1, min_width=300, elem_id="draw-right"):
             model = L(gr.Dropdown, choices, value=default_choice([k for _, k in choices]), label="common.model",
                       info="draw.model_info", elem_id="draw-model")
             status = gr.Markdown(t("draw.msg.blank"), elem_id="draw-status")

@@ -21,11 +21,14 @@ import gradio as gr
 import pandas as pd
 
 from ..augment import AUGMENTATIONS
-from ..data import DATASETS, TRAIN_SIZE
+from ..data import DATASETS, TRAIN_SIZE, DataMissingError, load_split
 from ..models import MODELS, build_model, param_count
-from ..pictures import confusion_image, mistake_image
-from ..training.job import JobSpec, Snapshot, TrainingJob
+from ..my_digits import training_data
+from ..pictures import confusion_cell, confusion_image, mistake_image
+from ..training.job import ExtraDigits, JobSpec, Snapshot, TrainingJob
+from ..training.metrics import Evaluation, cell_examples
 from ..training.recipes import OPTIMIZERS, RECIPES, custom_recipe
+from ..training.worker import friendly_error
 from ..weights import WeightsError, load_upload
 from ..weights import save as save_weights
 from .guard import scrub_paths
@@ -36,6 +39,7 @@ FIRST_TO_TRAIN = "fastnet"  # the picker's first choice: a classroom wants to se
 UPDATE_SECONDS = 0.3  # how often the page is refreshed while training (at most ~3 times a second)
 # How the picker shows the optimizers; the set of choices is the registry's (recipes.OPTIMIZERS).
 OPTIMIZER_TITLES = {"sgd": "SGD (momentum)", "adam": "Adam", "adamw": "AdamW", "adadelta": "Adadelta"}
+CELL_LIMIT = 24  # test images shown for a clicked cell of the confusion matrix
 
 
 @functools.cache
@@ -133,6 +137,29 @@ def mistakes_gallery(evaluation, dataset: str, lang: str) -> list:
             for m in evaluation.mistakes]
 
 
+@dataclass(frozen=True)
+class CellSource:
+    """What a click on the confusion matrix looks into: the latest run's evaluation and its dataset
+    (kept in a gr.State, so per browser session and never sent to the page)."""
+
+    dataset: str
+    evaluation: Evaluation
+
+
+def cell_gallery(source: CellSource, true: int, predicted: int, lang: str) -> tuple[str, list]:
+    """The caption and the images of one cell (true, predicted) of the confusion matrix."""
+    classes = DATASETS[source.dataset].classes
+    split = load_split(source.dataset, "test")  # the engine's default data folder, as the training used
+    examples = cell_examples(source.evaluation, split, true, predicted, CELL_LIMIT)
+    count = int(source.evaluation.confusion[true, predicted])
+    names = {"true": classes[true], "predicted": classes[predicted]}
+    if not examples:
+        return t("train.cell_empty", lang, **names), []
+    caption = t("train.cell_caption", lang, count=f"{count:,}", shown=len(examples), **names)
+    return caption, [(mistake_image(e.image), f"{classes[e.true]} → {classes[e.predicted]} ({e.confidence:.0%})")
+                     for e in examples]
+
+
 def _download_files(session: Session, entry_key: str, model, card: dict) -> list[str]:
     """safetensors + JSON card in the session's own folder, named after the model (removed with it)."""
     stem = re.sub(r"[^A-Za-z0-9_-]+", "-", entry_key.removeprefix("session:"))
@@ -168,6 +195,7 @@ class Settings:
     train_subset: float
     augment: str
     seed: float
+    extra: str | None = None  # a My digits zip (its uploaded path) trained on besides the dataset
 
 
 NUMBERS = ("lr", "momentum", "batch_size", "epochs", "train_subset", "seed")
@@ -200,7 +228,22 @@ def job_spec(s: Settings) -> JobSpec:
                            epochs=s.epochs, train_subset=s.train_subset, augment=s.augment)
     if s.seed in (None, "") or not 0 <= int(float(s.seed)) < 2**63:
         raise ValueError(f"seed must be a whole number from 0 (got {s.seed!r})")
-    return JobSpec(s.model, s.dataset, recipe, int(float(s.seed)))
+    return JobSpec(s.model, s.dataset, recipe, int(float(s.seed)), extra_digits(s.extra, s.dataset))
+
+
+def extra_digits(path, dataset: str) -> ExtraDigits | None:
+    """The uploaded My digits zip as the training's extra digits (checked by my_digits), or None."""
+    if path in (None, "", []):
+        return None
+    if isinstance(path, list) and len(path) == 1:
+        path = path[0]
+    if not isinstance(path, str):
+        raise ValueError("extra digits must be one My digits zip")
+    try:
+        split, info = training_data(path, 1, dataset)
+    except (ValueError, OSError) as exc:
+        raise ValueError(f"extra digits: {friendly_error(exc)}") from None
+    return ExtraDigits.from_split(split, {**info, "file": Path(path).name})
 
 
 @dataclass
@@ -221,6 +264,7 @@ class TrainTab:
     train_subset: gr.Number
     augment: gr.Radio
     seed: gr.Number
+    extra: gr.File
     start: gr.Button
     stop: gr.Button
     message: gr.Markdown
@@ -234,6 +278,9 @@ class TrainTab:
     confusion: gr.Image
     gallery: gr.Gallery
     downloads: gr.File
+    cells: gr.State  # CellSource of the latest results, or None
+    cell_message: gr.Markdown
+    cell_gallery: gr.Gallery
 
     def form(self) -> set:
         """The inputs of a Start: the session, the language, the counter and every Settings field."""
@@ -246,7 +293,7 @@ class TrainTab:
     def run_outputs(self) -> list:
         return [self.message, self.progress, self.loss_plot, self.acc_plot, self.test_plot, self.results,
                 self.result, self.per_class, self.confusion, self.gallery, self.downloads, self.models_changed,
-                self.start, self.stop]
+                self.start, self.stop, self.cells, self.cell_message, self.cell_gallery]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -340,7 +387,8 @@ async def run(tab: TrainTab, values: dict):
 
 def finish(tab: TrainTab, session: Session, snap: Snapshot, lang: str, changed: int) -> dict:
     """The run ended: the results panel, the model kept in this session, the buttons back."""
-    done = {tab.start: gr.update(interactive=True), tab.stop: gr.update(interactive=False)}
+    done = {tab.start: gr.update(interactive=True), tab.stop: gr.update(interactive=False),
+            tab.cells: None, tab.cell_message: "", tab.cell_gallery: []}
     if snap.state == "cancelled":
         return {**done, tab.message: t("train.cancelled", lang), tab.progress: ""}
     if snap.state == "failed":  # the error's words, without any server path in them
@@ -362,7 +410,23 @@ def finish(tab: TrainTab, session: Session, snap: Snapshot, lang: str, changed: 
             tab.per_class: per_class_table(evaluation.per_class, dataset_name, lang),
             tab.confusion: confusion_image(evaluation.confusion),
             tab.gallery: mistakes_gallery(evaluation, dataset_name, lang), tab.downloads: files,
-            tab.models_changed: changed + 1}
+            tab.models_changed: changed + 1, tab.cells: CellSource(dataset_name, evaluation)}
+
+
+def on_cell(source, lang: str, evt: gr.SelectData) -> tuple[str, list]:
+    """A click on the confusion matrix: the test images of the cell under it. The click's pixel
+    (`evt.index`, [x, y] in the picture) is checked as if a script had sent it."""
+    if not isinstance(source, CellSource):
+        return t("train.cell_no_results", lang), []
+    index = getattr(evt, "index", None)
+    n = source.evaluation.confusion.shape[0]
+    cell = confusion_cell(*index, n) if isinstance(index, (list, tuple)) and len(index) == 2 else None
+    if cell is None:
+        return t("train.cell_outside", lang), []
+    try:
+        return cell_gallery(source, *cell, lang)
+    except DataMissingError as exc:
+        return t("train.failed", lang, error=friendly_error(exc)), []
 
 
 def request_stop(session: Session, lang: str) -> str:
@@ -414,8 +478,11 @@ def build(ctx) -> None:
         with gr.Column(scale=2, min_width=320):
             model = L(gr.Dropdown, model_choices("en"), value=FIRST_TO_TRAIN, label="train.model",
                       elem_id="train-model")
-            dataset = L(gr.Dropdown, dataset_choices(), value=MODELS[FIRST_TO_TRAIN].dataset, label="train.dataset",
-                        elem_id="train-dataset")
+            with gr.Row():
+                dataset = L(gr.Dropdown, dataset_choices(), value=MODELS[FIRST_TO_TRAIN].dataset,
+                            label="train.dataset", elem_id="train-dataset", min_width=160)
+                extra = L(gr.File, label="train.extra", file_types=[".zip"], height=90, elem_id="train-extra",
+                          min_width=160)
             preset = L(gr.Dropdown, preset_choices(FIRST_TO_TRAIN, "en"), value=own, label="train.preset",
                        elem_id="train-preset")
             preset_info = gr.Markdown(RECIPES[own].description, elem_id="train-preset-info")
@@ -457,6 +524,10 @@ def build(ctx) -> None:
                           elem_id="train-confusion", buttons=["download"])
             gallery = L(gr.Gallery, label="train.mistakes", columns=5, height=420, elem_id="train-mistakes",
                         interactive=False)
+        L(gr.Markdown, value="train.cell_hint", elem_id="train-cell-hint")
+        cell_message = gr.Markdown("", elem_id="train-cell-message")
+        cell_gallery = L(gr.Gallery, label="train.cell_examples", columns=8, height="auto",
+                         elem_id="train-cell-examples", interactive=False)
         downloads = L(gr.File, label="train.download", file_count="multiple", interactive=False,
                       elem_id="train-download")
     upload = L(gr.File, label="train.upload", file_count="multiple", file_types=[".safetensors", ".json"], height=120,
@@ -465,10 +536,10 @@ def build(ctx) -> None:
 
     tab = TrainTab(session=ctx.session, lang=ctx.lang, models_changed=ctx.models_changed, model=model,
                    dataset=dataset, preset=preset, optimizer=optimizer, lr=lr, momentum=momentum, batch_size=batch,
-                   epochs=epochs, train_subset=subset, augment=augment, seed=seed, start=start, stop=stop,
+                   epochs=epochs, train_subset=subset, augment=augment, seed=seed, extra=extra, start=start, stop=stop,
                    message=message, progress=progress, loss_plot=loss_plot, acc_plot=acc_plot, test_plot=test_plot,
                    results=results, result=result, per_class=per_class, confusion=confusion, gallery=gallery,
-                   downloads=downloads)
+                   downloads=downloads, cells=gr.State(None), cell_message=cell_message, cell_gallery=cell_gallery)
     filled = [getattr(tab, name) for name in FILLED]
     private = {"api_visibility": "private"}
     model.input(on_model, [model, ctx.lang], [dataset, preset, preset_info, *filled], **private)
@@ -478,6 +549,8 @@ def build(ctx) -> None:
     # Gradio-level limit: the real cap is training.slots'. Predictions run on their own events.
     start.click(functools.partial(run, tab), tab.form(), tab.run_outputs(), concurrency_limit=None,
                 concurrency_id="train", show_progress="hidden", **private)
+    confusion.select(on_cell, [tab.cells, ctx.lang], [cell_message, cell_gallery], concurrency_limit=2,
+                     concurrency_id="train-cell", show_progress="hidden", **private)
     stop.click(request_stop, [ctx.session, ctx.lang], message, queue=False, show_progress="hidden", **private)
     upload.upload(on_weights_upload, [upload, ctx.session, ctx.lang, ctx.models_changed], [upload_message, ctx.models_changed],
                   concurrency_limit=2, concurrency_id="train-upload", **private)

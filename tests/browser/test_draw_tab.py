@@ -175,6 +175,43 @@ def test_phone_touch_draws_without_scrolling(phone, app_url):
     assert top_label(page) == "1"
 
 
+ANSWER = ("#draw-status", "#prediction", *(f"#teach-{n}" for n in range(10)))
+# A word broken across lines has more than one line box: count them per word of the heading.
+BROKEN_WORDS = """h => { const words = [], text = h.firstChild && h.innerText; const walker = document.createTreeWalker(
+  h, NodeFilter.SHOW_TEXT); let node; while ((node = walker.nextNode())) { const re = /\\S+/g; let m;
+  while ((m = re.exec(node.data))) { const r = document.createRange(); r.setStart(node, m.index);
+    r.setEnd(node, m.index + m[0].length); if (new Set([...r.getClientRects()].map(b => Math.round(b.top))).size > 1)
+      words.push(m[0]); } } return words; }"""
+
+
+def test_phone_shows_the_answer_and_the_teach_buttons_right_after_drawing(phone, app_url):
+    page = phone.new_page()
+    page.goto(app_url)
+    box = ready(page)  # as the page loads: no scrolling before, during or after drawing
+    assert box["y"] >= 0 and box["y"] + box["height"] <= 844
+    touch_strokes(page, box, DIGITS[5])
+    settle(page)
+    assert page.evaluate("() => window.scrollY") == 0
+    assert "5" in status(page)
+    for selector in ANSWER:
+        found = page.locator(selector).bounding_box()
+        assert found is not None and found["height"] > 0, selector
+        assert 0 <= found["x"] and found["x"] + found["width"] <= 390, (selector, found)
+        assert 0 <= found["y"] and found["y"] + found["height"] <= 844, (selector, found)
+    assert page.locator("#prediction [data-testid='5-confidence-set']").is_visible()  # the top bar, in the box
+    heading = page.locator("h1").first
+    assert heading.evaluate(BROKEN_WORDS) == [] and heading.bounding_box()["width"] <= 390
+
+
+def test_desktop_keeps_two_columns(page):
+    draw_strokes(page, ready(page), DIGITS[5])
+    settle(page)
+    left, right = (page.locator(f"#draw-{side}").bounding_box() for side in ("left", "right"))
+    assert left["x"] + left["width"] <= right["x"] and abs(left["y"] - right["y"]) < 2
+    assert page.locator("#draw-model").bounding_box()["y"] < page.locator("#prediction").bounding_box()["y"]
+    assert page.locator(TOP).is_visible() and page.locator("#prediction > label").is_visible()
+
+
 def test_canvas_is_laid_out_square_and_centred_on_every_load(page, app_url):
     for _ in range(10):
         page.goto(app_url)

@@ -78,6 +78,18 @@ def wait_until_training(page, timeout: float = 90_000) -> None:
         " return b && b.dataset.state === 'running' && parseFloat(b.dataset.fraction) > 0; }", timeout=timeout)
 
 
+def click_confusion_cell(page, true: int, predicted: int, cell: int = 44) -> None:
+    """Click the middle of a cell of the confusion matrix picture, wherever the page scaled it to."""
+    page.locator("#train-confusion img").scroll_into_view_if_needed()
+    box = page.evaluate("""() => { const img = document.querySelector('#train-confusion img');
+        const r = img.getBoundingClientRect();
+        const s = Math.min(r.width / img.naturalWidth, r.height / img.naturalHeight);
+        return {x: r.left + (r.width - img.naturalWidth * s) / 2, y: r.top + (r.height - img.naturalHeight * s) / 2,
+                s: s}; }""")
+    page.mouse.click(box["x"] + (cell + predicted * cell + cell / 2) * box["s"],
+                     box["y"] + (cell + true * cell + cell / 2) * box["s"])
+
+
 def test_short_training_streams_progress_and_curves_then_shows_results(train_page, tmp_path):
     page = train_page
     set_fields(page, "2000", "1")
@@ -97,6 +109,14 @@ def test_short_training_streams_progress_and_curves_then_shows_results(train_pag
     page.locator("#train-confusion img").wait_for()
     assert page.locator("#train-mistakes img").count() > 0
     assert page.get_by_text(re.compile(r"\d → \d \(\d+%\)")).first.is_visible()
+
+    # A click on a cell of the confusion matrix shows that cell's test images: the right 7s here.
+    click_confusion_cell(page, 7, 7)
+    page.wait_for_function("() => document.querySelector('#train-cell-message')?.innerText.includes('answered')",
+                           timeout=30_000)
+    assert "True 7, answered 7" in page.locator("#train-cell-message").inner_text()
+    page.locator("#train-cell-examples img").first.wait_for(timeout=30_000)
+    assert page.locator("#train-cell-examples").get_by_text(re.compile(r"^7 → 7 \(\d+%\)$")).count() > 0
 
     # The model is in this session at once, named as the page says ...
     (entry,) = _session_of(page).trained.values()

@@ -1,0 +1,45 @@
+"""The page's own CSS, passed at launch (`app.launch_options`): a phone-first Draw tab.
+
+On a narrow screen (a phone held upright, up to 640 px wide) the heading keeps its words whole and
+gets smaller, and the Draw tab becomes one column in a compact order: canvas, Undo/Clear, the
+answer (`#draw-status` says the digit and how sure; the ten probabilities follow in a short box
+that scrolls on its own) and the ten "It's a N"
+buttons, so that the answer and the buttons are on screen together with the canvas right after
+drawing; the model picker, the upload, My digits and "what the network sees" follow. The canvas
+itself never lets a stroke scroll the page (`touch-action: none`, `ui.canvas`). Wider screens are
+untouched: every rule here is inside the media query.
+"""
+
+from __future__ import annotations
+
+PHONE_MAX_WIDTH_PX = 640
+ANSWER_MAX_HEIGHT_PX = 100  # the probabilities on a phone: the top three bars, the others a scroll away
+
+# The Draw tab's blocks, top to bottom, on a phone (elem_ids of draw_tab and teach_panel; a block that
+# Gradio wraps, such as a dropdown in its form, is ordered through its wrapper).
+PHONE_ORDER = ("draw-canvas-label", "sketchpad", "draw-tools", "draw-status", "prediction", "teach-panel",
+               "draw-model", "upload", "my-digits-panel", "seen")
+
+CSS = f"""
+@media (max-width: {PHONE_MAX_WIDTH_PX}px) {{
+  h1 {{ font-size: 1.4rem !important; line-height: 1.25 !important; overflow-wrap: normal; word-break: keep-all;
+        hyphens: manual; }}
+  .row:has(#language) {{ flex-wrap: wrap; gap: 4px; }}
+  .row:has(#language) > * {{ min-width: 100% !important; }}
+  .row:has(#language) .form {{ border: none; background: none; }}
+  #language {{ flex: 1 1 100% !important; padding: 2px 0 !important; border: none; }}
+  #language > span:first-of-type, #language [data-testid="block-info"] {{ display: none; }}
+  .row:has(#language) + * p {{ font-size: 0.85rem; line-height: 1.35; margin: 0; }}
+  #draw-tools {{ flex-wrap: nowrap; }}
+  #draw-tools button {{ min-width: 0 !important; }}
+  #draw-row {{ flex-direction: column; flex-wrap: nowrap; gap: 8px; }}
+  #draw-left, #draw-right {{ display: contents; }}
+{chr(10).join(f"  :is(#draw-left, #draw-right) > :is(#{name}, :has(> #{name})) {{ order: {i}; }}"
+              for i, name in enumerate(PHONE_ORDER, 1))}
+  #draw-canvas-label p {{ margin: 0; font-size: 0.9rem; }}
+  #prediction {{ max-height: {ANSWER_MAX_HEIGHT_PX}px; overflow-y: auto !important; }}
+  #prediction h2.output-class {{ display: none; }}  /* the top digit is #draw-status's and the first bar's */
+  #prediction > label {{ display: none; }}
+  #teach-buttons button {{ min-width: 52px !important; }}
+}}
+"""
