@@ -128,6 +128,8 @@ def find_events(config: dict) -> dict[str, int]:
             events["train"] = index
         if any(t[1] == "load" for t in targets):
             events["load"].append(index)
+    # The page's own load event (it creates the session) first, as the request gate wants it before the others.
+    events["load"].sort(key=lambda index: config["dependencies"][index].get("api_name") != "on_page_load")
     return events
 
 
