@@ -135,7 +135,7 @@ def find_events(config: dict) -> dict[str, int]:
 
 
 
-async def student(url_host: str, port: int, config: dict, events: dict, pool: list[dict], until: float,
+async def student(url_host: str, port: int, config: dict, events: dict, pool: list[dict], until: list[float],
                   results: list, rng: random.Random) -> None:
     conn = Connection(url_host, port)
     session = secrets.token_hex(6)
@@ -155,7 +155,7 @@ async def student(url_host: str, port: int, config: dict, events: dict, pool: li
             body = json.dumps({"data": default_inputs(config, fn), "fn_index": fn, "session_hash": session}).encode()
             await conn.request("POST", "/gradio_api/run/predict", body)
         await asyncio.sleep(rng.uniform(0, PAUSE_SECONDS + STROKE_SECONDS))  # students don't start in step
-        while time.perf_counter() < until:
+        while time.perf_counter() < until[0]:  # a training still running pushes the end back
             drawing = rng.choice(pool)
             frames = drawing["frames"]
             start = time.perf_counter()
@@ -187,7 +187,7 @@ async def student(url_host: str, port: int, config: dict, events: dict, pool: li
             if end_inputs is not None:  # the page's stroke-end event: the preprocessing panel
                 _, answer = await send(frames[-1], events["stroke_end"], end_inputs[1:])
                 errors += answer is None
-            results.append({"latency": received - end, "updates": updates, "errors": errors,
+            results.append({"latency": received - end, "end": end, "updates": updates, "errors": errors,
                             "correct": str(label) == str(drawing["label"])})
             await asyncio.sleep(PAUSE_SECONDS)
     except (ConnectionError, OSError, asyncio.IncompleteReadError, ValueError) as exc:
@@ -241,6 +241,7 @@ def find_class_events(config: dict) -> dict:
                 events["teach"][int(elem.rsplit("-", 1)[1])] = index
             elif target in timers and event == "tick" and "class-dash-code" in {ids.get(i) for i in dep["inputs"]}:
                 events["tick"] = index
+    events["load"].sort(key=lambda index: config["dependencies"][index].get("api_name") != "on_page_load")
     return events
 
 
@@ -265,7 +266,7 @@ async def queued_event(host: str, port: int, conn: Connection, fn: int, data: li
     status, raw = await conn.request("POST", "/gradio_api/queue/join", body)
     if status != 200:
         return False
-    reader, writer = await asyncio.open_connection(host, port)
+    reader, writer = await asyncio.open_connection(host, port, limit=8 * 1024 * 1024)  # the wall's answers are large
     writer.write(f"GET /gradio_api/queue/data?session_hash={session} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
     try:
         while True:
@@ -285,9 +286,9 @@ async def class_student(host: str, port: int, config: dict, events: dict, code: 
     live_rest = default_inputs(config, events["live"])[1:]  # the student's state (server-side) and the language
     try:
         await page_load(conn, config, events, session)
-        joined = await run_event(conn, events["join"], default_inputs(config, events["join"], **{"class-join": code}),
-                                 session)
-        if joined is None:
+        joined = await queued_event(host, port, conn, events["join"],  # a queued event, as the page sends it
+                                    default_inputs(config, events["join"], **{"class-join": code}), session)
+        if not joined:
             raise ConnectionError("the join was refused")
         await asyncio.sleep(rng.uniform(0, PAUSE_SECONDS + STROKE_SECONDS))  # students don't start in step
         while time.perf_counter() < until:
@@ -339,14 +340,17 @@ async def class_teacher(host: str, port: int, config: dict, events: dict, code: 
     values = {"class-dash-code": code, "class-dash-key": key, "class-model": "digitnet"}
     try:
         await page_load(conn, config, events, session)
-        if await run_event(conn, events["open"], default_inputs(config, events["open"], **values), session) is None:
+        # Queued events, as the page sends them (direct POSTs of queued events are refused).
+        if not await queued_event(host, port, conn, events["open"], default_inputs(config, events["open"], **values),
+                                  session):
             ticks.append(float("nan"))
             return
         while time.perf_counter() < until:
             await asyncio.sleep(3.0)
             started = time.perf_counter()
-            answer = await run_event(conn, events["tick"], default_inputs(config, events["tick"], **values), session)
-            ticks.append(time.perf_counter() - started if answer is not None else float("nan"))
+            ok = await queued_event(host, port, conn, events["tick"], default_inputs(config, events["tick"], **values),
+                                    session)
+            ticks.append(time.perf_counter() - started if ok else float("nan"))
     finally:
         conn.close()
 
@@ -427,8 +431,8 @@ def class_mode(args, pool: list[dict]) -> int:
 # A training started as a browser's Start does
 
 
-async def browser_training(host: str, port: int, config: dict, events: dict) -> float:
-    """Seconds from pressing Start (fastnet, fast recipe) to the results, over the Train tab's own event."""
+async def browser_training(host: str, port: int, config: dict, events: dict) -> tuple[float, float]:
+    """(when Start was pressed, seconds to the results) for fastnet's fast recipe, over the Train tab's own event."""
     session = secrets.token_hex(6)
     conn = Connection(host, port)
     for fn in events["load"]:
@@ -452,7 +456,7 @@ async def browser_training(host: str, port: int, config: dict, events: dict) -> 
                 message = json.loads(line[5:])
                 if not message.get("success", True):
                     raise RuntimeError(f"the training failed: {str(message)[:300]}")
-                return time.perf_counter() - started
+                return started, time.perf_counter() - started
     finally:
         writer.close()
         conn.close()
@@ -474,14 +478,18 @@ async def phase(host: str, port: int, pid: int, config: dict, events: dict, pool
                 seconds: float, training: bool) -> dict:
     results: list[dict] = []
     rng = random.Random(students)
-    until = time.perf_counter() + seconds
+    until = [time.perf_counter() + seconds]
     cpu0, gen0, wall0 = process_cpu_seconds(pid), time.process_time(), time.perf_counter()
     load0 = os.getloadavg()[0]
     tasks = [asyncio.create_task(student(host, port, config, events, pool, until, results, random.Random(rng.random())))
              for _ in range(students)]
-    train_task = asyncio.create_task(browser_training(host, port, config, events)) if training else None
+    train_start = train_seconds = None
+    if training:  # the phase lasts as long as the training, and only the strokes ending meanwhile count
+        train_start, train_seconds = await browser_training(host, port, config, events)
+        until[0] = max(until[0], train_start + train_seconds + 1)
     await asyncio.gather(*tasks)
-    train_seconds = await train_task if train_task else None
+    if training:
+        results = [r for r in results if "end" not in r or train_start <= r["end"] <= train_start + train_seconds]
     wall = time.perf_counter() - wall0
     ok = [r for r in results if r["latency"] == r["latency"]]
     latencies = [1000 * r["latency"] for r in ok]

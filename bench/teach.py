@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
 
     mnist_after = [r["mnist_after"] for r in rows]
     summary = {
-        "writers": len(rows), "model": args.model, "threads": args.threads, "per_class": PER_CLASS,
+        "writers": len(rows), "model": Path(args.weights).stem, "threads": args.threads, "per_class": PER_CLASS,
         "unseen_median_before": stat("before", 50), "unseen_median_after": stat("after", 50),
         "unseen_worst_decile_before": stat("before", 10), "unseen_worst_decile_after": stat("after", 10),
         "unseen_pooled_before": round(sum(r["before"] * r["unseen"] for r in rows) / sum(r["unseen"] for r in rows), 4),
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     pct = lambda v: f"{100 * v:.2f}%"  # noqa: E731
     md = [
-        f"# Teaching the network a writer's handwriting ({args.model})",
+        f"# Teaching the network a writer's handwriting ({Path(args.weights).stem})",
         "",
         f"{len(rows)} UNIPEN writers of unipen-dev (one writer = one segment file; those with at least {PER_CLASS} "
         f"digits of every label) play users: the first {PER_CLASS} digits of each label, in writing order, teach a "

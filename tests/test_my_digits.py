@@ -9,9 +9,10 @@ import zipfile
 import numpy as np
 import pytest
 
-from mnist_demo import my_digits
+from mnist_demo import digits_zip, my_digits
 from mnist_demo.data import read_idx
-from mnist_demo.my_digits import CollectionFull, DigitsZipError, MyDigits, idx_bytes, ink_of, write_idx
+from mnist_demo.digits_zip import DigitsZipError, idx_bytes, write_idx
+from mnist_demo.my_digits import CollectionFull, MyDigits, ink_of
 from mnist_demo.reading.geometry import from_ink
 
 
@@ -172,16 +173,16 @@ def test_bad_zips_refused(members, message):
 def test_not_a_zip_and_limits_refused(monkeypatch):
     with pytest.raises(DigitsZipError, match="not a zip"):
         MyDigits.from_zip(b"PK no zip at all")
-    many = {f"junk/{i}": b"" for i in range(my_digits.MAX_MEMBERS + 1)}
+    many = {f"junk/{i}": b"" for i in range(digits_zip.MAX_MEMBERS + 1)}
     with pytest.raises(DigitsZipError, match="files"):
         MyDigits.from_zip(zip_with(many))
-    bomb = zip_with({"labels.csv": b"file,label\n", "big": b"\0" * (my_digits.MAX_TOTAL_BYTES + 1)})
+    bomb = zip_with({"labels.csv": b"file,label\n", "big": b"\0" * (digits_zip.MAX_TOTAL_BYTES + 1)})
     with pytest.raises(DigitsZipError, match="unpacks"):
         MyDigits.from_zip(bomb)
     rows = "".join(f"images/{i:05d}-1.png,1\n" for i in range(1, 8)).encode()
     with pytest.raises(DigitsZipError, match="at most 5"):
         MyDigits.from_zip(zip_with({"labels.csv": b"file,label\n" + rows}), cap=5)
-    monkeypatch.setattr(my_digits, "MAX_ZIP_BYTES", 100)
+    monkeypatch.setattr(digits_zip, "MAX_ZIP_BYTES", 100)
     with pytest.raises(DigitsZipError, match="larger"):
         MyDigits.from_zip(collection(3).to_zip())
 
@@ -193,7 +194,7 @@ def test_a_lying_header_is_caught():
     central = data.index(b"PK\x01\x02")
     data[central + 24: central + 28] = (100).to_bytes(4, "little")  # uncompressed size: 100 bytes
     with pytest.raises(DigitsZipError, match="could not be read|more than"):
-        my_digits.read_zip(bytes(data))
+        digits_zip.read_zip(bytes(data))
 
 
 def test_extend_from_zip_is_all_or_nothing():

@@ -1,4 +1,4 @@
-"""A class's drawings as a dataset zip, in My digits' format (`my_digits.digits_zip`), so a class's
+"""A class's drawings as a dataset zip, in My digits' format (`digits_zip.digits_zip`), so a class's
 export uploads into My digits and trains with `python -m mnist_demo.train --extra-data`.
 
 labels.csv carries the format's columns (file, label, source, ink) and the class's own: the
@@ -13,7 +13,8 @@ import io
 import numpy as np
 from PIL import Image
 
-from ..my_digits import MyDigit, digits_zip
+from ..digits_zip import digits_zip
+from ..my_digits import MyDigit
 from .store import Drawing
 
 
