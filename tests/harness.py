@@ -207,6 +207,27 @@ def default_inputs(config: dict, dep_index: int, **overrides) -> list:
     return data
 
 
+def run_coroutine(coroutine):
+    """asyncio.run in a thread of its own: the browser tests' Playwright keeps an event loop running in the
+    main thread once it has started, and an async handler called from a test needs one of its own."""
+    import threading
+
+    outcome = {}
+
+    def work():
+        try:
+            outcome["value"] = asyncio.run(coroutine)
+        except BaseException as error:  # handed to the caller's thread
+            outcome["error"] = error
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    worker.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
 # --- pen strokes ---------------------------------------------------------------------------------
 # Pen paths for the digits 0-9 as a person might draw them, in canvas coordinates from 0 to 1 (y down).
 # Each digit is a list of strokes, each stroke a list of (x, y) points dense enough to draw with mouse moves.

@@ -23,24 +23,7 @@ from mnist_demo.ui import guard, session, train_tab
 from mnist_demo.ui.app import build_app, launch_options
 from mnist_demo.ui.i18n import t
 from mnist_demo.ui.session import ModelLedger, Session
-
-
-def run_async(coroutine):
-    """asyncio.run in a thread of its own: the browser tests' Playwright keeps an event loop running in this one."""
-    outcome = {}
-
-    def work():
-        try:
-            outcome["value"] = asyncio.run(coroutine)
-        except BaseException as error:  # handed to the test's own thread
-            outcome["error"] = error
-
-    worker = threading.Thread(target=work)
-    worker.start()
-    worker.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
+from tests.harness import run_coroutine
 
 CARD = {"model": "s5-lenet", "title": "LeNet", "dataset": "mnist"}
 
@@ -106,7 +89,7 @@ def _unload(session_hash: str, during_grace=None) -> None:
             during_grace()
         await asyncio.gather(*(set(session._closing) - others))
 
-    run_async(go())
+    run_coroutine(go())
 
 
 def test_an_unload_closes_a_tab_that_shows_no_sign_of_life(monkeypatch):
@@ -250,7 +233,7 @@ def test_a_cancel_at_the_first_update_stops_the_job(fake_jobs):
         assert first[tab.stop]["interactive"] is True
         await run.aclose()  # Gradio cancels the event here (the tab went away, the user cancelled)
 
-    run_async(go())
+    run_coroutine(go())
     (job,) = fake_jobs
     assert job.stop.is_set() and not s.training and s.run_stop is None
 
@@ -268,7 +251,7 @@ def test_a_cancel_while_streaming_stops_the_job(fake_jobs, monkeypatch):
         with pytest.raises(asyncio.CancelledError):
             await task
 
-    run_async(go())
+    run_coroutine(go())
     assert fake_jobs[0].stop.is_set() and not s.training
 
 
@@ -291,7 +274,7 @@ def test_each_run_has_its_own_stop_flag_and_a_restart_never_unstops_an_earlier_o
         assert fake_jobs[1].stop.is_set()
         await second.aclose()
 
-    run_async(go())
+    run_coroutine(go())
 
 
 def test_a_page_whose_heartbeat_is_open_passes_before_its_load_lands(gated):
@@ -302,4 +285,4 @@ def test_a_page_whose_heartbeat_is_open_passes_before_its_load_lands(gated):
     assert gate._known("racing-tab")
     watch.closed("racing-tab", heartbeat=True)
     watch.opened("racing-tab")  # a queue/data stream alone proves nothing: anyone can open one
-    assert not gate._known("racing-tab") and not run_async(gate._becomes_known("racing-tab"))
+    assert not gate._known("racing-tab") and not run_coroutine(gate._becomes_known("racing-tab"))

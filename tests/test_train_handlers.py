@@ -3,10 +3,8 @@ checked as if a script had sent it (a message, never a traceback)."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import math
-import threading
 
 import gradio as gr
 import pytest
@@ -18,24 +16,7 @@ from mnist_demo.training import recipes
 from mnist_demo.ui import train_tab
 from mnist_demo.ui.i18n import t
 from mnist_demo.ui.session import Session
-
-
-def run_async(coroutine):
-    """asyncio.run in a thread of its own: the browser tests' Playwright keeps an event loop running in this one."""
-    outcome = {}
-
-    def work():
-        try:
-            outcome["value"] = asyncio.run(coroutine)
-        except BaseException as error:  # handed to the test's own thread
-            outcome["error"] = error
-
-    worker = threading.Thread(target=work)
-    worker.start()
-    worker.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
+from tests.harness import run_coroutine
 
 GOOD = train_tab.Settings("fastnet", "mnist", "fast", "adamw", 0.01, 0.9, 128, 1, 2000, "digits", 0)
 
@@ -85,7 +66,7 @@ def _run(tab, settings: train_tab.Settings, session: Session) -> list[dict]:
     async def collect():
         return [update async for update in train_tab.run(tab, values)]
 
-    return run_async(collect())
+    return run_coroutine(collect())
 
 
 def test_start_with_values_no_form_could_send_answers_with_a_message():

@@ -4,10 +4,8 @@ server path; the global torch generator is left alone."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import io
-import threading
 
 import gradio as gr
 import pytest
@@ -19,24 +17,7 @@ from mnist_demo.reading.files import PictureError, load_picture
 from mnist_demo.ui import draw_tab, train_tab, visualize_tab
 from mnist_demo.ui.i18n import t
 from mnist_demo.ui.session import Session
-
-
-def run_async(coroutine):
-    """asyncio.run in a thread of its own: the browser tests' Playwright keeps an event loop running in this one."""
-    outcome = {}
-
-    def work():
-        try:
-            outcome["value"] = asyncio.run(coroutine)
-        except BaseException as error:  # handed to the test's own thread
-            outcome["error"] = error
-
-    worker = threading.Thread(target=work)
-    worker.start()
-    worker.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
+from tests.harness import run_coroutine
 
 
 def _bytes(image: Image.Image, fmt: str, **options) -> bytes:
@@ -119,7 +100,7 @@ def _collect(gen) -> list:
     async def go():
         return [update async for update in gen]
 
-    return run_async(go())
+    return run_coroutine(go())
 
 
 def test_train_handlers_without_a_session_ask_to_reload():
