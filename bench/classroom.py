@@ -135,6 +135,30 @@ def find_events(config: dict) -> dict[str, int]:
 
 
 
+async def draw_stroke(frames: list[str], send) -> tuple[float, int, int]:
+    """One 1.2 s stroke as the canvas sends it: the newest ink at most every SEND_EVERY, one request in flight
+    (`send(frame)` -> (arrival time, answer or None)); returns (the stroke's end, updates that arrived during
+    it, errors) once the stroke is over, the final ink still to send."""
+    start = time.perf_counter()
+    end = start + STROKE_SECONDS
+    updates, errors, last_sent = 0, 0, -1.0
+    while True:
+        now = time.perf_counter()
+        if now - last_sent < SEND_EVERY:
+            await asyncio.sleep(SEND_EVERY - (now - last_sent))
+            now = time.perf_counter()
+        if now >= end:
+            break
+        last_sent = now
+        received, answer = await send(frames[min(len(frames) - 2, int((now - start) / FRAME_STEP))])
+        errors += answer is None
+        updates += answer is not None and received < end
+    now = time.perf_counter()
+    if now < end:
+        await asyncio.sleep(end - now)
+    return end, updates, errors
+
+
 async def student(url_host: str, port: int, config: dict, events: dict, pool: list[dict], until: list[float],
                   results: list, rng: random.Random) -> None:
     conn = Connection(url_host, port)
@@ -158,26 +182,7 @@ async def student(url_host: str, port: int, config: dict, events: dict, pool: li
         while time.perf_counter() < until[0]:  # a training still running pushes the end back
             drawing = rng.choice(pool)
             frames = drawing["frames"]
-            start = time.perf_counter()
-            end = start + STROKE_SECONDS
-            updates, errors, last_sent = 0, 0, -1.0
-            while True:
-                now = time.perf_counter()
-                if now - last_sent < SEND_EVERY:
-                    await asyncio.sleep(SEND_EVERY - (now - last_sent))
-                    now = time.perf_counter()
-                if now >= end:
-                    break
-                index = min(len(frames) - 2, int((now - start) / FRAME_STEP))
-                last_sent = now
-                received, answer = await send(frames[index])
-                if answer is None:
-                    errors += 1
-                elif received < end:
-                    updates += 1
-            now = time.perf_counter()
-            if now < end:
-                await asyncio.sleep(end - now)
+            end, updates, errors = await draw_stroke(frames, send)
             received, answer = await send(frames[-1])
             label = None
             if answer is None:
@@ -294,25 +299,12 @@ async def class_student(host: str, port: int, config: dict, events: dict, code: 
         while time.perf_counter() < until:
             drawing = rng.choice(pool)
             frames = drawing["frames"]
-            start = time.perf_counter()
-            end = start + STROKE_SECONDS
-            updates, errors, last_sent = 0, 0, -1.0
-            while True:
-                now = time.perf_counter()
-                if now - last_sent < SEND_EVERY:
-                    await asyncio.sleep(SEND_EVERY - (now - last_sent))
-                    now = time.perf_counter()
-                if now >= end:
-                    break
-                last_sent = now
-                answer = await run_event(conn, events["live"],
-                                         [frames[min(len(frames) - 2, int((now - start) / FRAME_STEP))], *live_rest],
-                                         session)
-                errors += answer is None
-                updates += answer is not None and time.perf_counter() < end
-            now = time.perf_counter()
-            if now < end:
-                await asyncio.sleep(end - now)
+
+            async def live_update(frame: str) -> tuple[float, dict | None]:
+                answer = await run_event(conn, events["live"], [frame, *live_rest], session)
+                return time.perf_counter(), answer
+
+            end, updates, errors = await draw_stroke(frames, live_update)
             answer = await run_event(conn, events["live"], [frames[-1], *live_rest], session)
             live = time.perf_counter() - end
             errors += answer is None
