@@ -18,7 +18,7 @@ done
 wait
 if printf '%s\n' "${models[@]}" | grep -qx digitnet; then  # needs unipen-dev in the data folder
   python3 -m mnist_demo.train --model digitnet --recipe handwriting --init "$out/base/digitnet-mnist.safetensors" \
-    --handwriting all --handwriting-variants 3 --train-subset 60000 --lr 3e-4 --epochs 1 --seed 0 \
+    --handwriting all --handwriting-variants 3 --seed 0 \
     --threads "${THREADS:-2}" --out "$out/digitnet" > "$out/logs/digitnet-handwriting.log" 2>&1
 fi
 grep -h "test accuracy" "$out"/logs/*.log | grep -v "^epoch" || true

@@ -212,6 +212,24 @@ def writer_folds(digits: Sequence[PenDigit], k: int = 5, seed: int = 0) -> np.nd
     return np.array([fold_of[d.writer] for d in digits])
 
 
+def unreadable_mark(digit: PenDigit) -> str | None:
+    """"dot" or "line" when the recorded ink cannot be its label, whoever reads it; else None.
+
+    A dot (at most two distinct points: a tap), or one straight mark (the ink's second principal axis under
+    8% of the first) labelled anything but 1, or labelled 1 but lying flatter than 45 degrees. Such
+    digits lost strokes on their way into the data set (in unipen-dev: 57 of IBM's 1,571, e.g. a 4
+    that is only its upright); measurements report them, and the accuracy without them, apart.
+    """
+    points = np.concatenate(digit.strokes)
+    if len(np.unique(points, axis=0)) <= 2:
+        return "dot"
+    _, spread, axes = np.linalg.svd(points - points.mean(0), full_matrices=False)
+    if spread[1] > 0.08 * spread[0]:
+        return None
+    from_upright = math.degrees(math.atan2(abs(axes[0][0]), abs(axes[0][1])))
+    return "line" if digit.label != 1 or from_upright > 45 else None
+
+
 # ---------------------------------------------------------------------------------------------
 # Stroke-level variants: the same writer's digit drawn a little differently, plus styles MNIST lacks
 
@@ -224,8 +242,9 @@ def _line(a, b, n: int = 12) -> np.ndarray:
 def add_style(strokes: list[Stroke], label: int, rng: np.random.Generator) -> list[Stroke]:
     """Sometimes draw the digit in a style common outside the US and rare in MNIST (strokes y down, any scale).
 
-    1: a long upstroke into the top (read as 7 by MNIST models), sometimes a foot; 7: a bar across the
-    stem; 0: a slash, or left open at the top. Other digits come back unchanged.
+    1: an upstroke into the top, short or long (read as 7 by MNIST models), sometimes a foot; 7: a bar
+    across the stem; 0: a slash at any angle from nearly flat to nearly upright, often running past
+    the oval (read as 8), or left open at the top. Other digits come back unchanged.
     """
     points = np.concatenate(strokes)
     (x0, y0), (x1, y1) = points.min(0), points.max(0)
@@ -233,7 +252,7 @@ def add_style(strokes: list[Stroke], label: int, rng: np.random.Generator) -> li
     if label == 1 and rng.random() < 0.5:
         main = max(strokes, key=len)
         top = main[np.argmin(main[:, 1])]
-        length, angle = height * rng.uniform(0.25, 0.55), math.radians(rng.uniform(25, 60))
+        length, angle = height * rng.uniform(0.2, 0.7), math.radians(rng.uniform(25, 75))
         start = top + length * np.array([-math.sin(angle), math.cos(angle)])
         strokes = [np.concatenate([_line(start, top), main]) if s is main else s for s in strokes]
         if rng.random() < 0.3:
@@ -246,17 +265,29 @@ def add_style(strokes: list[Stroke], label: int, rng: np.random.Generator) -> li
         half = max(width, 0.4 * height) * rng.uniform(0.2, 0.35)
         tilt = half * rng.uniform(-0.2, 0.2)
         strokes = [*strokes, _line(near - [half, -tilt], near + [half, -tilt])]
-    elif label == 0 and rng.random() < 0.4:
-        if rng.random() < 0.5:
-            reach = rng.uniform(0.0, 0.12)
-            a = (x0 + width * (0.2 - reach), y1 - height * (0.05 - reach))
-            b = (x1 - width * (0.2 - reach), y0 + height * (0.05 - reach))
-            strokes = [*strokes, _line(a, b) if rng.random() < 0.8 else _line(b, a)]
+    elif label == 0 and rng.random() < 0.5:
+        if rng.random() < 0.7:  # the slash: through the middle, from lower left to upper right (sometimes mirrored)
+            angle = math.radians(rng.uniform(10, 80))
+            direction = np.array([math.cos(angle) * (1 if rng.random() < 0.85 else -1), -math.sin(angle)])
+            reach = 0.5 * float(np.hypot(width * direction[0], height * direction[1])) * rng.uniform(0.8, 2.2)
+            middle = np.array([(x0 + x1) / 2, (y0 + y1) / 2]) + rng.uniform(-0.1, 0.1, 2) * [width, height]
+            slash = _line(middle - reach * direction, middle + reach * direction)
+            strokes = [*strokes, slash if rng.random() < 0.8 else slash[::-1]]
         else:
             main = max(strokes, key=len)
             keep = max(3, int(len(main) * rng.uniform(0.8, 0.92)))
             strokes = [main[:keep] if s is main else s for s in strokes]
     return strokes
+
+
+def sparser(strokes: Sequence[Stroke], rng: np.random.Generator) -> list[Stroke]:
+    """The strokes as a slower-sampling tablet or a quick finger records them: every k-th point (ends kept).
+
+    The canvas joins sparse points with curves through their midpoints, so fast strokes come out
+    more angular; unipen-dev's sites sample from about 16 to over 100 points per digit.
+    """
+    k = int(rng.integers(2, 5))
+    return [s if len(s) <= 3 else np.concatenate([s[:-1:k], s[-1:]]) for s in strokes]
 
 
 def vary(strokes: Sequence[Stroke], label: int, rng: np.random.Generator, styles: bool = True) -> list[Stroke]:
@@ -265,6 +296,8 @@ def vary(strokes: Sequence[Stroke], label: int, rng: np.random.Generator, styles
     Works on the strokes, before rendering, so strokes stay one brush wide whatever the warp.
     """
     placed = to_canvas(strokes, size=1.0, center=(0.0, 0.0))
+    if rng.random() < 0.3:
+        placed = sparser(placed, rng)
     if styles:
         placed = add_style(placed, label, rng)
     angle = math.radians(rng.uniform(-12, 12))
@@ -305,27 +338,51 @@ def canvas_images(digits: Sequence[PenDigit], variants: int = 0, seed: int = 0,
     return np.stack(images) if images else np.zeros((0, 28, 28), np.uint8), np.array(labels, np.int64)
 
 
+def writers_used(info: dict, digits: Sequence[PenDigit]) -> tuple[set[str], set[str]]:
+    """(writers trained on, writers the temperature and threshold were chosen on) of a card's `handwriting` entry.
+
+    Recomputed from the entry's sites and folds as training_set made them, so a benchmark can tell
+    which of `digits` (all of unipen-dev) the model never saw.
+    """
+    mine = [d for d in digits if d.source in info["sites"]]
+    held, excluded = info.get("held_out_writers") or {}, info.get("excluded_writers") or {}
+    of = held.get("of") or excluded.get("of") or 5
+    folds = writer_folds(mine, of, info.get("seed", 0))
+    trained = {d.writer for d, f in zip(mine, folds, strict=True) if f not in (held.get("fold"), excluded.get("fold"))}
+    return trained, {d.writer for d, f in zip(mine, folds, strict=True) if f == held.get("fold")}
+
+
 def file_checksum(data_dir: str | os.PathLike | None = None) -> str:
     """SHA-256 of digits.jsonl.gz, for a weights card."""
     return "sha256:" + hashlib.sha256(unipen_path(data_dir).read_bytes()).hexdigest()
 
 
 def training_set(sites: Sequence[str], variants: int = 4, seed: int = 0, holdout_fold: int | None = 0,
-                 folds: int = 5, data_dir: str | os.PathLike | None = None, styles: bool = True):
+                 folds: int = 5, data_dir: str | os.PathLike | None = None, styles: bool = True,
+                 exclude_fold: int | None = None):
     """Rendered UNIPEN digits of `sites` to mix into training, and held-out writers to fit a temperature on.
 
     Returns (train, held_out, info): `train` is a data.Split of every digit of the training writers drawn
     on the canvas plus `variants` redrawings each (through the app's canvas path); `held_out` (None when
     `holdout_fold` is None) the digits of writer fold `holdout_fold` of `folds`, drawn once, never
-    trained on; `info` says what was used, for the model card.
+    trained on (all of them, unreadable marks too: the threshold is chosen on what users draw). Digits
+    whose ink cannot be their label (`unreadable_mark`) are not trained on. `info` says what was used, for the model card. `exclude_fold` keeps another writer fold
+    out of both, to measure the model on writers it never saw (bench/unseen_writers.py --split writers).
     """
     import torch
 
     from .data import Split
 
+    if exclude_fold is not None and exclude_fold == holdout_fold:
+        raise ValueError(f"the excluded writer fold {exclude_fold} is also the held-out fold: pick another")
     digits = load_unipen(data_dir, sites)
-    fold = writer_folds(digits, folds, seed) if holdout_fold is not None else np.full(len(digits), -1)
+    fold = writer_folds(digits, folds, seed)
+    if exclude_fold is not None:
+        excluded = sum(1 for f in fold if f == exclude_fold)
+        digits, fold = [d for d, f in zip(digits, fold, strict=True) if f != exclude_fold], fold[fold != exclude_fold]
     train_digits = [d for d, f in zip(digits, fold, strict=True) if f != holdout_fold]
+    marks = [d for d in train_digits if unreadable_mark(d)]  # label noise: a line cannot teach what a 4 is
+    train_digits = [d for d in train_digits if not unreadable_mark(d)]
     held_digits = [d for d, f in zip(digits, fold, strict=True) if f == holdout_fold]
     images, labels = canvas_images(train_digits, variants, seed, styles)
     train = Split(torch.from_numpy(images), torch.from_numpy(labels))
@@ -335,11 +392,13 @@ def training_set(sites: Sequence[str], variants: int = 4, seed: int = 0, holdout
         held_out = Split(torch.from_numpy(images), torch.from_numpy(labels))
     info = {
         "source": f"{FOLDER}/{FILE}", "credit": CREDIT, "checksum": file_checksum(data_dir),
-        "sites": sorted(set(sites)), "variants_per_digit": variants, "styles": styles,
+        "sites": sorted(set(sites)), "seed": seed, "variants_per_digit": variants, "styles": styles,
         "train_digits": len(train_digits), "train_writers": len({d.writer for d in train_digits}),
+        "left_out_unreadable_marks": len(marks),
         "train_images": len(train),
         "held_out_writers": {"fold": holdout_fold, "of": folds, "digits": len(held_digits),
                              "writers": len({d.writer for d in held_digits})} if holdout_fold is not None else None,
+        "excluded_writers": {"fold": exclude_fold, "of": folds, "digits": excluded} if exclude_fold is not None else None,
         "rendering": "canvas road (render_ink -> from_ink), stroke-level variants (handwriting.vary)",
     }
     return train, held_out, info

@@ -55,6 +55,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--handwriting-variants", type=int, default=4, help="stroke-level redrawings per digit (default 4)")
     p.add_argument("--handwriting-holdout", default="0",
                    help="writer fold (of 5) kept out of training to fit the temperature on, or 'none' (default 0)")
+    p.add_argument("--handwriting-exclude", type=int, help="another writer fold kept out of training and "
+                   "calibration alike: the writers a measurement tests on (bench/unseen_writers.py --split writers)")
     p.add_argument("--extra-data", help="a My digits zip (the Draw tab's download): its digits are mixed into "
                    "every epoch's training set, and the card records it")
     p.add_argument("--extra-repeats", type=int, default=1, help="how many times each extra digit is used per epoch")
@@ -95,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         holdout = None if args.handwriting_holdout == "none" else int(args.handwriting_holdout)
         try:
             extra, held_out, hw_info = handwriting.training_set(
-                sites, args.handwriting_variants, args.seed, holdout, data_dir=args.data_dir)
+                sites, args.handwriting_variants, args.seed, holdout, data_dir=args.data_dir,
+                exclude_fold=args.handwriting_exclude)
         except (ValueError, DataMissingError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2

@@ -131,6 +131,9 @@ def test_styles_add_a_stroke_or_open_a_zero():
     zero = [np.stack([np.cos(t) * 0.4, np.sin(t) * 0.6], 1) for t in [np.linspace(0, 2 * np.pi, 40)]]
     styled = [hw.add_style(list(zero), 0, rng) for _ in range(40)]
     assert any(len(s) == 2 for s in styled) and any(len(s[0]) < 40 for s in styled)  # slashed, open
+    slashes = [s[1] for s in styled if len(s) == 2]
+    runs_past = [np.ptp(s[:, 0]) > 0.8 or np.ptp(s[:, 1]) > 1.2 for s in slashes]  # past the 0.8 x 1.2 oval
+    assert any(runs_past) and not all(runs_past)
     one = [np.array([[0.5, 0.0], [0.5, 1.0]])]
     assert any(len(hw.add_style(list(one), 1, rng)[0]) > 2 for _ in range(20))  # the long upstroke
 
@@ -145,6 +148,53 @@ def test_training_set_keeps_held_out_writers_out(digits):
     folds = hw.writer_folds(tos, 5, 0)
     assert not {d.writer for d, f in zip(tos, folds, strict=True) if f == 0} & \
         {d.writer for d, f in zip(tos, folds, strict=True) if f != 0}
+
+
+def test_an_excluded_writer_fold_is_neither_trained_nor_calibrated_on(digits):
+    train, held_out, info = hw.training_set(["tos"], variants=0, seed=0, holdout_fold=1, exclude_fold=3)
+    tos = [d for d in digits if d.source == "tos"]
+    folds = hw.writer_folds(tos, 5, 0)
+    assert info["excluded_writers"] == {"fold": 3, "of": 5, "digits": int((folds == 3).sum())}
+    assert len(train) == int(((folds != 3) & (folds != 1)).sum()) and len(held_out) == int((folds == 1).sum())
+    excluded_images, _ = hw.canvas_images([d for d, f in zip(tos, folds, strict=True) if f == 3])
+    trained = {bytes(im) for im in train.images.numpy()} | {bytes(im) for im in held_out.images.numpy()}
+    assert not {bytes(im) for im in excluded_images} & trained
+    with pytest.raises(ValueError, match="also the held-out fold"):
+        hw.training_set(["tos"], variants=0, holdout_fold=2, exclude_fold=2)
+
+
+def test_unreadable_marks_are_dots_and_straight_lines_that_cannot_be_their_label(digits):
+    def digit(label, *strokes):
+        return hw.PenDigit(0, "f", "x", label, tuple(np.asarray(s, np.float64) for s in strokes))
+
+    upright, flat = [[0, 0], [0.02, 1], [0, 2]], [[0, 0], [1, 0.05], [2, 0]]
+    assert hw.unreadable_mark(digit(4, upright)) == "line" and hw.unreadable_mark(digit(1, upright)) is None
+    assert hw.unreadable_mark(digit(1, flat)) == "line" and hw.unreadable_mark(digit(7, [[0, 0], [1.5, 1.5], [3, 3]])) == "line"
+    assert hw.unreadable_mark(digit(8, [[5, 5], [5, 5], [5.1, 5]])) == "dot"
+    assert hw.unreadable_mark(digit(7, [[0, 0], [2, 0], [1, -3]])) is None  # a real 7
+    assert hw.unreadable_mark(digit(4, upright, flat)) is None  # two strokes that cross: not one straight mark
+    marked = [d for d in digits if hw.unreadable_mark(d)]
+    assert {d.source for d in marked} == {"ibm"} and 40 <= len(marked) <= 80  # IBM's recordings lost strokes
+
+
+def test_writers_used_recomputes_the_trained_and_held_out_writers_of_a_card(digits):
+    _, _, info = hw.training_set(["tos", "app"], variants=0, seed=0, holdout_fold=1, exclude_fold=3)
+    trained, held = hw.writers_used(info, digits)
+    mine = [d for d in digits if d.source in ("tos", "app")]  # the same folds training_set made
+    folds = hw.writer_folds(mine, 5, 0)
+    assert held == {d.writer for d, f in zip(mine, folds, strict=True) if f == 1}
+    assert trained == {d.writer for d, f in zip(mine, folds, strict=True) if f not in (1, 3)}
+    assert len(trained) == info["train_writers"] and not trained & held
+    assert not {d.writer for d in digits if d.source in ("syn", "ibm")} & (trained | held)
+
+
+def test_sparser_keeps_the_ends_and_fewer_points():
+    rng = np.random.default_rng(0)
+    stroke = np.stack([np.linspace(0, 1, 40), np.linspace(0, 1, 40) ** 2], 1)
+    dot = np.array([[0.5, 0.5], [0.51, 0.5]])
+    thin, kept = hw.sparser([stroke, dot], rng)
+    assert 10 <= len(thin) <= 21 and np.array_equal(thin[0], stroke[0]) and np.array_equal(thin[-1], stroke[-1])
+    assert np.array_equal(kept, dot)
 
 
 def test_the_fine_tuning_base_never_saw_unipen():
@@ -168,5 +218,8 @@ def test_cli_mixes_handwriting_in_and_records_it_in_the_card(tmp_path, digits):
     assert 0.1 < card["calibration"]["temperature"] < 10 and card["calibration"]["ece_after"] >= 0
     assert 0.5 <= card["not_sure_below"] < 1 and card["not_sure_below"] == card["calibration"]["not_sure"]["threshold"]
     assert card["test_accuracy"] > 0.99  # a few steps from the trained base keep it trained
+    assert card["handwriting"]["excluded_writers"] is None
+    assert train.main(["--model", "digitnet", "--recipe", "handwriting", "--handwriting", "tos",
+                       "--handwriting-exclude", "0", "--out", str(tmp_path / "y")]) == 2  # excluded = held out
     assert train.main(["--model", "s5-lenet", "--init", str(WEIGHTS_DIR / "digitnet.safetensors"),
                        "--epochs", "1", "--out", str(tmp_path / "x")]) == 2  # the wrong architecture is refused

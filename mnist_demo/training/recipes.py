@@ -93,12 +93,13 @@ RECIPES: dict[str, Recipe] = {
         Recipe("default", "Default: AdamW one-cycle, drawing-like augmentation, label smoothing, 30 epochs.",
                "adamw", 3e-3, weight_decay=5e-4, batch_size=128, epochs=30, schedule="onecycle",
                augment="digits", label_smoothing=0.1),
-        # Fine-tuning the shipped digitnet (train --init) with rendered handwriting mixed in (--handwriting).
-        # Two epochs over half of MNIST plus the handwriting keep a run near 5 minutes on two CPU cores.
-        Recipe("handwriting", "Handwriting fine-tune: AdamW lr 0.0005 one-cycle, drawing-like augmentation, "
-               "label smoothing, 2 epochs over the first 30,000 MNIST images (plus --handwriting).", "adamw", 5e-4,
+        # Fine-tuning the MNIST-only digitnet (train --init) with rendered handwriting mixed in (--handwriting):
+        # the shipped default's recipe. All of MNIST at a low rate keeps MNIST at 99.6%+ (half of it at lr 5e-4
+        # fell to 99.56%); two epochs learn the slashed zeros one did not. About 3 minutes on two CPU cores.
+        Recipe("handwriting", "Handwriting fine-tune: AdamW lr 0.0003 one-cycle, drawing-like augmentation, "
+               "label smoothing, 2 epochs over MNIST (plus --handwriting).", "adamw", 3e-4,
                weight_decay=5e-4, batch_size=128, epochs=2, schedule="onecycle", augment="digits",
-               label_smoothing=0.1, train_subset=30000),
+               label_smoothing=0.1),
         Recipe("fashion", "Fashion: AdamW one-cycle, flips and shifts, label smoothing, 40 epochs.",
                "adamw", 3e-3, weight_decay=5e-4, batch_size=128, epochs=40, schedule="onecycle",
                augment="fashion", label_smoothing=0.1),
