@@ -291,6 +291,20 @@ def draw_strokes(page, box: dict, strokes: Sequence[Sequence[Point]], pause_ms: 
         page.mouse.up()
 
 
+def pen_strokes(digit, max_points: int = 40) -> list[list[Point]]:
+    """A UNIPEN digit's strokes placed on the canvas (handwriting.to_canvas), at most `max_points` a stroke:
+    enough for the shape, few enough mouse moves to replay quickly."""
+    import numpy as np
+
+    from mnist_demo.handwriting import to_canvas
+
+    out = []
+    for stroke in to_canvas(digit.strokes):
+        keep = np.unique(np.linspace(0, len(stroke) - 1, min(len(stroke), max_points)).round().astype(int))
+        out.append([tuple(map(float, p)) for p in stroke[keep]])
+    return out
+
+
 def touch_strokes(page, box: dict, strokes: Sequence[Sequence[Point]], pause_ms: float = 10) -> None:
     """Draw with one finger (Chrome DevTools touch events; the page's context needs has_touch=True)."""
     cdp = page.context.new_cdp_session(page)

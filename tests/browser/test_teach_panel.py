@@ -7,22 +7,11 @@ import csv
 import io
 import zipfile
 
-import numpy as np
-
 from mnist_demo import handwriting as hw
 from tests.browser.test_draw_tab import ready, settle
-from tests.harness import draw_strokes, needs_dataset
+from tests.harness import draw_strokes, needs_dataset, pen_strokes
 
 pytestmark = needs_dataset("unipen-dev", "replays UNIPEN pen strokes")
-MAX_POINTS = 40  # per stroke: enough for the shape, few enough mouse moves
-
-
-def strokes_of(digit: hw.PenDigit) -> list[list[tuple[float, float]]]:
-    out = []
-    for stroke in hw.to_canvas(digit.strokes):
-        keep = np.unique(np.linspace(0, len(stroke) - 1, min(len(stroke), MAX_POINTS)).round().astype(int))
-        out.append([tuple(map(float, p)) for p in stroke[keep]])
-    return out
 
 
 def my_digits_count(page, label: int) -> int:
@@ -36,7 +25,7 @@ def test_teach_buttons_collect_download_and_upload(page, tmp_path):
     for digit in digits:
         page.locator("#clear").click()
         settle(page)
-        draw_strokes(page, box, strokes_of(digit))
+        draw_strokes(page, box, pen_strokes(digit))
         settle(page)
         page.locator(f"#teach-{digit.label}").click()
         page.wait_for_function(f"""() => {{
