@@ -23,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project and its tests/harness.py
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -37,6 +37,7 @@ from mnist_demo.reading.files import decode_ink_payload  # noqa: E402
 from mnist_demo.reading.geometry import from_ink  # noqa: E402
 from mnist_demo.reading.photo import from_picture  # noqa: E402
 from mnist_demo.reading.predict import threshold_of  # noqa: E402
+from tests.harness import cpu_name  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BASE = Path(__file__).resolve().parent.parent / "weights" / "base" / "digitnet-mnist.safetensors"
@@ -68,17 +69,8 @@ def per_site(correct: torch.Tensor, sources: np.ndarray, unseen: np.ndarray) -> 
     return out
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def machine(threads: int) -> dict:
+    """The harness's machine facts, in the shape these results files have used from the start."""
     return {"processor": cpu_name(), "cpus": os.cpu_count(),
             "python": platform.python_version(), "torch": torch.__version__, "threads": threads,
             "load_average_1min": round(os.getloadavg()[0], 2), "date": datetime.datetime.now().isoformat("T", "minutes")}
