@@ -4,12 +4,6 @@ rate-limited; a student reads only their own drawings."""
 
 from __future__ import annotations
 
-import os
-import tempfile
-
-# Any late call (a dashboard tick in flight after a test) lands in a temporary state folder, never ./state.
-os.environ.setdefault("MNIST_DEMO_STATE", tempfile.mkdtemp(prefix="mnist-demo-state-"))
-
 import json
 import types
 
@@ -19,21 +13,9 @@ import numpy as np
 import pytest
 
 from mnist_demo.classroom import security, store
-from mnist_demo.classroom.store import ClassStore
 from mnist_demo.ui import class_tab
 from mnist_demo.ui.i18n import t
 from mnist_demo.ui.session import Session
-
-
-@pytest.fixture
-def db(tmp_path, monkeypatch):
-    """A fresh store and fresh rate limits for each test."""
-    s = ClassStore(tmp_path / "state")
-    store.use_store(s)
-    monkeypatch.setattr(class_tab, "GUARD", security.Guard())
-    yield s
-    store.use_store(None)
-    s.close()
 
 
 def request(address: str = "10.0.0.1", query: dict | None = None) -> types.SimpleNamespace:
@@ -49,10 +31,10 @@ def digit_image(value: int) -> np.ndarray:
 
 
 @pytest.fixture
-def a_class(db):
-    info, key = db.create_class("7B")
-    db.add_drawing(info.code, "student-a", digit_image(1), 1, nickname="Ada", answer=1, confidence=0.9)
-    db.add_drawing(info.code, "student-b", digit_image(2), 7, nickname="Bo", answer=2, confidence=0.8)
+def a_class(class_db):
+    info, key = class_db.create_class("7B")
+    class_db.add_drawing(info.code, "student-a", digit_image(1), 1, nickname="Ada", answer=1, confidence=0.9)
+    class_db.add_drawing(info.code, "student-b", digit_image(2), 7, nickname="Bo", answer=2, confidence=0.8)
     return info, key
 
 
@@ -82,9 +64,9 @@ def refused(call, r) -> bool:
 
 
 @pytest.mark.parametrize("which", ["wrong_key", "other_class_key", "guessed_code", "empty", "malformed"])
-def test_every_dashboard_handler_refuses_without_the_right_key(db, a_class, which):
+def test_every_dashboard_handler_refuses_without_the_right_key(class_db, a_class, which):
     info, key = a_class
-    other, other_key = db.create_class("other")
+    other, other_key = class_db.create_class("other")
     code, attempt = {
         "wrong_key": (info.code, key[:-2] + "xx"),
         "other_class_key": (info.code, other_key),
@@ -94,10 +76,10 @@ def test_every_dashboard_handler_refuses_without_the_right_key(db, a_class, whic
     }[which]
     for number, (name, call) in enumerate(dashboard_calls(code, attempt).items()):
         assert refused(call, request(f"10.1.{number}.1")), name  # a new address each: not the rate limit
-    assert db.count(info.code) == 2 and db.get_class(info.code) is not None  # nothing removed, nothing deleted
+    assert class_db.count(info.code) == 2 and class_db.get_class(info.code) is not None  # nothing removed, nothing deleted
 
 
-def test_the_right_key_opens_everything(db, a_class, tmp_path):
+def test_the_right_key_opens_everything(class_db, a_class, tmp_path):
     info, key = a_class
     calls = dashboard_calls(info.code.lower(), key)
     opened = calls["open"](request())
@@ -106,12 +88,12 @@ def test_the_right_key_opens_everything(db, a_class, tmp_path):
     path = calls["export"](request())
     assert path.endswith(".zip")
     calls["remove"](request())
-    assert db.count(info.code) == 1
+    assert class_db.count(info.code) == 1
     calls["delete"](request())
-    assert db.get_class(info.code) is None
+    assert class_db.get_class(info.code) is None
 
 
-def test_refusal_does_not_tell_a_wrong_key_from_an_unknown_code(db, a_class):
+def test_refusal_does_not_tell_a_wrong_key_from_an_unknown_code(class_db, a_class):
     info, key = a_class
     messages = set()
     for code in (info.code, security.new_code()):
@@ -121,7 +103,7 @@ def test_refusal_does_not_tell_a_wrong_key_from_an_unknown_code(db, a_class):
     assert len(messages) == 1
 
 
-def test_key_tries_are_rate_limited_per_address_and_per_class(db, a_class):
+def test_key_tries_are_rate_limited_per_address_and_per_class(class_db, a_class):
     info, key = a_class
     for _ in range(security.KEY_FAILURES_PER_WINDOW):
         with pytest.raises(gr.Error):
@@ -138,7 +120,7 @@ def test_key_tries_are_rate_limited_per_address_and_per_class(db, a_class):
         class_tab.on_open(info.code, "guess", "digitnet", Session(), "en", request("10.5.0.1"))
 
 
-def test_joins_with_guessed_codes_are_rate_limited(db, a_class):
+def test_joins_with_guessed_codes_are_rate_limited(class_db, a_class):
     info, _ = a_class
     for _ in range(security.JOIN_FAILURES_PER_WINDOW):
         with pytest.raises(gr.Error, match="no open class"):
@@ -150,7 +132,7 @@ def test_joins_with_guessed_codes_are_rate_limited(db, a_class):
     assert security.CODE_SPACE / store.MAX_CLASSES / 2 > 4e8  # tries for an even chance, with every class open
 
 
-def test_students_see_only_their_own_drawings(db, a_class):
+def test_students_see_only_their_own_drawings(class_db, a_class):
     info, _ = a_class
     ada = class_tab.Student(info.code, "", "digitnet", "student-a")
     stranger = class_tab.Student(info.code, "", "digitnet", "someone-new")
@@ -159,7 +141,7 @@ def test_students_see_only_their_own_drawings(db, a_class):
     assert class_tab.my_drawings(None, "en") == []
 
 
-def test_giving_a_drawing_needs_a_joined_class(db, a_class):
+def test_giving_a_drawing_needs_a_joined_class(class_db, a_class):
     payload = json.dumps({"w": 4, "h": 4, "data": "AAAAAAAAAAAAAAAAAAAAAA==", "final": True})
     with pytest.raises(gr.Error, match="Join a class first"):
         class_tab.give(3, payload, None, "", "en")
@@ -167,7 +149,7 @@ def test_giving_a_drawing_needs_a_joined_class(db, a_class):
     me = class_tab.Student(info.code, "", "digitnet", "me")
     with pytest.raises(gr.Error, match="Draw a digit first"):  # blank
         class_tab.give(3, payload, me, "", "en")
-    db.delete_class(info.code)
+    class_db.delete_class(info.code)
     ink = np.zeros((112, 112), np.uint8)
     ink[20:90, 50:60] = 255
     import base64
@@ -176,7 +158,7 @@ def test_giving_a_drawing_needs_a_joined_class(db, a_class):
         class_tab.give(1, drawn, me, "", "en")
 
 
-def test_a_page_load_with_a_class_link_joins(db, a_class):
+def test_a_page_load_with_a_class_link_joins(class_db, a_class):
     info, _ = a_class
     out = class_tab.on_join_link("en", request(query={"class": security.pretty_code(info.code)}))
     assert out[3].code == info.code and out[2]["visible"] is True
@@ -245,9 +227,9 @@ def app_url():
         yield app.url
 
 
-def test_dashboard_events_by_number_refuse_a_guessed_code_or_a_wrong_key(db, app_url):
-    info, key = db.create_class("api")
-    db.add_drawing(info.code, "s1", digit_image(3), 3, nickname="Ada")
+def test_dashboard_events_by_number_refuse_a_guessed_code_or_a_wrong_key(class_db, app_url):
+    info, key = class_db.create_class("api")
+    class_db.add_drawing(info.code, "s1", digit_image(3), 3, nickname="Ada")
     events, config = _events(app_url)
     wanted = ["class-open.click", "class-remove.click", "class-remove-nickname.click", "class-export.click",
               "class-delete.click", "class-renew.click", "class-confusion.select", "class-train.click", "timer.tick"]
@@ -269,7 +251,7 @@ def test_dashboard_events_by_number_refuse_a_guessed_code_or_a_wrong_key(db, app
                 assert answer["success"] is False, (name, answer)
                 assert answer["output"]["error"] == t("class.msg.refused"), (name, answer)  # the key check's refusal
                 assert "Ada" not in json.dumps(answer) and "api" not in json.dumps(answer.get("output", {}))
-    assert db.count(info.code) == 1 and db.get_class(info.code) is not None
+    assert class_db.count(info.code) == 1 and class_db.get_class(info.code) is not None
     # The right key through the same door works, so the refusals above are the key check's
     fn = events["class-open.click"]
     answer = _call(app_url, fn, _inputs(config, fn, {"class-dash-code": info.code, "class-dash-key": key,

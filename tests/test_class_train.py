@@ -5,13 +5,6 @@ read by the class's students who pick it (and by nobody else's)."""
 
 from __future__ import annotations
 
-import os
-import tempfile
-
-os.environ.setdefault("MNIST_DEMO_STATE", tempfile.mkdtemp(prefix="mnist-demo-state-"))
-
-import asyncio
-import concurrent.futures
 import types
 
 import gradio as gr
@@ -19,23 +12,12 @@ import numpy as np
 import pytest
 
 from mnist_demo.catalog import DEFAULT_MODEL, shipped
-from mnist_demo.classroom import security, store, tuning
-from mnist_demo.classroom.store import ClassStore, Drawing
+from mnist_demo.classroom import security, tuning
+from mnist_demo.classroom.store import Drawing
 from mnist_demo.ui import class_tab
 from mnist_demo.ui.i18n import t
 from mnist_demo.ui.session import Session
-from tests.harness import needs_dataset
-
-
-@pytest.fixture
-def db(tmp_path, monkeypatch):
-    s = ClassStore(tmp_path / "state")
-    store.use_store(s)
-    monkeypatch.setattr(class_tab, "GUARD", security.Guard())
-    monkeypatch.setattr(tuning, "MODELS", tuning.ClassModels())
-    yield s
-    store.use_store(None)
-    s.close()
+from tests.harness import needs_dataset, run_coroutine
 
 
 def request(address: str = "10.0.0.1") -> types.SimpleNamespace:
@@ -47,8 +29,7 @@ def collect(generator) -> list:
     async def run():
         return [update async for update in generator]
 
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:  # a loop of its own (Playwright may hold this one)
-        return pool.submit(asyncio.run, run()).result()
+    return run_coroutine(run())
 
 
 def test_every_fifth_drawing_of_each_digit_is_held_out_in_the_order_given():
@@ -74,8 +55,8 @@ def test_class_models_are_one_per_class_bounded_and_dropped():
     assert models.drop("A") and models.get("A") is None and not models.drop("A")
 
 
-def test_training_needs_the_teacher_key_and_enough_drawings(db):
-    info, key = db.create_class("few")
+def test_training_needs_the_teacher_key_and_enough_drawings(class_db):
+    info, key = class_db.create_class("few")
     for call in (lambda: collect(class_tab.on_train(info.code, "wrong", DEFAULT_MODEL, Session(), "en", request())),
                  lambda: collect(class_tab.on_train(security.new_code(), key, DEFAULT_MODEL, Session(), "en",
                                                     request("10.0.0.2"))),
@@ -86,7 +67,7 @@ def test_training_needs_the_teacher_key_and_enough_drawings(db):
     assert update[0] == t("class.train_few", "en", min=tuning.MIN_DRAWINGS, count=0)
 
 
-def unipen_class(db, count_per_digit: int = 6):
+def unipen_class(class_db, count_per_digit: int = 6):
     """A class of 60 UNIPEN digits (6 of each, writers of the IBM site, the hardest for the default model) drawn
     through the canvas path, as four students would give them; and one payload per digit for a student to draw."""
     import torch
@@ -94,7 +75,7 @@ def unipen_class(db, count_per_digit: int = 6):
     from mnist_demo import handwriting as hw
     from mnist_demo.models import evaluating
 
-    info, key = db.create_class("7B")
+    info, key = class_db.create_class("7B")
     model = shipped()[DEFAULT_MODEL].model
     digits = [d for d in hw.load_unipen() if d.source == "ibm"]
     payloads, given = {}, []
@@ -106,15 +87,15 @@ def unipen_class(db, count_per_digit: int = 6):
     with torch.inference_mode(), evaluating(model):
         answers = model(x).argmax(1).tolist()
     for (n, label, image), answer in zip(given, answers, strict=True):
-        db.add_drawing(info.code, f"student-{n % 4}", image, label, answer=answer, confidence=0.5, model=DEFAULT_MODEL)
+        class_db.add_drawing(info.code, f"student-{n % 4}", image, label, answer=answer, confidence=0.5, model=DEFAULT_MODEL)
     return info, key, payloads
 
 
 @pytest.mark.slow
 @needs_dataset("unipen-dev", "the class draws UNIPEN digits")
-def test_train_on_our_class_compares_on_held_out_drawings_and_students_can_pick_it(db):
-    info, key, payloads = unipen_class(db)
-    other, _ = db.create_class("other class")
+def test_train_on_our_class_compares_on_held_out_drawings_and_students_can_pick_it(class_db):
+    info, key, payloads = unipen_class(class_db)
+    other, _ = class_db.create_class("other class")
     updates = collect(class_tab.on_train(info.code, key, DEFAULT_MODEL, Session(), "en", request()))
     message, table, train_button, stop_button = updates[-1]
     assert message.startswith("✅"), message
@@ -136,7 +117,7 @@ def test_train_on_our_class_compares_on_held_out_drawings_and_students_can_pick_
     assert class_tab._student_entry(picked) is found.entry
     assert class_tab._student_entry(student).key == DEFAULT_MODEL  # the default until they pick it
     class_tab.give(4, payloads[4], picked, "", "en")
-    assert db.student_drawings(info.code, "student-new")[0].model == f"class:{info.code}"
+    assert class_db.student_drawings(info.code, "student-new")[0].model == f"class:{info.code}"
     # ... and only this class's: a student of another class picking "class" gets no class model
     stranger, line = class_tab.on_student_model("class", class_tab.Student(other.code, "", DEFAULT_MODEL, "x"), "en")
     assert class_tab._student_entry(stranger).key == DEFAULT_MODEL and line == t("class.no_class_model", "en")

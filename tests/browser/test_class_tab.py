@@ -5,12 +5,6 @@ answers (too few drawings here: tests/test_class_train.py trains), a student pic
 
 from __future__ import annotations
 
-import os
-import tempfile
-
-# Any late call (a dashboard tick in flight after a test) lands in a temporary state folder, never ./state.
-os.environ.setdefault("MNIST_DEMO_STATE", tempfile.mkdtemp(prefix="mnist-demo-state-"))
-
 import io
 import zipfile
 
