@@ -159,8 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     probs = {road: {kind: torch.zeros(n, 10) for kind in ("base", "raw", "tuned")} for road in PATHS}
     thresholds = torch.zeros(n)
     averaged = torch.zeros(n, 10)  # canvas road, averaged over test_time_variants: what that would buy
-    runs = {}
-    for group in groups(args.split, digits):
+    runs, left_out = {}, groups(args.split, digits)
+    for group in left_out:
         if args.train:
             subprocess.run(["nice", "-n", "10", *train_command(group, args.threads, args.variants, recipe_changes)],
                            cwd=ROOT, check=True)
@@ -207,10 +207,9 @@ def main(argv: list[str] | None = None) -> int:
                  "base_forward_ms_1_thread": round(forward_ms(base), 3)}
     command = "MNIST_DEMO_DATA=... python bench/unseen_writers.py" + " ".join(
         [""] + (argv if argv is not None else sys.argv[1:]))
-    example = groups(args.split, digits)[-1]
     result = {"command": command, "split": args.split, "machine": machine(args.threads), "credit": hw.CREDIT,
               "threshold": NOT_SURE_BELOW, "seconds": round(time.perf_counter() - started, 1),
-              "train_command_example": " ".join(["python", *train_command(example, args.threads, args.variants,
+              "train_command_example": " ".join(["python", *train_command(left_out[-1], args.threads, args.variants,
                                                                          recipe_changes)[1:]]),
               "groups": runs, "sites": by_site, "pooled": pooled, "test_time_variants": test_time, "final": final}
     name = "unseen_writers" if args.split == "sites" else "unseen_writers_by_writer"

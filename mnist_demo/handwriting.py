@@ -366,8 +366,9 @@ def training_set(sites: Sequence[str], variants: int = 4, seed: int = 0, holdout
     on the canvas plus `variants` redrawings each (through the app's canvas path); `held_out` (None when
     `holdout_fold` is None) the digits of writer fold `holdout_fold` of `folds`, drawn once, never
     trained on (all of them, unreadable marks too: the threshold is chosen on what users draw). Digits
-    whose ink cannot be their label (`unreadable_mark`) are not trained on. `info` says what was used, for the model card. `exclude_fold` keeps another writer fold
-    out of both, to measure the model on writers it never saw (bench/unseen_writers.py --split writers).
+    whose ink cannot be their label (`unreadable_mark`) are not trained on. `info` says what was used,
+    for the model card. `exclude_fold` keeps another writer fold out of both, to measure the model on
+    writers it never saw (bench/unseen_writers.py --split writers).
     """
     import torch
 
@@ -378,11 +379,11 @@ def training_set(sites: Sequence[str], variants: int = 4, seed: int = 0, holdout
     digits = load_unipen(data_dir, sites)
     fold = writer_folds(digits, folds, seed)
     if exclude_fold is not None:
-        excluded = sum(1 for f in fold if f == exclude_fold)
+        excluded = int((fold == exclude_fold).sum())
         digits, fold = [d for d, f in zip(digits, fold, strict=True) if f != exclude_fold], fold[fold != exclude_fold]
-    train_digits = [d for d, f in zip(digits, fold, strict=True) if f != holdout_fold]
-    marks = [d for d in train_digits if unreadable_mark(d)]  # label noise: a line cannot teach what a 4 is
-    train_digits = [d for d in train_digits if not unreadable_mark(d)]
+    kept = [d for d, f in zip(digits, fold, strict=True) if f != holdout_fold]
+    readable = [unreadable_mark(d) is None for d in kept]  # a mark is label noise: a line cannot teach a 4
+    train_digits, marks = [d for d, ok in zip(kept, readable, strict=True) if ok], readable.count(False)
     held_digits = [d for d, f in zip(digits, fold, strict=True) if f == holdout_fold]
     images, labels = canvas_images(train_digits, variants, seed, styles)
     train = Split(torch.from_numpy(images), torch.from_numpy(labels))
@@ -394,7 +395,7 @@ def training_set(sites: Sequence[str], variants: int = 4, seed: int = 0, holdout
         "source": f"{FOLDER}/{FILE}", "credit": CREDIT, "checksum": file_checksum(data_dir),
         "sites": sorted(set(sites)), "seed": seed, "variants_per_digit": variants, "styles": styles,
         "train_digits": len(train_digits), "train_writers": len({d.writer for d in train_digits}),
-        "left_out_unreadable_marks": len(marks),
+        "left_out_unreadable_marks": marks,
         "train_images": len(train),
         "held_out_writers": {"fold": holdout_fold, "of": folds, "digits": len(held_digits),
                              "writers": len({d.writer for d in held_digits})} if holdout_fold is not None else None,
