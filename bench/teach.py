@@ -37,7 +37,7 @@ def writers(min_per_class: int = PER_CLASS) -> dict[str, list[hw.PenDigit]]:
     """writer -> digits in writing order, for writers with at least `min_per_class` of every label."""
     by = defaultdict(list)
     for digit in hw.load_unipen():
-        by[digit.writer].append(digit)
+        by[digit.session].append(digit)
     return {w: d for w, d in sorted(by.items())
             if all(sum(x.label == c for x in d) >= min_per_class for c in range(10))
             and len(d) > 10 * min_per_class}

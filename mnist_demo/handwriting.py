@@ -6,8 +6,8 @@ trajectories, i.e. what a person produces on the app's canvas. This module reads
 folder's `unipen-dev/`, places each digit on the canvas's [0, 1] square as a person would draw it,
 and renders it exactly as the browser does (`ui/canvas.py`: round brush of BRUSH x side, quadratic
 smoothing through midpoints, an INK_SIDE ink map sent as JSON), or as a picture of dark ink on white
-paper for the upload path. It also makes the writer-grouped splits (a writer's session never sits on
-both sides) and stroke-level variants for training.
+paper for the upload path. It also makes the writer-grouped splits (a writer never sits on both
+sides) and stroke-level variants for training.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import hashlib
 import json
 import math
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -49,14 +50,29 @@ class PenDigit:
     """One handwritten digit as its writer's pen-down strokes, in raw tablet units."""
 
     id: int
-    file: str  # the UNIPEN segment file: one writing session, i.e. one writer
+    file: str  # the UNIPEN segment file: one writing session
     source: str  # the site code (syn, ibm, app, tos)
     label: int
     strokes: tuple[Stroke, ...]
 
     @property
-    def writer(self) -> str:
+    def session(self) -> str:
         return f"{self.source}:{self.file}"
+
+    @property
+    def writer(self) -> str:
+        """Who wrote it: the person where the site's file names number them, else the session (segment file).
+
+        IBM names a session r0SWW (session S of writer WW) and Toshiba [ft]SWWW..., so one person's
+        sessions share a writer and land on one side of every split (their styles repeat: writer 12's
+        0s have a flat bar in both sessions). Other sites name one file per writer.
+        """
+        name = self.file.rsplit("/", 1)[-1]
+        if self.source == "ibm" and re.fullmatch(r"r0\d{3}\.dat", name):
+            return f"ibm:writer {name[3:5]}"
+        if self.source == "tos" and re.fullmatch(r"[ft]\d{7}\.dat", name):
+            return f"tos:writer {name[2:5]}"
+        return self.session
 
 
 def unipen_path(data_dir: str | os.PathLike | None = None):
@@ -194,7 +210,7 @@ def leave_one_site_out(digits: Sequence[PenDigit]) -> dict[str, tuple[np.ndarray
 
 
 def writer_folds(digits: Sequence[PenDigit], k: int = 5, seed: int = 0) -> np.ndarray:
-    """A fold number 0..k-1 for every digit, by writer (segment file): sessions dealt out so folds hold about equal digits.
+    """A fold number 0..k-1 for every digit, by writer (`PenDigit.writer`): writers dealt out so folds hold about equal digits.
 
     Writers are ordered by a seeded hash (not by name, which follows the site's numbering) and each
     goes to the fold with the fewest digits so far, largest writers first.
@@ -243,8 +259,8 @@ def add_style(strokes: list[Stroke], label: int, rng: np.random.Generator) -> li
     """Sometimes draw the digit in a style common outside the US and rare in MNIST (strokes y down, any scale).
 
     1: an upstroke into the top, short or long (read as 7 by MNIST models), sometimes a foot; 7: a bar
-    across the stem; 0: a slash at any angle from nearly flat to nearly upright, often running past
-    the oval (read as 8), or left open at the top. Other digits come back unchanged.
+    across the stem; 0: a slash or bar at any angle from flat to nearly upright, often running past
+    the oval, on one side or both (read as 8), or left open at the top. Other digits come back unchanged.
     """
     points = np.concatenate(strokes)
     (x0, y0), (x1, y1) = points.min(0), points.max(0)
@@ -266,11 +282,13 @@ def add_style(strokes: list[Stroke], label: int, rng: np.random.Generator) -> li
         tilt = half * rng.uniform(-0.2, 0.2)
         strokes = [*strokes, _line(near - [half, -tilt], near + [half, -tilt])]
     elif label == 0 and rng.random() < 0.5:
-        if rng.random() < 0.7:  # the slash: through the middle, from lower left to upper right (sometimes mirrored)
-            angle = math.radians(rng.uniform(10, 80))
+        if rng.random() < 0.7:  # the slash: through the middle, lower left to upper right (sometimes mirrored), or flat
+            angle = math.radians(rng.uniform(0, 80))
             direction = np.array([math.cos(angle) * (1 if rng.random() < 0.85 else -1), -math.sin(angle)])
             reach = 0.5 * float(np.hypot(width * direction[0], height * direction[1])) * rng.uniform(0.8, 2.2)
-            middle = np.array([(x0 + x1) / 2, (y0 + y1) / 2]) + rng.uniform(-0.1, 0.1, 2) * [width, height]
+            # often off-centre along itself, so it sticks out on one side only (the flat bar of a theta-like 0)
+            middle = (np.array([(x0 + x1) / 2, (y0 + y1) / 2]) + rng.uniform(-0.1, 0.1, 2) * [width, height]
+                      + rng.uniform(-0.5, 0.5) * max(reach - 0.5 * width, 0) * direction)
             slash = _line(middle - reach * direction, middle + reach * direction)
             strokes = [*strokes, slash if rng.random() < 0.8 else slash[::-1]]
         else:
@@ -290,6 +308,23 @@ def sparser(strokes: Sequence[Stroke], rng: np.random.Generator) -> list[Stroke]
     return [s if len(s) <= 3 else np.concatenate([s[:-1:k], s[-1:]]) for s in strokes]
 
 
+def wobble(strokes: Sequence[Stroke], rng: np.random.Generator, amount: float = 0.07) -> list[Stroke]:
+    """The strokes through a smooth random warp (strokes in a unit square): loops grow or shrink, tails bend.
+
+    Each writer bends the same shapes their own way; a displacement made of two slow waves per axis
+    (about one cycle across the digit) moves nearby points together, so strokes stay smooth.
+    """
+    waves = [(rng.normal(0, 1, 2) * 2 * math.pi, rng.uniform(0, 2 * math.pi), rng.uniform(-amount, amount))
+             for _ in range(4)]
+    out = []
+    for s in strokes:
+        shift = np.zeros_like(s)
+        for k, (frequency, phase, size) in enumerate(waves):
+            shift[:, k % 2] += size * np.sin(s @ frequency + phase)
+        out.append(s + shift)
+    return out
+
+
 def vary(strokes: Sequence[Stroke], label: int, rng: np.random.Generator, styles: bool = True) -> list[Stroke]:
     """One plausible redrawing on the canvas: slant, rotation, proportions, size and place vary; sometimes a style.
 
@@ -300,6 +335,8 @@ def vary(strokes: Sequence[Stroke], label: int, rng: np.random.Generator, styles
         placed = sparser(placed, rng)
     if styles:
         placed = add_style(placed, label, rng)
+    if rng.random() < 0.5:
+        placed = wobble(placed, rng)
     angle = math.radians(rng.uniform(-12, 12))
     shear, stretch = rng.uniform(-0.3, 0.3), rng.uniform(0.8, 1.2)
     matrix = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])

@@ -114,6 +114,17 @@ def test_writer_folds_keep_a_writer_in_one_fold_and_are_balanced(digits):
     assert not np.array_equal(folds, hw.writer_folds(digits, k=5, seed=1))
 
 
+def test_a_persons_sessions_are_one_writer(digits):
+    # IBM numbers its sessions r0SWW (session S, writer WW), Toshiba [ft]SWWW...: a person is one writer, whatever the session.
+    by_file = {d.file.rsplit("/", 1)[-1]: d.writer for d in digits}
+    assert by_file["r0112.dat"] == by_file["r0312.dat"] != by_file["r0113.dat"]
+    assert by_file["f1007061.dat"] == by_file["t3007062.dat"] != by_file["f1006061.dat"]
+    assert by_file["rkt-dig19.dat"] != by_file["sjb-dig20.dat"]  # other sites: one file, one writer
+    sessions = {s: {d.file for d in digits if d.source == s} for s in hw.SITES}
+    writers = {s: {d.writer for d in digits if d.source == s} for s in hw.SITES}
+    assert len(writers["ibm"]) < len(sessions["ibm"]) and len(writers["syn"]) == len(sessions["syn"])
+
+
 def test_variants_stay_on_the_canvas_and_differ(digits):
     rng = np.random.default_rng(0)
     for d in sample(digits, 50):
