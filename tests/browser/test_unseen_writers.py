@@ -52,4 +52,4 @@ def test_unseen_writers_drawn_in_the_browser_read_as_the_benchmark_reads_them(pa
     right = sum(b == y for b, y in zip(in_browser, labels, strict=True))
     detail = f"browser {in_browser}, python {python_road}, labels {labels}"
     assert agree >= len(digits) - 1, detail  # the mouse replay keeps at most 40 points a stroke
-    assert right >= len(digits) - 2, detail  # 97.7% of these writers' digits are read right by the benchmark
+    assert right >= len(digits) - 2, detail  # 96.2% of these writers' digits (marks included) are read right by the benchmark
