@@ -34,7 +34,7 @@ PER_CLASS = 5
 
 
 def writers(min_per_class: int = PER_CLASS) -> dict[str, list[hw.PenDigit]]:
-    """writer -> digits in writing order, for writers with at least `min_per_class` of every label."""
+    """writer (one sitting: `PenDigit.session`) -> digits in writing order, where it has `min_per_class` of every label."""
     by = defaultdict(list)
     for digit in hw.load_unipen():
         by[digit.session].append(digit)

@@ -9,9 +9,9 @@ other writers' digits rendered on the canvas and mixed into MNIST, by the projec
 in runs/unseen/ are read), and tested on the group through the app's canvas and picture roads:
 - --split sites (default): leave one site out; train on three sites, test on the fourth: new writers
   on a new tablet, the strictest test;
-- --split writers: five writer folds over all four sites (a writer never on both sides; IBM's and Toshiba's sessions of one person go together);
-  train on four folds, test on the fifth: new writers on known tablets, which is what the shipped
-  model (trained on all four sites) faces.
+- --split writers: five writer folds over all four sites (a writer never on both sides; IBM's and
+  Toshiba's sessions of one person go together); train on four folds, test on the fifth: new writers
+  on known tablets, which is what the shipped model (trained on all four sites) faces.
 One writer fold of the training writers is kept out of training; the temperature and the model's
 "not sure" threshold (card `not_sure_below`) are chosen there, never on the tested writers. Reports
 per group, per site and pooled: accuracy (base vs fine-tuned), and for the fine-tuned model the "not
@@ -236,7 +236,8 @@ def write_markdown(result: dict, path: Path) -> None:
     sites = result["split"] == "sites"
     title = ("leave-one-site-out" if sites else f"{FOLDS} writer folds over all four sites") + " on unipen-dev"
     how = ("the other three sites' digits" if sites else
-           f"the digits of the other {FOLDS - 1} writer folds (all four sites; a writer never on both sides, all of a person's sessions together)")
+           f"the digits of the other {FOLDS - 1} writer folds (all four sites; a writer never on both sides, "
+           "all of a person's sessions together)")
     lines = [
         f"# Writers never seen: {title}", "",
         f"`{result['command']}` on {m['processor']} ({m['cpus']} cores, torch {m['torch']}), {m['date']}. "

@@ -115,7 +115,7 @@ def test_writer_folds_keep_a_writer_in_one_fold_and_are_balanced(digits):
 
 
 def test_a_persons_sessions_are_one_writer(digits):
-    # IBM numbers its sessions r0SWW (session S, writer WW), Toshiba [ft]SWWW...: a person is one writer, whatever the session.
+    # IBM numbers its sessions r0SWW (session S, writer WW), Toshiba [ft]SWWW...: one person, one writer.
     by_file = {d.file.rsplit("/", 1)[-1]: d.writer for d in digits}
     assert by_file["r0112.dat"] == by_file["r0312.dat"] != by_file["r0113.dat"]
     assert by_file["f1007061.dat"] == by_file["t3007062.dat"] != by_file["f1006061.dat"]

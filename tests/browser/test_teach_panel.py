@@ -60,8 +60,8 @@ def test_teaching_makes_a_model_for_every_picker(page, tmp_path):
     """Upload a writer's digits as a My digits zip, teach, and find '<model> + my handwriting' in the pickers."""
     from mnist_demo.my_digits import MyDigits
 
-    writer = "ibm0/r0215.dat"  # one session of IBM writer 15
-    images, labels = hw.canvas_images([d for d in hw.load_unipen(sites=["ibm"]) if d.file.endswith(writer)][:20])
+    session = "ibm:data/1a/ibm/ibm0/r0215.dat"  # one session of IBM writer 15
+    images, labels = hw.canvas_images([d for d in hw.load_unipen(sites=["ibm"]) if d.session == session][:20])
     collection = MyDigits()
     for image, label in zip(images, labels, strict=True):
         collection.add(image, int(label))
