@@ -19,6 +19,39 @@ os.environ.setdefault("MNIST_DEMO_DATA", str(ROOT / "data"))
 os.environ.setdefault("MNIST_DEMO_STATE", tempfile.mkdtemp(prefix="mnist-demo-state-"))
 
 
+@pytest.fixture(scope="session")
+def postgres_server_url():
+    """A PostgreSQL server for the tests named `postgres`: $MNIST_DEMO_TEST_DATABASE_URL (a server's postgres
+    database, e.g. CI's service), else a throwaway cluster of Debian's PostgreSQL started here for the run.
+    Without PostgreSQL the tests say so and skip, unless $MNIST_DEMO_REQUIRE_POSTGRES is set (CI): then they fail."""
+    from tests.harness import PostgresUnavailable, postgres_server
+
+    if os.environ.get("MNIST_DEMO_TEST_DATABASE_URL"):
+        yield os.environ["MNIST_DEMO_TEST_DATABASE_URL"]
+        return
+    try:
+        server = postgres_server()
+        url = server.__enter__()
+    except (PostgresUnavailable, ImportError) as exc:
+        if os.environ.get("MNIST_DEMO_REQUIRE_POSTGRES"):
+            pytest.fail(f"PostgreSQL is required here (MNIST_DEMO_REQUIRE_POSTGRES) but: {exc}")
+        pytest.skip(f"no PostgreSQL for these tests: {exc}")
+    try:
+        yield url
+    finally:
+        server.__exit__(None, None, None)
+
+
+@pytest.fixture
+def postgres_url(postgres_server_url):
+    """The URL of a new empty database on the test server, dropped after the test."""
+    from tests.harness import drop_database, new_database
+
+    url = new_database(postgres_server_url)
+    yield url
+    drop_database(url)
+
+
 @pytest.fixture
 def class_db(tmp_path, monkeypatch):
     """A fresh class store in use by the Class tab's handlers, with fresh rate limits and class models."""

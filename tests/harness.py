@@ -10,11 +10,15 @@ gradio, torch or Playwright at import time: a bench script pays only for what it
 from __future__ import annotations
 
 import asyncio
+import atexit
+import contextlib
 import json
 import math
 import os
 import platform
+import secrets
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
@@ -144,6 +148,89 @@ def serve_subprocess(port: int | None = None, timeout_s: float = 120, cwd: Path 
         app.stop()
         raise RuntimeError(f"{exc} (exit status {process.returncode}); its output ends:\n{tail}") from None
     return app
+
+
+# --- a throwaway PostgreSQL server ---------------------------------------------------------------
+# The class store's second engine is tested and measured on a real server: Debian's PostgreSQL, a cluster in a
+# temporary folder, listening on 127.0.0.1 only, stopped and removed afterwards. As root (CI here) the server
+# runs as the `postgres` user, which the package creates: PostgreSQL refuses to run as root.
+
+
+class PostgresUnavailable(RuntimeError):
+    """No PostgreSQL server programs on this machine (apt-get install postgresql), or they would not start."""
+
+
+def postgres_bin() -> Path:
+    """The folder of PostgreSQL's server programs: $PG_BIN, else Debian's newest /usr/lib/postgresql/N/bin, else
+    where `pg_ctl` is on the PATH."""
+    candidates = [Path(os.environ["PG_BIN"])] if os.environ.get("PG_BIN") else []
+    candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name)
+                         if p.parent.name.isdigit() else 0, reverse=True)
+    if shutil.which("pg_ctl"):
+        candidates.append(Path(shutil.which("pg_ctl")).parent)
+    for folder in candidates:
+        if (folder / "initdb").is_file() and (folder / "pg_ctl").is_file():
+            return folder
+    raise PostgresUnavailable("no PostgreSQL server programs (initdb, pg_ctl) here: apt-get install -y postgresql")
+
+
+@contextlib.contextmanager
+def postgres_server(port: int | None = None, durable: bool = False):
+    """A throwaway PostgreSQL cluster on 127.0.0.1:`port` (default: a free one) with trust authentication for
+    the user `postgres`; yields the URL of its `postgres` database. Stopped and deleted on leaving (and at
+    exit, should the caller never leave). Tests skip fsync; `durable` (benchmarks) keeps the server's defaults."""
+    bin_dir = postgres_bin()
+    port = port or free_port()
+    folder = Path(tempfile.mkdtemp(prefix="mnist-demo-pg-"))
+    as_root = hasattr(os, "geteuid") and os.geteuid() == 0
+
+    def run(*command: str) -> None:
+        argv = ["su", "postgres", "-s", "/bin/sh", "-c", shlex.join(command)] if as_root else list(command)
+        done = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120)
+        if done.returncode:
+            log = folder / "log"
+            tail = log.read_text(errors="replace")[-1500:] if log.is_file() else ""
+            raise PostgresUnavailable(f"{command[0]} failed: {done.stdout[-1500:]}{tail}")
+
+    if as_root:
+        shutil.chown(folder, "postgres")
+    data = str(folder / "data")
+    stopped = []
+
+    def stop() -> None:
+        if not stopped:
+            stopped.append(True)
+            with contextlib.suppress(Exception):
+                run(str(bin_dir / "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop")
+            shutil.rmtree(folder, ignore_errors=True)
+
+    try:
+        run(str(bin_dir / "initdb"), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "-D", data)
+        atexit.register(stop)
+        run(str(bin_dir / "pg_ctl"), "-D", data, "-l", str(folder / "log"), "-w", "-t", "60", "-o",
+            f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c max_connections=200"
+            + ("" if durable else " -c fsync=off"), "start")
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        stop()
+
+
+def new_database(server_url: str) -> str:
+    """A new empty database on the server at `server_url`; returns its URL (drop it with drop_database)."""
+    import psycopg
+
+    name = "t_" + secrets.token_hex(6)
+    with psycopg.connect(server_url, autocommit=True) as db:
+        db.execute(f"CREATE DATABASE {name}")
+    return server_url.rsplit("/", 1)[0] + "/" + name
+
+
+def drop_database(url: str) -> None:
+    import psycopg
+
+    server_url, name = url.rsplit("/", 1)
+    with psycopg.connect(server_url + "/postgres", autocommit=True) as db:
+        db.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 # --- talking to the app as a page does ----------------------------------------------------------

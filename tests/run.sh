@@ -10,6 +10,13 @@ if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ]; then
   (apt-get update -q && apt-get install -y -q chromium) >/tmp/mnist-demo-apt.log 2>&1 \
     || { tail -20 /tmp/mnist-demo-apt.log; exit 1; }
 fi
+# The class store's PostgreSQL tests start a throwaway server of Debian's package (tests/conftest.py); without
+# it they skip, saying so (CI sets MNIST_DEMO_REQUIRE_POSTGRES: there they fail instead).
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
+  echo "--- installing Debian's postgresql for the class store's tests"
+  (apt-get update -q && apt-get install -y -q postgresql) >/tmp/mnist-demo-apt-pg.log 2>&1 \
+    || { tail -5 /tmp/mnist-demo-apt-pg.log; echo "--- no PostgreSQL: its tests will skip"; }
+fi
 python -m pip install -q -r requirements.txt -r requirements-dev.txt
 
 # The data folder, as the app: $MNIST_DEMO_DATA, else ./data (downloaded through torchvision where the

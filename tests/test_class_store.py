@@ -1,5 +1,6 @@
-"""The class store (SQLite) on its own: caps, expiry, deletion, keys, many writers at once, WAL mode;
-and the rate limiter, the code space, the evaluation and the dataset zip."""
+"""The class store on its own, on both engines (SQLite, and PostgreSQL: the tests whose names say `postgres`,
+on a throwaway server, see tests/conftest.py): caps, expiry, deletion, keys, many writers at once, migrations,
+two servers on one database; WAL mode; and the rate limiter, the code space, the evaluation and the dataset zip."""
 
 from __future__ import annotations
 
@@ -37,28 +38,133 @@ def clock():
     return Clock()
 
 
+ENGINES = ["sqlite", "postgres"]
+
+
+def database(request, tmp_path) -> dict:
+    """ClassStore's arguments for the engine a test runs on: a folder for SQLite, a new database's URL."""
+    if request.param == "postgres":
+        return {"folder": tmp_path / "state", "url": request.getfixturevalue("postgres_url")}
+    return {"folder": tmp_path / "state"}
+
+
+@pytest.fixture(params=ENGINES)
+def where(request, tmp_path):
+    return database(request, tmp_path)
+
+
 @pytest.fixture
-def db(tmp_path, clock):
-    s = ClassStore(tmp_path / "state", clock=clock)
+def db(where, clock):
+    s = ClassStore(**where, clock=clock)
     yield s
     s.close()
 
 
-def test_state_folder_created_on_first_use_wal_and_survives_a_restart(tmp_path, clock):
+def test_a_class_survives_a_restart_of_its_store(where, clock):
+    first = ClassStore(**where, clock=clock)
+    info, key = first.create_class("7B")
+    first.add_drawing(info.code, "s1", digit(3), 3, answer=3, confidence=0.9, nickname="Ada", ink=np.ones((112, 112)))
+    first.close()
+    again = ClassStore(**where, clock=clock)
+    assert again.check_key(info.code, key) == info
+    [drawing] = again.newest(info.code, with_ink=True)
+    assert (drawing.label, drawing.answer, drawing.confidence, drawing.nickname) == (3, 3, 0.9, "Ada")
+    assert np.array_equal(drawing.input, digit(3)) and drawing.ink_png.startswith(b"\x89PNG")
+    assert drawing.created == clock.now  # a double on both engines: a timestamp keeps its fraction
+    assert again._one("SELECT MAX(version) FROM schema_version")[0] == len(store.MIGRATIONS)
+    again.close()
+
+
+def test_state_folder_created_on_first_use_in_wal_mode(tmp_path, clock):
     folder = tmp_path / "not-yet"
     first = ClassStore(folder, clock=clock)
     assert not folder.exists()  # nothing until used
-    info, key = first.create_class("7B")
-    first.add_drawing(info.code, "s1", digit(3), 3, answer=3, confidence=0.9, nickname="Ada", ink=np.ones((112, 112)))
-    assert first.journal_mode() == "wal"
+    first.create_class("7B")
+    assert first.engine.journal_mode() == "wal" and first.where() == f"SQLite {folder / store.DB_NAME}"
     first.close()
-    again = ClassStore(folder, clock=clock)
-    assert again.check_key(info.code, key) == info
-    [drawing] = again.newest(info.code, with_ink=True)
-    assert (drawing.label, drawing.answer, drawing.nickname) == (3, 3, "Ada")
-    assert np.array_equal(drawing.input, digit(3)) and drawing.ink_png.startswith(b"\x89PNG")
     assert sqlite3.connect(folder / store.DB_NAME).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    again.close()
+
+
+def test_a_sqlite_file_from_before_migrations_is_brought_up_to_date(tmp_path, clock):
+    """A file written by the store before it kept a schema version: its classes stay, the new tables come."""
+    folder = tmp_path / "old"
+    folder.mkdir()
+    old = sqlite3.connect(folder / store.DB_NAME)
+    old.executescript(store.MIGRATIONS[0].format(**store.engines.SQLiteEngine.types))
+    old.execute("INSERT INTO classes VALUES ('ABCDEFGH', 'old', x'00', x'00', '', 1, ?)", (clock.now + 86400,))
+    old.commit()
+    old.close()
+    db = ClassStore(folder, clock=clock)
+    assert db.get_class("ABCDEFGH").title == "old"
+    assert db._one("SELECT MAX(version) FROM schema_version")[0] == len(store.MIGRATIONS)
+    db.close()
+
+
+def test_the_app_store_is_postgres_when_a_database_url_is_set(monkeypatch, tmp_path, postgres_url):
+    monkeypatch.setenv("MNIST_DEMO_DATABASE_URL", postgres_url)
+    monkeypatch.setenv("MNIST_DEMO_STATE", str(tmp_path / "state"))
+    s = ClassStore()
+    assert s.engine.name == "postgres" and "@" not in s.where() and s.where().startswith("PostgreSQL 127.0.0.1:")
+    s.create_class("x")
+    assert not (tmp_path / "state").exists()  # nothing written beside the database
+    s.close()
+    monkeypatch.setenv("MNIST_DEMO_DATABASE_URL", "mysql://x@y/z")
+    with pytest.raises(ValueError, match="postgresql://"):
+        ClassStore()
+
+
+def test_two_servers_on_one_postgres_share_classes_and_their_caps_hold(postgres_url, clock, monkeypatch):
+    """Two stores on one database (two app servers' pools): a class opened on one is open on the other, and
+    writers through both at once still stop exactly at the caps (per class, per student, classes)."""
+    monkeypatch.setattr(store, "MAX_DRAWINGS_PER_CLASS", 60)
+    monkeypatch.setattr(store, "MAX_CLASSES", 5)
+    servers = [ClassStore(url=postgres_url, clock=clock) for _ in range(2)]
+    info, key = servers[0].create_class("shared")
+    assert servers[1].check_key(info.code, key) == info
+    refused: list[str] = []
+    start = threading.Barrier(16)
+
+    def student(number: int) -> None:
+        start.wait()
+        for _ in range(6):
+            try:
+                servers[number % 2].add_drawing(info.code, f"s{number}", digit(1), 1)
+            except ClassError as exc:
+                refused.append(exc.reason)
+
+    def teacher(number: int) -> None:
+        start.wait()
+        for _ in range(3):
+            try:
+                servers[number % 2].create_class()
+            except ClassError as exc:
+                refused.append(exc.reason)
+
+    threads = [threading.Thread(target=student, args=(n,)) for n in range(12)]
+    threads += [threading.Thread(target=teacher, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert servers[1].count(info.code) == 60 and sorted(set(refused)) == ["class_full", "too_many_classes"]
+    assert refused.count("class_full") == 12 * 6 - 60 and refused.count("too_many_classes") == 12 + 1 - 5
+    assert servers[0]._one("SELECT COUNT(*) FROM classes")[0] == 5
+    assert servers[0].delete_class(info.code) and servers[1].get_class(info.code) is None
+    for server in servers:
+        server.close()
+
+
+def test_two_servers_starting_together_migrate_postgres_once(postgres_url, clock):
+    servers = [ClassStore(url=postgres_url, clock=clock) for _ in range(4)]
+    threads = [threading.Thread(target=server.get_class, args=("ABCDEFGH",)) for server in servers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert servers[0]._rows("SELECT version FROM schema_version ORDER BY version") == [
+        (n + 1,) for n in range(len(store.MIGRATIONS))]
+    for server in servers:
+        server.close()
 
 
 def test_state_dir_from_the_environment(monkeypatch, tmp_path):
@@ -77,9 +183,13 @@ def test_teacher_key_is_stored_only_as_a_salted_hash_and_wrong_keys_are_refused(
     for wrong in (key_b, key_a[:-1], key_a + "x", "", None, 123, "x" * 1000):
         assert db.check_key(a.code, wrong) is None
     assert db.check_key("ZZZZZZZZ", key_a) is None and db.check_key("nope", key_a) is None
-    raw = (tmp_path / "state" / store.DB_NAME).read_bytes() + (tmp_path / "state" / (store.DB_NAME + "-wal")).read_bytes()
-    assert key_a.encode() not in raw and key_b.encode() not in raw
-    salts = [r[0] for r in sqlite3.connect(tmp_path / "state" / store.DB_NAME).execute("SELECT salt FROM classes")]
+    stored = db._rows("SELECT * FROM classes")
+    assert not any(key.encode() in bytes(v) if isinstance(v, (bytes, memoryview)) else key in str(v)
+                   for key in (key_a, key_b) for row in stored for v in row)
+    if db.engine.name == "sqlite":  # not even in the file's bytes
+        raw = (tmp_path / "state" / store.DB_NAME).read_bytes() + (tmp_path / "state" / (store.DB_NAME + "-wal")).read_bytes()
+        assert key_a.encode() not in raw and key_b.encode() not in raw
+    salts = [r[0] for r in db._rows("SELECT salt FROM classes")]
     assert len(set(salts)) == 2
 
 

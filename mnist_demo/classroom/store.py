@@ -1,18 +1,19 @@
-"""The class collections in SQLite: classes, their teacher keys (hashed) and their students' drawings.
+"""The class collections: classes, their teacher keys (hashed) and their students' drawings.
 
-One database file, `classes.sqlite3`, in the state folder (`state_dir()`), in WAL mode so that many
-students' writes and the teacher's reads go on at once; it survives restarts. Each thread gets its
-own connection; every write is one short `BEGIN IMMEDIATE` transaction, in which the caps are
-checked and the row written, so caps hold under any number of concurrent writers. Classes expire
-CLASS_DAYS after their creation or last renewal and are then deleted with everything in them.
-No gradio here: the UI is `mnist_demo.ui.class_tab`.
+By default one SQLite file, `classes.sqlite3`, in the state folder (`state_dir()`), in WAL mode so that many
+students' writes and the teacher's reads go on at once; with $MNIST_DEMO_DATABASE_URL (postgresql://...) a
+PostgreSQL database that several app servers share. Either way it survives restarts, and `engine` is the one
+place that knows which: this module writes one SQL for both. Every write is one short transaction
+(`engine.write`) in which the caps are checked and the row written, so caps hold under any number of
+concurrent writers, on one server or several. The schema is `MIGRATIONS`, applied on first use to an empty
+or older database. Classes expire CLASS_DAYS after their creation or last renewal and are then deleted with
+everything in them. No gradio here: the UI is `mnist_demo.ui.class_tab`.
 """
 
 from __future__ import annotations
 
 import io
 import os
-import sqlite3
 import threading
 import time
 import unicodedata
@@ -22,6 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from . import engine as engines
 from . import security
 
 CLASS_DAYS = 30  # a class lives this long after its creation or its last renewal
@@ -34,33 +36,42 @@ MAX_TITLE = 60
 DB_NAME = "classes.sqlite3"
 FIELD = 28
 
-SCHEMA = """
+# The schema, one migration after another (never edit one that has shipped: add the next). `{id}`, `{blob}`
+# and `{real}` are the engine's types (engine.migrate).
+MIGRATIONS = [
+    """
 CREATE TABLE IF NOT EXISTS classes (
     code TEXT PRIMARY KEY,
     title TEXT NOT NULL DEFAULT '',
-    salt BLOB NOT NULL,
-    key_hash BLOB NOT NULL,
+    salt {blob} NOT NULL,
+    key_hash {blob} NOT NULL,
     model TEXT NOT NULL DEFAULT '',
-    created REAL NOT NULL,
-    expires REAL NOT NULL
+    created {real} NOT NULL,
+    expires {real} NOT NULL
 );
 CREATE TABLE IF NOT EXISTS drawings (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id {id},
     code TEXT NOT NULL REFERENCES classes(code) ON DELETE CASCADE,
     student TEXT NOT NULL,
     nickname TEXT NOT NULL DEFAULT '',
-    input BLOB NOT NULL,
-    ink BLOB,
+    input {blob} NOT NULL,
+    ink {blob},
     label INTEGER NOT NULL,
     answer INTEGER,
-    confidence REAL,
+    confidence {real},
     model TEXT NOT NULL DEFAULT '',
-    created REAL NOT NULL
+    created {real} NOT NULL
 );
 CREATE INDEX IF NOT EXISTS drawings_by_class ON drawings(code, id);
 CREATE INDEX IF NOT EXISTS drawings_by_student ON drawings(code, student);
-CREATE INDEX IF NOT EXISTS drawings_by_nickname ON drawings(code, nickname);
-"""
+CREATE INDEX IF NOT EXISTS drawings_by_nickname ON drawings(code, nickname)
+""",
+]
+
+
+def database_url() -> str | None:
+    """$MNIST_DEMO_DATABASE_URL: a postgresql:// URL shared by several app servers; unset: SQLite in state_dir()."""
+    return os.environ.get("MNIST_DEMO_DATABASE_URL") or None
 
 
 def state_dir() -> Path:
@@ -135,54 +146,43 @@ def input_bytes(image: np.ndarray) -> bytes:
 
 
 class ClassStore:
-    """The classes and drawings of one database file; safe to use from any number of threads."""
+    """The classes and drawings of one database; safe to use from any number of threads (and servers, on
+    PostgreSQL). `url`: a postgresql:// URL; without one, the SQLite file `folder/classes.sqlite3`. With neither
+    (the app's store), $MNIST_DEMO_DATABASE_URL if set, else SQLite in `state_dir()`."""
 
-    def __init__(self, folder: str | Path | None = None, clock=time.time) -> None:
+    def __init__(self, folder: str | Path | None = None, clock=time.time, url: str | None = None) -> None:
         self.folder = Path(folder) if folder is not None else state_dir()
         self.path = self.folder / DB_NAME
         self.clock = clock
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        self.engine = engines.open_engine(self.folder, DB_NAME, url if url is not None or folder is not None
+                                          else database_url())
         self._lock = threading.Lock()
         self._ready = False
 
-    # -- connections ---------------------------------------------------------------------------
+    def where(self) -> str:
+        """Where the classes are kept, as the privacy note says it: the file, or the database (no password)."""
+        return self.engine.where()
 
-    def _db(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is not None:
-            return db
-        with self._lock:
-            first = not self._ready
-            if first:
-                self.folder.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA foreign_keys=ON")
-            db.execute("PRAGMA busy_timeout=30000")
-            if first:
-                db.executescript(SCHEMA)
-                self._ready = True
-            self._connections.append(db)
-        self._local.db = db
-        return db
+    def _migrated(self):
+        if not self._ready:
+            with self._lock:
+                if not self._ready:
+                    engines.migrate(self.engine, MIGRATIONS)
+                    self._ready = True
+        return self.engine
 
-    def _write(self):
-        return _Transaction(self._db())
+    def _rows(self, sql: str, args: tuple = ()) -> list[tuple]:
+        return self._migrated().rows(sql, args)
+
+    def _one(self, sql: str, args: tuple = ()) -> tuple | None:
+        return self._migrated().one(sql, args)
+
+    def _write(self, scope: str = engines.GLOBAL):
+        """One write transaction, serialized with the other writes of `scope` (a class code; "" for all)."""
+        return self._migrated().write(scope)
 
     def close(self) -> None:
-        with self._lock:
-            for db in self._connections:
-                try:
-                    db.close()
-                except sqlite3.Error:
-                    pass
-            self._connections.clear()
-            self._local = threading.local()
-
-    def journal_mode(self) -> str:
-        return self._db().execute("PRAGMA journal_mode").fetchone()[0]
+        self.engine.close()
 
     # -- classes -------------------------------------------------------------------------------
 
@@ -210,8 +210,7 @@ class ClassStore:
         code = security.normalize_code(code)
         if code is None:
             return None
-        row = self._db().execute("SELECT code, title, model, created, expires FROM classes WHERE code = ?",
-                                 (code,)).fetchone()
+        row = self._one("SELECT code, title, model, created, expires FROM classes WHERE code = ?", (code,))
         if row is None or row[4] <= self.clock():
             return None
         return ClassInfo(*row)
@@ -221,7 +220,7 @@ class ClassStore:
         code = security.normalize_code(code)
         if code is None:
             return None
-        row = self._db().execute("SELECT salt, key_hash, expires FROM classes WHERE code = ?", (code,)).fetchone()
+        row = self._one("SELECT salt, key_hash, expires FROM classes WHERE code = ?", (code,))
         if row is None:
             security.key_matches(key, b"\0" * security.SALT_BYTES, b"\0" * 32)  # the same work either way
             return None
@@ -230,18 +229,18 @@ class ClassStore:
         return self.get_class(code)
 
     def renew(self, code: str, days: float = CLASS_DAYS) -> ClassInfo | None:
-        with self._write() as db:
+        with self._write(code) as db:
             db.execute("UPDATE classes SET expires = ? WHERE code = ? AND expires > ?",
                        (self.clock() + days * 86400, code, self.clock()))
         return self.get_class(code)
 
     def set_model(self, code: str, model: str) -> None:
-        with self._write() as db:
+        with self._write(code) as db:
             db.execute("UPDATE classes SET model = ? WHERE code = ?", (clean_text(model, 80), code))
 
     def delete_class(self, code: str) -> bool:
         """The class and every drawing in it, gone."""
-        with self._write() as db:
+        with self._write(code) as db:
             db.execute("DELETE FROM drawings WHERE code = ?", (code,))
             return db.execute("DELETE FROM classes WHERE code = ?", (code,)).rowcount > 0
 
@@ -265,7 +264,7 @@ class ClassStore:
         data = input_bytes(image)
         png = ink_png(ink)
         now = self.clock()
-        with self._write() as db:
+        with self._write(code) as db:
             row = db.execute("SELECT expires FROM classes WHERE code = ?", (code,)).fetchone()
             if row is None or row[0] <= now:
                 raise ClassError("no_class")
@@ -278,13 +277,12 @@ class ClassStore:
             if mine == 0 and db.execute("SELECT COUNT(DISTINCT student) FROM drawings WHERE code = ?",
                                         (code,)).fetchone()[0] >= MAX_STUDENTS_PER_CLASS:
                 raise ClassError("too_many_students")
-            cursor = db.execute(
+            return db.execute(
                 "INSERT INTO drawings (code, student, nickname, input, ink, label, answer, confidence, model, created)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?)",
+                " VALUES (?,?,?,?,?,?,?,?,?,?) RETURNING id",
                 (code, student, clean_text(nickname, MAX_NICKNAME), data, png, label,
                  None if answer is None else int(answer), None if confidence is None else float(confidence),
-                 clean_text(model, 80), now))
-            return cursor.lastrowid
+                 clean_text(model, 80), now)).fetchone()[0]
 
     def _drawings(self, where: str, args: tuple, limit: int | None, with_ink: bool, newest_first: bool = True):
         columns = "id, nickname, label, answer, confidence, model, created, input, student" + (", ink" if with_ink else "")
@@ -293,7 +291,7 @@ class ClassStore:
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         out = []
-        for row in self._db().execute(sql, args):
+        for row in self._rows(sql, args):
             image = np.frombuffer(row[7], np.uint8).reshape(FIELD, FIELD)
             out.append(Drawing(row[0], row[1], row[2], row[3], row[4], row[5], row[6], image,
                                row[9] if with_ink else None, row[8]))
@@ -319,29 +317,28 @@ class ClassStore:
         return self._drawings(f"code = ? AND id IN ({marks})", (code, *ids), None, with_ink)
 
     def count(self, code: str) -> int:
-        return self._db().execute("SELECT COUNT(*) FROM drawings WHERE code = ?", (code,)).fetchone()[0]
+        return self._one("SELECT COUNT(*) FROM drawings WHERE code = ?", (code,))[0]
 
     def student_count(self, code: str, student: str) -> int:
-        return self._db().execute("SELECT COUNT(*) FROM drawings WHERE code = ? AND student = ?",
-                                  (code, student)).fetchone()[0]
+        return self._one("SELECT COUNT(*) FROM drawings WHERE code = ? AND student = ?", (code, student))[0]
 
     def latest_id(self, code: str) -> int:
         """The newest drawing's id (0 if none): a cheap "did anything change" for the wall."""
-        return self._db().execute("SELECT COALESCE(MAX(id), 0) FROM drawings WHERE code = ?", (code,)).fetchone()[0]
+        return self._one("SELECT COALESCE(MAX(id), 0) FROM drawings WHERE code = ?", (code,))[0]
 
     def nicknames(self, code: str) -> list[tuple[str, int]]:
         """(nickname, drawings) for every nickname used in the class, most drawings first."""
-        return [tuple(row) for row in self._db().execute(
+        return [tuple(row) for row in self._rows(
             "SELECT nickname, COUNT(*) AS n FROM drawings WHERE code = ? AND nickname != '' GROUP BY nickname"
             " ORDER BY n DESC, nickname", (code,))]
 
     def remove_drawing(self, code: str, drawing_id: int) -> bool:
-        with self._write() as db:
+        with self._write(code) as db:
             return db.execute("DELETE FROM drawings WHERE code = ? AND id = ?", (code, int(drawing_id))).rowcount > 0
 
     def remove_own_drawing(self, code: str, student: str, drawing_id: int) -> bool:
         """A student takes back one of their own drawings (and only their own)."""
-        with self._write() as db:
+        with self._write(code) as db:
             return db.execute("DELETE FROM drawings WHERE code = ? AND student = ? AND id = ?",
                               (code, student, int(drawing_id))).rowcount > 0
 
@@ -350,22 +347,8 @@ class ClassStore:
         name = clean_text(nickname, MAX_NICKNAME)
         if not name:
             return 0
-        with self._write() as db:
+        with self._write(code) as db:
             return db.execute("DELETE FROM drawings WHERE code = ? AND nickname = ?", (code, name)).rowcount
-
-
-class _Transaction:
-    """`with store._write() as db:` one BEGIN IMMEDIATE ... COMMIT (ROLLBACK on an exception)."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
-
-    def __enter__(self) -> sqlite3.Connection:
-        self.db.execute("BEGIN IMMEDIATE")
-        return self.db
-
-    def __exit__(self, kind, value, traceback) -> None:
-        self.db.execute("COMMIT" if kind is None else "ROLLBACK")
 
 
 _default: ClassStore | None = None

@@ -15,10 +15,10 @@ CLASS_STRINGS: dict[str, dict[str, str]] = {
     "class.privacy": {
         "en": "What is kept: each drawing you confirm (its 28×28 input and its ink), the digit you gave, the "
               "network's answer and confidence, the time, and a nickname if you typed one. No account, no name "
-              "unless you choose one. Where: a SQLite file on this server (`{path}`). How long: until the teacher "
+              "unless you choose one. Where: this app's class database (`{path}`). How long: until the teacher "
               "deletes the class, and at most {days} days after it was opened or last renewed.",
         "zh": "保存的内容：你确认的每一幅书写（28×28 输入与笔迹）、你给出的数字、网络的回答与把握、时间，以及你填写的昵称（如有）。"
-              "无需账号，除非你自己填写，否则不记录姓名。保存位置：本服务器上的一个 SQLite 文件（`{path}`）。"
+              "无需账号，除非你自己填写，否则不记录姓名。保存位置：本应用的课堂数据库（`{path}`）。"
               "保存时长：直到老师删除课堂，最长为开设或最近一次续期后的 {days} 天。",
     },
     "class.student_title": {"en": "### I'm a student", "zh": "### 我是学生"},

@@ -158,7 +158,7 @@ def _png_image(png: bytes | None) -> np.ndarray | None:
 
 
 def privacy_text(lang: str) -> str:
-    return t("class.privacy", lang, path=html.escape(str(default_store().path)), days=store.CLASS_DAYS)
+    return t("class.privacy", lang, path=html.escape(default_store().where()), days=store.CLASS_DAYS)
 
 
 def _model_entry(key: str | None, session: Session | None):
