@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load as load_bytes
+from safetensors.torch import save as save_bytes
 from safetensors.torch import save_file
 from torch import nn
 
@@ -43,14 +44,23 @@ def card_path(weights_path: str | Path) -> Path:
     return Path(weights_path).with_suffix(".json")
 
 
+def _state(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+
+
 def save(model: nn.Module, path: str | Path, card: dict) -> Path:
     """Write PATH.safetensors and PATH.json; returns the safetensors path."""
     path = Path(path).with_suffix(".safetensors")
     path.parent.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(path), metadata={"card": json.dumps(card)})
+    save_file(_state(model), str(path), metadata={"card": json.dumps(card)})
     card_path(path).write_text(json.dumps(card, indent=2) + "\n")
     return path
+
+
+def to_bytes(model: nn.Module, card: dict) -> bytes:
+    """The weights as a safetensors file's bytes (card embedded), for a database (a class's model);
+    `load_bytes_checked` reads them back."""
+    return save_bytes(_state(model), metadata={"card": json.dumps(card)})
 
 
 def check_header(head: bytes, file_size: int, name: str = "the file") -> dict:

@@ -4,6 +4,7 @@ two servers on one database; WAL mode; and the rate limiter, the code space, the
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import sqlite3
 import threading
@@ -423,3 +424,60 @@ def test_dataset_zip(db):
     from mnist_demo.my_digits import MyDigits
     back = MyDigits.from_zip(data)
     assert [d.label for d in back] == [i % 10 for i in range(12)] and np.array_equal(back.digits()[3].image, digit(3))
+
+
+def test_a_class_model_is_kept_with_its_class_and_every_server_serves_the_newest(where, clock):
+    """"Our class's model" in the store: weights, card and comparison survive a restart; a second server (its
+    own store and in-memory models) serves the same network, and a newer training or the class's deletion
+    on one reaches the other within tuning.CHECK_S; the ONNX export attaches to the model it was made from."""
+    from mnist_demo.catalog import DEFAULT_MODEL, shipped
+    from mnist_demo.classroom import tuning
+
+    base = shipped()[DEFAULT_MODEL]
+    ticks = Clock(0.0)
+    first_store, second_store = ClassStore(**where, clock=clock), ClassStore(**where, clock=clock)
+    first = tuning.ClassModels(store=first_store, clock=ticks)
+    second = tuning.ClassModels(store=second_store, clock=ticks)
+    info, _ = first_store.create_class("7B")
+    assert second.get(info.code) is None and first_store.class_model(info.code) is None
+    card = {**base.card, "title": "DigitNet + class", "taught": {"trained_on": 50, "held_out": 10, "mine_before": 0.5,
+                                                                  "mine_after": 0.9, "mnist_before": 0.99,
+                                                                  "mnist_after": 0.98, "seconds": 3.0, "stopped": False}}
+    made = tuning.ClassModel(info.code, tuning.Entry(tuning.model_key(info.code), base.model, card), DEFAULT_MODEL,
+                             "DigitNet", None, [5, 10], 0.0)
+    first.put(made)
+    assert second.get(info.code) is None  # its "none" is rechecked only after CHECK_S ...
+    ticks.now += tuning.CHECK_S
+    served = second.get(info.code)  # ... then the other server serves it
+    assert served.entry.key == f"class:{info.code}" and served.entry.card["title"] == "DigitNet + class"
+    assert (served.base_key, served.held_ids, served.result.mine_after, served.result.held_out) == (
+        DEFAULT_MODEL, [5, 10], 0.9, 10)
+    x = torch.rand(4, 1, 28, 28)
+    with torch.inference_mode():
+        assert torch.equal(served.entry.model(x), base.model.eval()(x))
+
+    stored = first_store.class_model(info.code)
+    assert stored.weights[:8] and stored.onnx is None and stored.trained == clock.now
+    assert not first_store.save_class_model_onnx(info.code, stored.trained - 1, b"stale")  # not this model's export
+    assert first_store.save_class_model_onnx(info.code, stored.trained, b"onnx bytes")
+    with pytest.raises(ClassError, match="model_too_big"):
+        first_store.save_class_model(info.code, b"x" * (store.MAX_MODEL_BYTES + 1), card)
+    first_store.close()
+    restarted = ClassStore(**where, clock=clock)  # a restart: the model is still there, with its export
+    assert restarted.class_model(info.code).onnx == b"onnx bytes"
+    assert tuning.ClassModels(store=restarted).get(info.code).entry.card["title"] == "DigitNet + class"
+
+    clock.now += 60  # trained again on the restarted server: the export of the old one goes with it
+    tuning.ClassModels(store=restarted).put(dataclasses.replace(made, entry=tuning.Entry(
+        made.entry.key, made.entry.model, {**card, "title": "again"})))
+    assert restarted.class_model(info.code).onnx is None
+    assert second.get(info.code).entry.card["title"] == "DigitNet + class"  # within CHECK_S: its own copy
+    ticks.now += tuning.CHECK_S
+    assert second.get(info.code).entry.card["title"] == "again"
+    restarted.delete_class(info.code)
+    ticks.now += tuning.CHECK_S
+    assert second.get(info.code) is None and restarted.class_model(info.code) is None
+    with pytest.raises(ClassError, match="no_class"):
+        tuning.ClassModels(store=restarted).put(made)
+    restarted.close()
+    second_store.close()

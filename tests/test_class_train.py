@@ -1,5 +1,5 @@
-"""Train on our class: the hold-out of the class's drawings, the class models kept in memory (bounded, one per
-class, dropped with the class), and the dashboard's handler end to end on 60 UNIPEN digits drawn through the
+"""Train on our class: the hold-out of the class's drawings, the class models (kept with the class in the store,
+bounded in memory, one per class, dropped with the class), and the dashboard's handler end to end on 60 UNIPEN digits drawn through the
 canvas path: the picked model and the class-tuned one compared on the held-out drawings, the class model then
 read by the class's students who pick it (and by nobody else's)."""
 
@@ -10,6 +10,7 @@ import types
 import gradio as gr
 import numpy as np
 import pytest
+import torch
 
 from mnist_demo.catalog import DEFAULT_MODEL, shipped
 from mnist_demo.classroom import security, tuning
@@ -42,17 +43,24 @@ def test_every_fifth_drawing_of_each_digit_is_held_out_in_the_order_given():
     assert split.held.images[0, 0, 0].item() == 4 and split.held.labels.tolist() == [3, 3]
 
 
-def test_class_models_are_one_per_class_bounded_and_dropped():
+def test_class_models_are_one_per_class_kept_with_it_bounded_in_memory_and_dropped(class_db):
     models = tuning.ClassModels(limit=2)
     entry = shipped()[DEFAULT_MODEL]
-    made = {code: tuning.ClassModel(code, entry, DEFAULT_MODEL, "d", None, [], 0.0) for code in "ABC"}
-    models.put(made["A"])
-    models.put(made["B"])
-    models.put(made["A"])  # training again replaces: still one for A
-    assert len(models) == 2 and models.get("A") is made["A"]
-    models.put(made["C"])  # the least recently used (B) goes
-    assert models.get("B") is None and models.get("C") is made["C"] and len(models) == 2
-    assert models.drop("A") and models.get("A") is None and not models.drop("A")
+    codes = [class_db.create_class(name)[0].code for name in "ABC"]
+    made = {code: tuning.ClassModel(code, entry, DEFAULT_MODEL, "d", None, [], 0.0) for code in codes}
+    a, b, c = codes
+    models.put(made[a])
+    models.put(made[b])
+    models.put(made[a])  # training again replaces: still one for A
+    assert len(models) == 2 and models.get(a).entry is entry
+    models.put(made[c])  # the least recently used (B) leaves memory, not the store
+    assert len(models) == 2 and models.get(c).entry is entry
+    again = models.get(b)  # read back from the store: the same weights, a network of its own
+    assert again.entry.key == f"class:{b}" and again.entry.model is not entry.model
+    assert all(torch.equal(x, y) for x, y in zip(again.entry.model.state_dict().values(),
+                                                  entry.model.state_dict().values(), strict=True))
+    class_db.delete_class(c)
+    assert models.drop(c) and models.get(c) is None and not models.drop(c)
 
 
 def test_training_needs_the_teacher_key_and_enough_drawings(class_db):
@@ -70,8 +78,6 @@ def test_training_needs_the_teacher_key_and_enough_drawings(class_db):
 def unipen_class(class_db, count_per_digit: int = 6):
     """A class of 60 UNIPEN digits (6 of each, writers of the IBM site, the hardest for the default model) drawn
     through the canvas path, as four students would give them; and one payload per digit for a student to draw."""
-    import torch
-
     from mnist_demo import handwriting as hw
     from mnist_demo.models import evaluating
 

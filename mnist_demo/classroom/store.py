@@ -13,6 +13,7 @@ everything in them. No gradio here: the UI is `mnist_demo.ui.class_tab`.
 from __future__ import annotations
 
 import io
+import json
 import os
 import threading
 import time
@@ -33,6 +34,7 @@ MAX_DRAWINGS_PER_STUDENT = 300
 MAX_STUDENTS_PER_CLASS = 200
 MAX_NICKNAME = 24
 MAX_TITLE = 60
+MAX_MODEL_BYTES = 8 * 1024 * 1024  # a class model's weights (or its ONNX export); a DigitNet is ~1.3 MB
 DB_NAME = "classes.sqlite3"
 FIELD = 28
 
@@ -66,6 +68,19 @@ CREATE INDEX IF NOT EXISTS drawings_by_class ON drawings(code, id);
 CREATE INDEX IF NOT EXISTS drawings_by_student ON drawings(code, student);
 CREATE INDEX IF NOT EXISTS drawings_by_nickname ON drawings(code, nickname)
 """,
+    # "Our class's model": one per class, kept with it so that it survives restarts and every server serves it.
+    """
+CREATE TABLE IF NOT EXISTS class_models (
+    code TEXT PRIMARY KEY REFERENCES classes(code) ON DELETE CASCADE,
+    weights {blob} NOT NULL,
+    card TEXT NOT NULL,
+    onnx {blob},
+    base TEXT NOT NULL DEFAULT '',
+    base_title TEXT NOT NULL DEFAULT '',
+    held_ids TEXT NOT NULL DEFAULT '[]',
+    trained {real} NOT NULL
+)
+""",
 ]
 
 
@@ -83,6 +98,20 @@ def state_dir() -> Path:
     if data.is_dir() and os.access(data, os.W_OK):
         return data / "mnist-demo"
     return Path("state")
+
+
+@dataclass(frozen=True)
+class StoredModel:
+    """A class's own model as kept with the class: safetensors bytes, card, ONNX export (None until made)."""
+
+    code: str
+    weights: bytes
+    card: dict
+    onnx: bytes | None
+    base: str  # the model it was tuned from
+    base_title: str
+    held_ids: list[int]  # the drawings held out to measure it
+    trained: float  # when it was stored: a new training replaces it (and its export)
 
 
 class ClassError(Exception):
@@ -242,14 +271,56 @@ class ClassStore:
         """The class and every drawing in it, gone."""
         with self._write(code) as db:
             db.execute("DELETE FROM drawings WHERE code = ?", (code,))
+            db.execute("DELETE FROM class_models WHERE code = ?", (code,))
             return db.execute("DELETE FROM classes WHERE code = ?", (code,)).rowcount > 0
 
     def purge_expired(self) -> int:
         """Delete expired classes with their drawings; returns how many classes went."""
         now = self.clock()
         with self._write() as db:
-            db.execute("DELETE FROM drawings WHERE code IN (SELECT code FROM classes WHERE expires <= ?)", (now,))
+            for table in ("drawings", "class_models"):
+                db.execute(f"DELETE FROM {table} WHERE code IN (SELECT code FROM classes WHERE expires <= ?)", (now,))
             return db.execute("DELETE FROM classes WHERE expires <= ?", (now,)).rowcount
+
+    # -- the class's own model ------------------------------------------------------------------
+
+    def save_class_model(self, code: str, weights: bytes, card: dict, *, base: str = "", base_title: str = "",
+                         held_ids: list[int] | None = None) -> float:
+        """Keep `weights` (safetensors bytes) and `card` as the class's model, replacing the one before (and its
+        ONNX export); returns its `trained` stamp. ClassError("no_class") when the class is gone meanwhile."""
+        if not isinstance(weights, bytes) or len(weights) > MAX_MODEL_BYTES:
+            raise ClassError("model_too_big")
+        now = self.clock()
+        with self._write(code) as db:
+            row = db.execute("SELECT expires FROM classes WHERE code = ?", (code,)).fetchone()
+            if row is None or row[0] <= now:
+                raise ClassError("no_class")
+            db.execute("DELETE FROM class_models WHERE code = ?", (code,))
+            db.execute("INSERT INTO class_models (code, weights, card, base, base_title, held_ids, trained)"
+                       " VALUES (?,?,?,?,?,?,?)", (code, weights, json.dumps(card), clean_text(base, 80),
+                                                   clean_text(base_title, 120), json.dumps(list(held_ids or [])), now))
+        return now
+
+    def save_class_model_onnx(self, code: str, trained: float, onnx: bytes) -> bool:
+        """Attach an ONNX export to the class model stored at `trained` (not to a newer one that replaced it)."""
+        if not isinstance(onnx, bytes) or len(onnx) > MAX_MODEL_BYTES:
+            raise ClassError("model_too_big")
+        with self._write(code) as db:
+            return db.execute("UPDATE class_models SET onnx = ? WHERE code = ? AND trained = ?",
+                              (onnx, code, trained)).rowcount > 0
+
+    def class_model_trained(self, code: str) -> float | None:
+        """When the class's model was stored (None: it has none): a cheap "is mine still the newest"."""
+        row = self._one("SELECT trained FROM class_models WHERE code = ?", (code,))
+        return None if row is None else row[0]
+
+    def class_model(self, code: str) -> StoredModel | None:
+        row = self._one("SELECT code, weights, card, onnx, base, base_title, held_ids, trained FROM class_models"
+                        " WHERE code = ?", (code,))
+        if row is None:
+            return None
+        return StoredModel(row[0], bytes(row[1]), json.loads(row[2]), None if row[3] is None else bytes(row[3]),
+                           row[4], row[5], json.loads(row[6]), row[7])
 
     # -- drawings ------------------------------------------------------------------------------
 

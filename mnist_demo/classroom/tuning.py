@@ -1,4 +1,4 @@
-"""A class's own model: the class's drawings split for "Train on our class", and the class models kept in memory.
+"""A class's own model: the class's drawings split for "Train on our class", and the class models.
 
 The teaching itself is `training.teach` (the one engine, a `TeachJob` in a process of its own under the
 training cap); this module only says which drawings teach and which measure, and keeps the result.
@@ -6,29 +6,36 @@ training cap); this module only says which drawings teach and which measure, and
 * Hold-out: within each digit given, in the order the drawings arrived, every HOLD_OUT_EVERY-th (5th)
   drawing is kept apart (`teach.hold_out`) and both models, the picked one and the class-tuned one, are
   measured on those alone. A digit with fewer than 5 drawings is all taught.
-* Kept in memory only, keyed by class code, one model per class (training again replaces it), at most
-  MAX_MODELS classes at once (the least recently used goes first). A class model is dropped when its class is
-  deleted, and every class model is gone after a restart of the server: the drawings stay in SQLite, so
-  the teacher trains again. Nothing of a class model is written to disk.
+* Kept with the class in the class store (`store.save_class_model`: safetensors bytes, card, the comparison,
+  an ONNX export slot), one model per class (training again replaces it), deleted with the class: it survives
+  a restart, and every app server sharing the database serves the same one. Each process keeps the networks
+  it has loaded in memory, at most MAX_MODELS at once (the least recently used goes first), and asks the store
+  at most every CHECK_S seconds whether a class's model is still the newest: a training finished on another
+  server (or a class deleted there) reaches this one within CHECK_S.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 
+from .. import weights
 from ..catalog import Entry
 from ..data import Split
 from ..training import teach as teaching
+from . import store as class_store
 from .store import Drawing
 
 MIN_DRAWINGS = 10  # fewer than this: nothing worth teaching
-MAX_MODELS = 20  # class models held at once (a DigitNet is ~1.3 MB)
+MAX_MODELS = 20  # class models held in memory at once (a DigitNet is ~1.3 MB); the store keeps them all
+CHECK_S = 2.0  # how often a process asks the store whether its copy of a class's model is still the newest
 KEY_PREFIX = "class:"
 
 
@@ -62,7 +69,7 @@ class ClassModel:
     base_title: str
     result: teaching.TeachResult
     held_ids: list[int]
-    trained_at: float
+    trained_at: float  # the store's stamp of this model (0 until stored)
 
 
 def model_key(code: str) -> str:
@@ -70,40 +77,81 @@ def model_key(code: str) -> str:
 
 
 class ClassModels:
-    """code -> ClassModel, bounded; safe from any thread."""
+    """code -> ClassModel: the class models of the class store (`store`, default the app's), with the networks
+    loaded in memory (bounded, least recently used first out) and rechecked against the store every `check_s`.
+    Safe from any thread."""
 
-    def __init__(self, limit: int = MAX_MODELS) -> None:
-        self.limit = limit
-        self._models: OrderedDict[str, ClassModel] = OrderedDict()
+    def __init__(self, limit: int = MAX_MODELS, check_s: float = CHECK_S, store=None, clock=time.monotonic) -> None:
+        self.limit, self.check_s, self.clock = limit, check_s, clock
+        self._store = store
+        self._models: OrderedDict[str, tuple[ClassModel | None, float]] = OrderedDict()  # code -> (model, checked)
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
-        return len(self._models)
+        return sum(model is not None for model, _ in self._models.values())
 
-    def put(self, model: ClassModel) -> None:
+    @property
+    def store(self):
+        return self._store if self._store is not None else class_store.default_store()
+
+    def _remember(self, code: str, model: ClassModel | None) -> None:
         with self._lock:
-            self._models.pop(model.code, None)
-            self._models[model.code] = model
+            self._models.pop(code, None)
+            self._models[code] = (model, self.clock())
             while len(self._models) > self.limit:
                 self._models.popitem(last=False)
 
+    def put(self, model: ClassModel) -> None:
+        """Keep `model` with its class (replacing the class's model before) and in memory; raises
+        store.ClassError("no_class") when the class is gone."""
+        card = model.entry.card
+        trained = self.store.save_class_model(model.code, weights.to_bytes(model.entry.model, card), card,
+                                              base=model.base_key, base_title=model.base_title,
+                                              held_ids=model.held_ids)
+        self._remember(model.code, dataclasses.replace(model, trained_at=trained))
+
     def get(self, code: str | None) -> ClassModel | None:
+        """The class's model (None: it has none, or no such class), from memory while the store has no newer one."""
+        if not code:
+            return None
         with self._lock:
-            found = self._models.get(code) if code else None
-            if found is not None:
+            cached = self._models.get(code)
+            if cached is not None:
                 self._models.move_to_end(code)
-            return found
+                if self.clock() - cached[1] < self.check_s:
+                    return cached[0]
+        trained = self.store.class_model_trained(code)
+        if cached is not None and cached[0] is not None and trained == cached[0].trained_at:
+            self._remember(code, cached[0])
+            return cached[0]
+        found = None if trained is None else load(self.store.class_model(code))
+        self._remember(code, found)
+        return found
 
     def drop(self, code: str) -> bool:
+        """Forget this process's copy (the store deletes the class's model with the class)."""
         with self._lock:
-            return self._models.pop(code, None) is not None
+            cached = self._models.pop(code, None)
+        return cached is not None and cached[0] is not None
 
     def clear(self) -> None:
         with self._lock:
             self._models.clear()
 
 
-MODELS = ClassModels()  # the process's class models: gone on restart
+MODELS = ClassModels()  # the app's class models
+
+
+def load(stored: class_store.StoredModel | None) -> ClassModel | None:
+    """A class model as the store keeps it, loaded (its weights checked as any weights file's)."""
+    if stored is None:
+        return None
+    model, card = weights.load_bytes_checked(stored.weights, Path(f"class-{stored.code}.safetensors"), stored.card)
+    taught = card.get("taught", {})
+    result = teaching.TeachResult(model, **{f.name: taught.get(f.name) for f in dataclasses.fields(teaching.TeachResult)
+                                            if f.name != "model"})
+    entry = Entry(model_key(stored.code), model, card)
+    return ClassModel(stored.code, entry, stored.base, stored.base_title, result, stored.held_ids, stored.trained)
 
 
 def make_class_model(code: str, base: Entry, result: teaching.TeachResult, split: ClassSplit,
