@@ -1,0 +1,79 @@
+"""Two app servers, one PostgreSQL database (docs/deploy.md's "several servers"): two `python app.py` processes
+on their own ports with the same MNIST_DEMO_DATABASE_URL, each browser tab on one server as a load balancer's
+sticky sessions keep it. A teacher opens a class on the first and keeps its dashboard open there; a student
+joins by the link on the second and draws: the drawing appears on the teacher's wall, live. A class model
+stored meanwhile (as a training on any server stores it) answers the student on the second server, and a
+drawing a student gives through the first appears on the wall too. Skips, saying so, without PostgreSQL."""
+
+from __future__ import annotations
+
+from mnist_demo.catalog import DEFAULT_MODEL, shipped
+from mnist_demo.classroom import tuning
+from mnist_demo.classroom.store import ClassStore
+from tests.harness import DIGITS, draw_strokes, serve_subprocess
+
+CANVAS = "#class-canvas canvas.ink"
+
+
+def field(page, elem_id: str):
+    return page.locator(f"#{elem_id} textarea, #{elem_id} input").first
+
+
+def student_gives(browser, link: str, digit: int, nickname: str, class_model: bool = False):
+    """A student's tab on `link`: joins, (picks the class model,) draws `digit` and gives it."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+    page = context.new_page()
+    page.goto(link, wait_until="load")
+    page.wait_for_selector(f"{CANVAS}[data-ready='1']", state="visible", timeout=60_000)
+    field(page, "class-nickname").fill(nickname)
+    if class_model:
+        page.locator("#class-student-model").get_by_text("Our class's model").click()
+        page.wait_for_function("() => document.querySelector('#class-answer').innerText.includes(\"class's model\")",
+                               timeout=30_000)
+    draw_strokes(page, page.locator(CANVAS).bounding_box(), DIGITS[digit])
+    page.wait_for_function(f"() => document.querySelector('#class-answer').innerText.includes('{digit}')",
+                           timeout=30_000)
+    page.locator(f"#class-teach-{digit}").click()
+    page.wait_for_function("() => document.querySelector('#class-count').innerText.includes('given 1')",
+                           timeout=30_000)
+    return context
+
+
+def test_two_servers_one_postgres_a_student_on_one_the_teacher_on_the_other(browser, postgres_url, tmp_path):
+    environment = {"MNIST_DEMO_DATABASE_URL": postgres_url, "MNIST_DEMO_STATE": str(tmp_path / "state")}
+    with serve_subprocess(env=environment) as first, serve_subprocess(env=environment) as second:
+        teacher_context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+        teacher = teacher_context.new_page()
+        teacher.goto(first.url, wait_until="load")
+        teacher.get_by_role("tab", name="Class").click()
+        field(teacher, "class-title").fill("two servers")
+        teacher.locator("#class-create").click()
+        teacher.wait_for_selector("#class-qr svg", timeout=30_000)
+        code = field(teacher, "class-link").input_value().split("class=")[1]
+        teacher.locator("#class-open").click()
+        teacher.wait_for_selector("#class-dashboard", state="visible", timeout=30_000)
+        assert "PostgreSQL 127.0.0.1:" in teacher.locator("#class-privacy").inner_text()
+
+        # A student on the second server: on the first server's wall, live
+        on_second = student_gives(browser, f"{second.url}?class={code}", 7, "Ada")
+        teacher.wait_for_function("() => document.querySelectorAll('#class-wall figure').length === 1",
+                                  timeout=30_000)
+        assert "Ada" in teacher.locator("#class-wall figcaption").first.inner_text()
+
+        # A class model stored (as "Train on our class" on any server stores it) answers on the second server
+        db = ClassStore(url=postgres_url)
+        base = shipped()[DEFAULT_MODEL]
+        card = {**base.card, "title": "DigitNet + class two servers"}
+        tuning.ClassModels(store=db).put(tuning.ClassModel(code, tuning.Entry(tuning.model_key(code), base.model, card),
+                                                           DEFAULT_MODEL, "DigitNet", None, [], 0.0))
+        on_second_again = student_gives(browser, f"{second.url}?class={code}", 1, "Bo", class_model=True)
+        on_first = student_gives(browser, f"{first.url}?class={code}", 3, "Cy")
+        teacher.wait_for_function("() => document.querySelectorAll('#class-wall figure').length === 3",
+                                  timeout=30_000)
+        captions = " ".join(teacher.locator("#class-wall figcaption").all_inner_texts())
+        assert all(name in captions for name in ("Ada", "Bo", "Cy"))
+        by_name = {d.nickname: d for d in db.all_drawings(code)}
+        assert by_name["Bo"].model == f"class:{code}" and by_name["Ada"].model == by_name["Cy"].model == DEFAULT_MODEL
+        db.close()
+        for context in (on_second, on_second_again, on_first, teacher_context):
+            context.close()
