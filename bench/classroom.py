@@ -3,6 +3,8 @@
     python bench/classroom.py                       # 10, 25, 50, 100, 150 students, with and without a training
     python bench/classroom.py --students 50 --seconds 40 --training-only
     python bench/classroom.py --class-mode --students 50 --seconds 60   # one class: bench/results/classroom_class.*
+    python bench/classroom.py --class-mode --postgres --servers 2 --classes 2 --students 100 --seconds 30 \
+        --name classroom_two_servers                   # two app servers sharing one PostgreSQL
 
 Each simulated student draws real UNIPEN digits (unipen-dev, pen strokes of writers outside
 MNIST) as the canvas would: a 1.2 s stroke whose ink grows along the pen's path, the newest ink
@@ -24,8 +26,10 @@ same strokes and pacing) and at each stroke's end saves the drawing as the page 
 click of the drawing's label through the queue (`queue/join`, then `queue/data` until it completes), so a
 save is measured from the press to the stored answer. One teacher session opens the dashboard and calls the
 wall's timer tick every 3 s. Reported: p50/p95 of the live answer (stroke end -> final answer) and of the
-save, the tick's p95, errors, and the drawings in the class afterwards (counted in its SQLite file).
-Results: bench/results/classroom_class.{json,md}.
+save, the tick's p95, errors, and the drawings in the class afterwards (counted in its database).
+Results: bench/results/classroom_class.{json,md}. `--classes K` splits the students over K classes, one teacher
+each; `--servers N --postgres` serves them from N app servers sharing a throwaway PostgreSQL server (the
+students of each class spread over the servers, its teacher's wall on another server than its first students').
 """
 
 from __future__ import annotations
@@ -347,17 +351,26 @@ async def class_teacher(host: str, port: int, config: dict, events: dict, code: 
         conn.close()
 
 
-async def class_phase(host: str, port: int, pid: int, config: dict, events: dict, pool: list[dict], students: int,
-                      seconds: float, code: str, key: str) -> dict:
+async def class_phase(host: str, servers: list, config: dict, events: dict, pool: list[dict], students: int,
+                      seconds: float, classes: list[tuple[str, str]]) -> dict:
+    """One phase: `students` split over the classes and, within each class, over the servers; each class's teacher
+    on the next server after its first students' (with two servers: a student on one, the teacher on the other)."""
     results: list[dict] = []
     ticks: list[float] = []
     rng = random.Random(students)
     until = time.perf_counter() + seconds
-    cpu0, gen0, wall0 = process_cpu_seconds(pid), time.process_time(), time.perf_counter()
+    pids = [server.pid for server in servers]
+    cpu0, gen0, wall0 = sum(map(process_cpu_seconds, pids)), time.process_time(), time.perf_counter()
     load0 = os.getloadavg()[0]
-    tasks = [asyncio.create_task(class_student(host, port, config, events, code, pool, until, results,
-                                               random.Random(rng.random()))) for _ in range(students)]
-    tasks.append(asyncio.create_task(class_teacher(host, port, config, events, code, key, until, ticks)))
+    tasks = []
+    for number in range(students):
+        code, _ = classes[number % len(classes)]
+        port = servers[(number // len(classes)) % len(servers)].port
+        tasks.append(asyncio.create_task(class_student(host, port, config, events, code, pool, until, results,
+                                                       random.Random(rng.random()))))
+    for number, (code, key) in enumerate(classes):
+        port = servers[(number + 1) % len(servers)].port
+        tasks.append(asyncio.create_task(class_teacher(host, port, config, events, code, key, until, ticks)))
     await asyncio.gather(*tasks)
     wall = time.perf_counter() - wall0
     live = [1000 * r["live"] for r in results if r["live"] == r["live"]]
@@ -365,14 +378,14 @@ async def class_phase(host: str, port: int, pid: int, config: dict, events: dict
     tick = [1000 * x for x in ticks if x == x]
     q = lambda values, p: round(percentile(values, p), 1) if values else None  # noqa: E731
     return {
-        "students": students, "strokes": len(results),
+        "students": students, "servers": len(servers), "classes": len(classes), "strokes": len(results),
         "live_p50_ms": q(live, 50), "live_p95_ms": q(live, 95), "save_p50_ms": q(save, 50), "save_p95_ms": q(save, 95),
         "saves": len(save), "tick_p95_ms": q(tick, 95), "ticks": len(tick),
         "updates_per_stroke_median": statistics.median(r["updates"] for r in results) if results else 0,
         "errors": sum(r["errors"] for r in results) + (len(ticks) - len(tick)),
         "failures": sorted({r["failure"] for r in results if "failure" in r})[:5],
         "correct": round(sum(r["correct"] for r in results) / max(len(results), 1), 4),
-        "server_cpu_cores": round((process_cpu_seconds(pid) - cpu0) / wall, 2),
+        "server_cpu_cores": round((sum(map(process_cpu_seconds, pids)) - cpu0) / wall, 2),
         "generator_cpu_cores": round((time.process_time() - gen0) / wall, 3),
         "load_average_1min": round(max(load0, os.getloadavg()[0]), 2),
         "wall_s": round(wall, 1),
@@ -380,41 +393,53 @@ async def class_phase(host: str, port: int, pid: int, config: dict, events: dict
 
 
 def class_mode(args, pool: list[dict]) -> int:
+    import contextlib
     import tempfile
+    import urllib.request
 
     from mnist_demo.classroom.store import ClassStore
+    from tests.harness import new_database, postgres_server
 
     state = Path(tempfile.mkdtemp(prefix="mnist-demo-bench-state-"))
-    os.environ["MNIST_DEMO_STATE"] = str(state)  # the served app's state folder (serve_subprocess passes it on)
-    db = ClassStore(state)
-    info, key = db.create_class("bench", "digitnet")
+    environment = {"MNIST_DEMO_STATE": str(state)}  # the served apps' state folder
     rows = []
-    with serve_subprocess(cwd=args.app_dir) as app:
-        import urllib.request
-
-        config = json.loads(urllib.request.urlopen(app.url + "config").read())
+    with contextlib.ExitStack() as stack:
+        if args.postgres:  # a throwaway server with PostgreSQL's default durability, one database for all servers
+            environment["MNIST_DEMO_DATABASE_URL"] = new_database(stack.enter_context(postgres_server(durable=True)))
+        db = ClassStore(state, url=environment.get("MNIST_DEMO_DATABASE_URL"))
+        stack.callback(db.close)
+        classes = [db.create_class(f"bench {n + 1}", "digitnet") for n in range(args.classes)]
+        classes = [(info.code, key) for info, key in classes]
+        servers = [stack.enter_context(serve_subprocess(cwd=args.app_dir, env=environment))
+                   for _ in range(args.servers)]
+        config = json.loads(urllib.request.urlopen(servers[0].url + "config").read())
         events = find_class_events(config)
         for students in args.students:
-            row = asyncio.run(class_phase("127.0.0.1", app.port, app.pid, config, events, pool, students,
-                                          args.seconds, info.code, key))
-            row["drawings_in_class"] = db.count(info.code)
+            before = sum(db.count(code) for code, _ in classes)
+            row = asyncio.run(class_phase("127.0.0.1", servers, config, events, pool, students, args.seconds,
+                                          classes))
+            row["database"] = db.engine.name
+            row["drawings_in_class"] = sum(db.count(code) for code, _ in classes)
+            row["saved_once"] = row["drawings_in_class"] - before == row["saves"]  # each save stored, none twice
             rows.append(row)
             print(json.dumps(row), flush=True)
             time.sleep(3)
-    db.close()
-    header = ["students", "strokes", "live_p50_ms", "live_p95_ms", "save_p50_ms", "save_p95_ms", "saves", "errors",
-              "tick_p95_ms", "correct", "drawings_in_class", "server_cpu_cores", "generator_cpu_cores",
-              "load_average_1min"]
+    header = ["students", "servers", "database", "classes", "strokes", "live_p50_ms", "live_p95_ms", "save_p50_ms",
+              "save_p95_ms", "saves", "errors", "tick_p95_ms", "saved_once", "drawings_in_class", "server_cpu_cores",
+              "generator_cpu_cores", "load_average_1min"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join("" if row.get(h) is None else str(row[h]) for h in header) + " |" for row in rows]
-    note = (f"N students joined one class (Class tab) and drew real UNIPEN digits into it for {args.seconds:.0f} s: "
-            f"{STROKE_SECONDS} s strokes through the class canvas's live event (updates at most every "
-            f"{SEND_EVERY * 1000:.0f} ms, one in flight), then the drawing saved with its label's \"It's a N\" button "
-            f"through the queue, then a {PAUSE_SECONDS} s pause; one teacher's wall ticking every 3 s. live: stroke "
-            "end to the final answer; save: the press to the stored drawing's answer (queue/join to process_completed);"
-            " errors: failed events of any kind (live, save, join, tick). Percentiles: " + PERCENTILE_DEFINITION + ".")
+    note = (f"N students joined {args.classes} class(es) on {args.servers} app server(s) "
+            f"({'one PostgreSQL database' if args.postgres else 'SQLite'}) and drew real UNIPEN digits for "
+            f"{args.seconds:.0f} s: {STROKE_SECONDS} s strokes through the class canvas's live event (updates at most "
+            f"every {SEND_EVERY * 1000:.0f} ms, one in flight), then the drawing saved with its label's \"It's a N\" "
+            f"button through the queue, then a {PAUSE_SECONDS} s pause; each class's teacher's wall ticking every 3 s "
+            "on another server than its first students'. live: stroke end to the final answer; save: the press to the "
+            "stored drawing's answer (queue/join to process_completed); errors: failed events of any kind (live, save, "
+            "join, tick); saved_once: the drawings stored equal the saves that succeeded. server_cpu_cores: all app "
+            "servers together (PostgreSQL's own processes not counted). Percentiles: " + PERCENTILE_DEFINITION + ".")
     write_results(args.name, {"class_mode": True, "app_dir": args.app_dir, "rows": rows},
-                  "\n".join(["# Classroom, one class: many students drawing into one class at once", "", note, "",
+                  "\n".join(["# Classroom, class mode: many students drawing into their classes at once", "", note, "",
                              *lines]))
     return 0
 
@@ -509,9 +534,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--drawings", type=int, default=60, help="distinct UNIPEN digits the class draws")
     p.add_argument("--app-dir", default=str(ROOT), help="the checkout whose app.py is served (before/after runs)")
     p.add_argument("--name", default=None, help="results file name in bench/results (classroom, classroom_class)")
-    p.add_argument("--class-mode", action="store_true", help="the students join one class (Class tab) and save")
+    p.add_argument("--class-mode", action="store_true", help="the students join a class (Class tab) and save")
+    p.add_argument("--classes", type=int, default=1, help="class mode: classes the students are split into")
+    p.add_argument("--servers", type=int, default=1, help="class mode: app servers sharing the classes")
+    p.add_argument("--postgres", action="store_true",
+                   help="class mode: the servers share a throwaway PostgreSQL server (else SQLite; one server only)")
     args = p.parse_args(argv)
 
+    if args.servers > 1 and not args.postgres:
+        p.error("several servers share their classes through PostgreSQL: add --postgres")
     pool = drawings(args.drawings)
     if args.class_mode:
         args.name = args.name or "classroom_class"
