@@ -7,10 +7,18 @@ drawing a student gives through the first appears on the wall too. Skips, saying
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import time
+import urllib.request
+
+import pytest
+
 from mnist_demo.catalog import DEFAULT_MODEL, shipped
 from mnist_demo.classroom import tuning
 from mnist_demo.classroom.store import ClassStore
-from tests.harness import DIGITS, draw_strokes, serve_subprocess
+from tests.harness import DIGITS, ROOT, draw_strokes, free_port, serve_subprocess
 
 CANVAS = "#class-canvas canvas.ink"
 
@@ -39,19 +47,25 @@ def student_gives(browser, link: str, digit: int, nickname: str, class_model: bo
     return context
 
 
+def open_class(browser, url: str):
+    """A teacher's tab on `url`: opens a class and its dashboard; (context, page, join link, code)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+    teacher = context.new_page()
+    teacher.goto(url, wait_until="load")
+    teacher.get_by_role("tab", name="Class").click()
+    field(teacher, "class-title").fill("two servers")
+    teacher.locator("#class-create").click()
+    teacher.wait_for_selector("#class-qr svg", timeout=30_000)
+    link = field(teacher, "class-link").input_value()
+    teacher.locator("#class-open").click()
+    teacher.wait_for_selector("#class-dashboard", state="visible", timeout=30_000)
+    return context, teacher, link, link.split("class=")[1]
+
+
 def test_two_servers_one_postgres_a_student_on_one_the_teacher_on_the_other(browser, postgres_url, tmp_path):
     environment = {"MNIST_DEMO_DATABASE_URL": postgres_url, "MNIST_DEMO_STATE": str(tmp_path / "state")}
     with serve_subprocess(env=environment) as first, serve_subprocess(env=environment) as second:
-        teacher_context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
-        teacher = teacher_context.new_page()
-        teacher.goto(first.url, wait_until="load")
-        teacher.get_by_role("tab", name="Class").click()
-        field(teacher, "class-title").fill("two servers")
-        teacher.locator("#class-create").click()
-        teacher.wait_for_selector("#class-qr svg", timeout=30_000)
-        code = field(teacher, "class-link").input_value().split("class=")[1]
-        teacher.locator("#class-open").click()
-        teacher.wait_for_selector("#class-dashboard", state="visible", timeout=30_000)
+        teacher_context, teacher, _, code = open_class(browser, first.url)
         assert "PostgreSQL 127.0.0.1:" in teacher.locator("#class-privacy").inner_text()
 
         # A student on the second server: on the first server's wall, live
@@ -77,3 +91,51 @@ def test_two_servers_one_postgres_a_student_on_one_the_teacher_on_the_other(brow
         db.close()
         for context in (on_second, on_second_again, on_first, teacher_context):
             context.close()
+
+
+@pytest.mark.skipif(shutil.which("nginx") is None, reason="no nginx here (apt-get install nginx) for docs/nginx.conf")
+def test_two_servers_behind_docs_nginx_conf_keep_each_browser_on_one_server(browser, postgres_url, tmp_path):
+    """docs/nginx.conf as written (its ports and log moved into this test's): a teacher and two students, every
+    page through nginx, work as on one server; the log shows each browser's requests all went to one server."""
+    environment = {"MNIST_DEMO_DATABASE_URL": postgres_url, "MNIST_DEMO_STATE": str(tmp_path / "state"),
+                   "MNIST_DEMO_TRUST_PROXY": "1"}
+    with serve_subprocess(env=environment) as first, serve_subprocess(env=environment) as second:
+        port, log = free_port(), tmp_path / "access.log"
+        site = ((ROOT / "docs" / "nginx.conf").read_text().replace("127.0.0.1:7501", f"127.0.0.1:{first.port}")
+                .replace("127.0.0.1:7502", f"127.0.0.1:{second.port}").replace("listen 8080", f"listen 127.0.0.1:{port}")
+                .replace("/var/log/nginx/mnist-demo.log", str(log)))
+        (tmp_path / "site.conf").write_text(site)
+        user = "user root;" if os.geteuid() == 0 else ""  # workers as root only when the test runs as root
+        temp = " ".join(f"{kind}_temp_path {tmp_path / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi",
+                                                                             "scgi"))
+        (tmp_path / "nginx.conf").write_text(f"{user} daemon off; pid {tmp_path / 'nginx.pid'}; error_log "
+                                             f"{tmp_path / 'error.log'}; events {{}} http {{ {temp} include "
+                                             f"{tmp_path / 'site.conf'}; }}")
+        nginx = subprocess.Popen(["nginx", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")])
+        try:
+            url = f"http://127.0.0.1:{port}/"
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    urllib.request.urlopen(url + "config", timeout=5)
+                    break
+                except OSError:
+                    if time.monotonic() > deadline or nginx.poll() is not None:
+                        raise
+                    time.sleep(0.3)
+            teacher_context, teacher, link, _ = open_class(browser, url)
+            assert link.startswith(url)  # the join link is nginx's address, not a server's
+            students = [student_gives(browser, link, digit, name) for digit, name in ((7, "Ada"), (3, "Bo"))]
+            teacher.wait_for_function("() => document.querySelectorAll('#class-wall figure').length === 2",
+                                      timeout=30_000)
+            for context in (*students, teacher_context):
+                context.close()
+        finally:
+            nginx.terminate()
+            nginx.wait(timeout=30)
+    servers_of: dict[str, set[str]] = {}
+    for row in log.read_text().splitlines():
+        browser_id, server = row.rsplit(" browser=", 1)[1], row.split(" server=", 1)[1].split(" ")[0]
+        servers_of.setdefault(browser_id, set()).add(server)
+    browsers = [b for b, servers in servers_of.items() if len(servers) == 1 and len(b) == 32]
+    assert len(browsers) >= 3 and all(len(servers) == 1 for servers in servers_of.values()), servers_of
