@@ -23,6 +23,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Sequence
@@ -297,8 +298,6 @@ def default_inputs(config: dict, dep_index: int, **overrides) -> list:
 def run_coroutine(coroutine):
     """asyncio.run in a thread of its own: the browser tests' Playwright keeps an event loop running in the
     main thread once it has started, and an async handler called from a test needs one of its own."""
-    import threading
-
     outcome = {}
 
     def work():
@@ -313,6 +312,121 @@ def run_coroutine(coroutine):
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]
+
+
+# --- a script against the running app ------------------------------------------------------------
+# What a hostile script (or a page) sends, by event number as /config lists them, with any session hash
+# and any headers: the soak test, the class-mode probes (bench/class_attack.py) and their tests use it.
+
+
+class Script:
+    """The requests a script (or the page) sends, by event number as /config lists them."""
+
+    def __init__(self, url: str, headers: dict[str, str] | None = None) -> None:
+        import httpx
+
+        self.url = url.rstrip("/")
+        self.http = httpx.Client(base_url=self.url, timeout=120, headers=headers or {},
+                                 limits=httpx.Limits(max_connections=32, max_keepalive_connections=32))
+        self.config = self.http.get("/config").json()
+        self.deps = self.config["dependencies"]
+        self.types = {c["id"]: c["type"] for c in self.config["components"]}
+        self.elem_ids = {c["id"]: c.get("props", {}).get("elem_id") for c in self.config["components"]}
+        self.statuses: dict[int, int] = {}
+        self.lock = threading.Lock()
+
+    def fn(self, api_name: str) -> dict:
+        (dep,) = [d for d in self.deps if d.get("api_name") == api_name]
+        return dep
+
+    def trigger(self, elem_id: str, event: str = "click") -> dict:
+        """The event a page sends when component `elem_id` fires `event` (its first listener)."""
+        for dep in self.deps:
+            if any(self.elem_ids.get(target) == elem_id and name == event for target, name in dep.get("targets", [])):
+                return dep
+        raise KeyError(f"{elem_id}.{event}")
+
+    def inputs(self, dep: dict, values: dict[str, object], by_type: dict[str, object] | None = None) -> list:
+        """The data list for `dep`: each input by its elem_id in `values`, else by its type in `by_type`
+        (states travel as null and are filled in on the server)."""
+        by_type = by_type or {}
+        return [values.get(self.elem_ids.get(i), by_type.get(self.types[i])) for i in dep["inputs"]]
+
+    def post(self, path: str, **kwargs):
+        response = self.http.post(path, **kwargs)
+        with self.lock:
+            self.statuses[response.status_code] = self.statuses.get(response.status_code, 0) + 1
+        return response
+
+    def run(self, dep: dict, data: list, session_hash: str, headers: dict | None = None):
+        """A direct call (the route of the page's queue=False events)."""
+        return self.post("/gradio_api/run/predict", headers=headers,
+                         json={"data": data, "fn_index": dep["id"], "session_hash": session_hash})
+
+    def queued(self, dep: dict, data: list, session_hash: str, headers: dict | None = None) -> dict | None:
+        """Join the queue and read the session's stream until this event completes (its last message);
+        a refused join gives {"refused": status, "detail": ...}."""
+        joined = self.post("/gradio_api/queue/join", headers=headers,
+                           json={"data": data, "fn_index": dep["id"], "session_hash": session_hash,
+                                 "event_data": None})
+        if joined.status_code != 200:
+            return {"refused": joined.status_code, "detail": joined.json().get("detail")}
+        event_id = joined.json()["event_id"]
+        with self.http.stream("GET", "/gradio_api/queue/data", params={"session_hash": session_hash}) as stream:
+            for line in stream.iter_lines():
+                if not line.startswith("data:"):
+                    continue
+                message = json.loads(line[5:])
+                if message.get("event_id") == event_id and message.get("msg") == "process_completed":
+                    return message
+                if message.get("msg") == "close_stream":
+                    return None
+        return None
+
+    def call(self, dep: dict, data: list, session_hash: str, headers: dict | None = None):
+        if dep.get("queue") is False:
+            return self.run(dep, data, session_hash, headers)
+        return self.queued(dep, data, session_hash, headers)
+
+    def page_load(self, session_hash: str, headers: dict | None = None):
+        """The page's own load event, as a page (or a script) sends it first: it creates the tab's session."""
+        return self.run(self.fn("on_page_load"), [], session_hash, headers)
+
+    def open_page(self, session_hash: str, headers: dict | None = None, stored: dict | None = None) -> list:
+        """Every load event of the page, as a browser opening it sends them (the page's own first), with what
+        the browser keeps in its storage (`stored`: input type -> value, e.g. {"browserstate": token})."""
+        loads = [d for d in self.deps if any(name == "load" for _, name in d.get("targets", []))]
+        loads.sort(key=lambda d: d.get("api_name") != "on_page_load")
+        by_type = {"radio": "en", **(stored or {})}
+        return [self.call(d, self.inputs(d, {}, by_type), session_hash, headers) for d in loads]
+
+    def drawing(self, payload: str, session_hash: str):
+        dep = self.fn("on_drawing")
+        values = {"html": payload, "dropdown": "digitnet", "radio": "en", "state": None}
+        return self.run(dep, [values[self.types[i]] for i in dep["inputs"]], session_hash)
+
+    def upload(self, name: str, content: bytes) -> dict:
+        response = self.post("/gradio_api/upload", files={"files": (name, content, "application/octet-stream")})
+        assert response.status_code == 200, response.text
+        (path,) = response.json()
+        return {"path": path, "orig_name": name, "meta": {"_type": "gradio.FileData"}}
+
+    def upload_weights(self, files: list[dict], session_hash: str) -> dict | None:
+        dep = self.fn("on_weights_upload")
+        values = {"file": files, "radio": "en", "state": None}
+        return self.queued(dep, [values[self.types[i]] for i in dep["inputs"]], session_hash)
+
+
+def answer_of(message) -> str:
+    """A queued or direct answer as one word or message: "ok", the error shown to the user, or the refusal."""
+    if message is None:
+        return "no answer"
+    if hasattr(message, "status_code"):  # a direct call's response
+        body = message.json()
+        return "ok" if message.status_code == 200 else str(body.get("error") or body.get("detail"))
+    if "refused" in message:
+        return f"{message['refused']}: {message['detail']}"
+    return "ok" if message.get("success") else str(message.get("output", {}).get("error"))
 
 
 # --- pen strokes ---------------------------------------------------------------------------------

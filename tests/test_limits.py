@@ -118,7 +118,8 @@ def test_an_unload_from_a_dropped_connection_leaves_a_live_tab_open(monkeypatch,
 def gated(monkeypatch):
     monkeypatch.setattr(guard, "EVENTS", {0, 1, 2})
     monkeypatch.setattr(guard, "OPEN_EVENTS", {0})
-    monkeypatch.setattr(guard, "known_session", lambda h: h == "loaded")
+    monkeypatch.setattr(guard, "EVENT_NAMES", {"predict": 0, "on_secret": 1})
+    monkeypatch.setattr(guard, "known_session", lambda h: h in ("loaded", "tab"))
     watch = guard.ConnectionWatch()
 
     async def echo(request):
@@ -130,7 +131,9 @@ def gated(monkeypatch):
             assert watch.alive("tab", since=watch.now())  # the stream is open while it streams
         return StreamingResponse(beat(), media_type="text/event-stream")
 
-    app = Starlette(routes=[Route("/gradio_api/run/predict", echo, methods=["POST"]),
+    app = Starlette(routes=[Route("/gradio_api/run/{name}", echo, methods=["POST"]),
+                            Route("/gradio_api/call/{name}", echo, methods=["POST"]),
+                            Route("/gradio_api/component_server", echo, methods=["POST"]),
                             Route("/gradio_api/queue/join", echo, methods=["POST"]),
                             Route("/gradio_api/upload", echo, methods=["POST"]),
                             Route("/gradio_api/heartbeat/{h}", heartbeat)],
@@ -277,12 +280,52 @@ def test_each_run_has_its_own_stop_flag_and_a_restart_never_unstops_an_earlier_o
     run_coroutine(go())
 
 
-def test_a_page_whose_heartbeat_is_open_passes_before_its_load_lands(gated):
+def test_an_open_heartbeat_alone_does_not_make_a_hash_known(gated, monkeypatch):
     _, watch = gated
     gate = guard.Guard(None, watch=watch)
+    watch.opened("racing-tab", heartbeat=True)  # anyone can open one: it is no proof of a page load
     assert not gate._known("racing-tab")
-    watch.opened("racing-tab", heartbeat=True)  # the page opens it before its first event
-    assert gate._known("racing-tab")
-    watch.closed("racing-tab", heartbeat=True)
-    watch.opened("racing-tab")  # a queue/data stream alone proves nothing: anyone can open one
-    assert not gate._known("racing-tab") and not run_coroutine(gate._becomes_known("racing-tab"))
+    monkeypatch.setattr(guard, "HEARTBEAT_WAIT_SECONDS", 0.3)
+    assert not run_coroutine(gate._becomes_known("racing-tab"))
+    loaded = set()
+    monkeypatch.setattr(guard, "known_session", lambda h: h in loaded)
+
+    async def load_lands_soon():  # a real page: its load event lands while its first event waits
+        waiting = asyncio.ensure_future(gate._becomes_known("racing-tab"))
+        await asyncio.sleep(0.1)
+        loaded.add("racing-tab")
+        return await waiting
+
+    assert run_coroutine(load_lands_soon())
+
+
+def test_the_gate_reads_the_call_as_gradio_will(gated, monkeypatch):
+    client, _ = gated
+
+    def post(body: str, path: str = "/gradio_api/queue/join") -> int:
+        return client.post(path, content=body.encode(), headers={"content-type": "application/json"}).status_code
+
+    assert post('{"data": [], "fn\\u005findex": 1, "session_hash": "fresh"}') == 403  # an escaped key is the key
+    assert post('{"data": [], "fn_index": 1, "session_hash": "loaded", "session_hash": "fresh"}') == 400  # twice
+    assert post('{"data": [], "fn_index": 1, "fn_index": 0, "session_hash": "fresh"}') == 400
+    for odd in ('"1"', "1.0", "true", "[1]"):  # pydantic turns some of these into 1
+        assert post(f'{{"data": [], "fn_index": {odd}, "session_hash": "loaded"}}') == 400, odd
+    assert post('{"data": [], "fn_index": 1, "session_hash": 5}') == 400
+    assert post('[1, 2]') == 400 and post("{not json") == 400 and post("[" * 990) == 400
+    # No fn_index: Gradio finds the event by the name in the path
+    assert post('{"data": [], "session_hash": "fresh"}', "/gradio_api/run/on_secret") == 403
+    assert post('{"data": [], "session_hash": "loaded"}', "/gradio_api/run/on_secret") == 200
+    assert post('{"data": []}', "/gradio_api/call/on_secret") == 403
+    assert post('{"data": []}', "/gradio_api/run/predict") == 200  # the public API stays open
+    assert post('{"data": []}', "/gradio_api/run/no_such_thing") == 404
+    # Gradio makes a session for a component_server call's hash too
+    assert post('{"session_hash": "fresh", "component_id": 1, "fn_name": "x", "data": null}',
+                "/gradio_api/component_server") == 403
+    assert post('{"data": [], "fn_index": 1, "session_hash": "loaded"}') == 200
+
+
+def test_a_heartbeat_of_a_hash_that_never_loads_the_page_is_refused(gated, monkeypatch):
+    client, watch = gated
+    monkeypatch.setattr(guard, "HEARTBEAT_WAIT_SECONDS", 0.2)
+    assert client.get("/gradio_api/heartbeat/fresh").status_code == 404  # its end would make a Gradio session
+    assert client.get("/gradio_api/heartbeat/tab").status_code == 200

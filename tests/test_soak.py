@@ -14,7 +14,6 @@ import base64
 import json
 import os
 import secrets
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ import pytest
 
 from mnist_demo.handwriting import render_payload
 from mnist_demo.reading.files import MAX_PAYLOAD_SIDE
-from tests.harness import DIGITS, ROOT, rss_mb, serve_subprocess
+from tests.harness import DIGITS, ROOT, Script, rss_mb, serve_subprocess
 
 pytestmark = pytest.mark.slow
 
@@ -63,76 +62,6 @@ def server(tmp_path_factory):
     finally:
         app.stop()
     assert app.returncode in (0, -15), log.read_text()[-2000:]
-
-
-class Script:
-    """The requests a script (or the page) sends, by event number as /config lists them."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.http = httpx.Client(base_url=url, timeout=60)
-        self.config = self.http.get("/config").json()
-        self.deps = self.config["dependencies"]
-        self.types = {c["id"]: c["type"] for c in self.config["components"]}
-        self.statuses: dict[int, int] = {}
-        self.lock = threading.Lock()
-
-    def fn(self, api_name: str) -> dict:
-        (dep,) = [d for d in self.deps if d.get("api_name") == api_name]
-        return dep
-
-    def post(self, path: str, **kwargs) -> httpx.Response:
-        response = self.http.post(path, **kwargs)
-        with self.lock:
-            self.statuses[response.status_code] = self.statuses.get(response.status_code, 0) + 1
-        return response
-
-    def run(self, dep: dict, data: list, session_hash: str) -> httpx.Response:
-        """A direct call (the route of the page's queue=False events)."""
-        return self.post("/gradio_api/run/predict",
-                         json={"data": data, "fn_index": dep["id"], "session_hash": session_hash})
-
-    def queued(self, dep: dict, data: list, session_hash: str) -> dict | None:
-        """Join the queue and read the session's stream until this event completes (its last message);
-        a refused join gives {"refused": status, "detail": ...}."""
-        joined = self.post("/gradio_api/queue/join", json={"data": data, "fn_index": dep["id"],
-                                                             "session_hash": session_hash, "event_data": None})
-        if joined.status_code != 200:
-            return {"refused": joined.status_code, "detail": joined.json().get("detail")}
-        event_id = joined.json()["event_id"]
-        with self.http.stream("GET", "/gradio_api/queue/data", params={"session_hash": session_hash}) as stream:
-            for line in stream.iter_lines():
-                if not line.startswith("data:"):
-                    continue
-                message = json.loads(line[5:])
-                if message.get("event_id") == event_id and message.get("msg") == "process_completed":
-                    return message
-                if message.get("msg") == "close_stream":
-                    return None
-        return None
-
-    def call(self, dep: dict, data: list, session_hash: str):
-        return self.run(dep, data, session_hash) if dep.get("queue") is False else self.queued(dep, data, session_hash)
-
-    def page_load(self, session_hash: str) -> None:
-        response = self.run(self.fn("on_page_load"), [], session_hash)
-        assert response.status_code == 200, response.text
-
-    def drawing(self, payload: str, session_hash: str) -> httpx.Response:
-        dep = self.fn("on_drawing")
-        values = {"html": payload, "dropdown": "digitnet", "radio": "en", "state": None}
-        return self.run(dep, [values[self.types[i]] for i in dep["inputs"]], session_hash)
-
-    def upload(self, name: str, content: bytes) -> dict:
-        response = self.post("/gradio_api/upload", files={"files": (name, content, "application/octet-stream")})
-        assert response.status_code == 200, response.text
-        (path,) = response.json()
-        return {"path": path, "orig_name": name, "meta": {"_type": "gradio.FileData"}}
-
-    def upload_weights(self, files: list[dict], session_hash: str) -> dict | None:
-        dep = self.fn("on_weights_upload")
-        values = {"file": files, "radio": "en", "state": None}
-        return self.queued(dep, [values[self.types[i]] for i in dep["inputs"]], session_hash)
 
 
 def largest_payload(rng: np.random.Generator) -> str:

@@ -81,6 +81,7 @@ def build_app() -> gr.Blocks:
     # api_open=False: queued events only through the queue (bounded by max_size), not by direct HTTP calls.
     demo.queue(max_size=MAX_QUEUE, api_open=False)
     guard.EVENTS.update(demo.fns)
+    guard.EVENT_NAMES.update({fn.api_name: i for i, fn in demo.fns.items() if fn.api_name})
     guard.OPEN_EVENTS.update({page_load["id"]} | {i for i, fn in demo.fns.items() if fn.api_visibility == "public"})
     guard.known_session = is_open
     return demo

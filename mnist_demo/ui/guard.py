@@ -7,6 +7,12 @@
   larger Content-Length is refused with 413 at once, and a body streamed without one is cut off
   at the limit, before Gradio or JSON sees a byte of it. The largest legitimate body is a canvas
   update (~17 KB, `reading.files.MAX_PAYLOAD_CHARS`).
+* The event a call names and its session hash are read from the parsed body, as Gradio will read them
+  (`read_call`): escaped keys count, a body with a key twice (Gradio would keep the last) or of the wrong
+  types is refused, and a call without `fn_index` is judged by the event name in its path (`/run/NAME`,
+  `/call/NAME`), which Gradio falls back on.
+* A heartbeat stream for a hash that never loaded the page is refused once its load has had time to land:
+  Gradio runs the unload event when a heartbeat ends, which makes a session for any hash.
 * `WATCH` notes, per Gradio session hash, its open streams (the heartbeat and `queue/data`)
   and the time of its latest request, so the unload handler can tell a closed tab from a
   dropped connection (see `session.close_closed_tab`).
@@ -27,8 +33,7 @@ from urllib.parse import parse_qs
 MAX_REQUEST_BYTES = int(os.environ.get("MNIST_DEMO_MAX_REQUEST_BYTES", str(64 * 1024)))
 API = "/gradio_api/"
 _HEARTBEAT = re.compile(r"/gradio_api/heartbeat/([^/?]{1,128})$")
-_SESSION_HASH = re.compile(rb'"session_hash"\s*:\s*"([^"\\]{1,128})"')
-_FN_INDEX = re.compile(rb'"fn_index"\s*:\s*(-?\d{1,12})\b')
+_BY_NAME = re.compile(r"/gradio_api/(?:run|api|call|call/v2)/([^/]+)/?$")
 # The event numbers of the apps built in this process (ui.app registers them): a call naming any
 # other number is refused here, before Gradio looks it up (it answers an unknown one with a traceback).
 EVENTS: set[int] = set()
@@ -39,8 +44,10 @@ EVENTS: set[int] = set()
 # of state for every hash it sees). A hash that is neither waits up to UNKNOWN_WAIT_SECONDS for
 # its page load to land, then gets 403 with a "reload the page" notice.
 OPEN_EVENTS: set[int] = set()
+EVENT_NAMES: dict[str, int] = {}  # api_name -> event number, for calls that name the event in their path
 known_session: Callable[[str], bool] | None = None
 UNKNOWN_WAIT_SECONDS = 0.3
+HEARTBEAT_WAIT_SECONDS = 5.0  # a page opens its heartbeat beside its load event; this long for the load to land
 MAX_WAITING = 64  # requests waiting for their page load at once; beyond that, refused at once
 RELOAD = "This page's session has ended. Reload the page to go on. / 本页面的会话已结束。请刷新页面后继续。"
 
@@ -95,6 +102,39 @@ class ConnectionWatch:
 WATCH = ConnectionWatch()
 
 
+class BadCall(ValueError):
+    """A body Gradio might read differently from the gate: not JSON, not an object, a key twice, odd types."""
+
+
+def _unique(pairs: list[tuple[str, object]]) -> dict:
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise BadCall("a key appears twice")
+    return dict(pairs)
+
+
+def read_call(body: bytes, path: str) -> tuple[int | None, str | None]:
+    """(event number, session hash) a POST under /gradio_api will act on, read as Gradio reads them (json,
+    then the path's event name when the body names no number); BadCall where the gate and Gradio could
+    read it differently. An empty body names nothing (Gradio refuses it)."""
+    if not body.strip():
+        return None, None
+    try:
+        parsed = json.loads(body, object_pairs_hook=_unique)
+    except (ValueError, RecursionError) as exc:  # BadCall is a ValueError
+        raise BadCall(str(exc)) from None
+    if not isinstance(parsed, dict):
+        raise BadCall("not a JSON object")
+    fn_index, session_hash = parsed.get("fn_index"), parsed.get("session_hash")
+    if fn_index is not None and type(fn_index) is not int:  # pydantic would turn "5", 5.0 and true into numbers
+        raise BadCall("fn_index is not a whole number")
+    if session_hash is not None and not isinstance(session_hash, str):
+        raise BadCall("session_hash is not text")
+    if fn_index is None and (match := _BY_NAME.search(path)):
+        fn_index = EVENT_NAMES.get(match.group(1), -1)
+    return fn_index, session_hash
+
+
 async def _reply(send, status: int, detail: str) -> None:
     body = json.dumps({"detail": detail, "error": detail}).encode()  # Gradio's clients read one or the other
     await send({"type": "http.response.start", "status": status,
@@ -125,6 +165,9 @@ class Guard:
             stream_of = (parse_qs(scope.get("query_string", b"").decode("latin-1")).get("session_hash") or [None])[0]
         if not stream_of:
             return await self.app(scope, receive, send)
+        if heartbeat and not self._known(stream_of) and not await self._becomes_known(stream_of,
+                                                                                     HEARTBEAT_WAIT_SECONDS):
+            return await _reply(send, 404, RELOAD)
         self.watch.opened(stream_of, heartbeat)
         try:
             await self.app(scope, receive, send)
@@ -132,16 +175,20 @@ class Guard:
             self.watch.closed(stream_of, heartbeat)
 
     def _known(self, session_hash: str | None) -> bool:
+        """Did this hash load the page? (An open heartbeat proves nothing: anyone can open one.)"""
         check = known_session
-        return check is None or bool(session_hash) and (check(session_hash) or self.watch.has_heartbeat(session_hash))
+        return check is None or bool(session_hash) and check(session_hash)
 
-    async def _becomes_known(self, session_hash: str | None) -> bool:
-        """Wait a moment for the page load of this hash (it may be in flight beside this request)."""
+    async def _becomes_known(self, session_hash: str | None, wait_s: float | None = None) -> bool:
+        """Wait a moment for the page load of this hash (it may be in flight beside this request); longer
+        while its heartbeat is open (a page's first events race its load event)."""
         if not session_hash or self._waiting >= MAX_WAITING:
             return False
+        if wait_s is None:
+            wait_s = HEARTBEAT_WAIT_SECONDS if self.watch.has_heartbeat(session_hash) else UNKNOWN_WAIT_SECONDS
         self._waiting += 1
         try:
-            deadline = time.monotonic() + UNKNOWN_WAIT_SECONDS
+            deadline = time.monotonic() + wait_s
             while time.monotonic() < deadline:
                 await asyncio.sleep(0.02)
                 if self._known(session_hash):
@@ -173,16 +220,19 @@ class Guard:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        session_hash = match.group(1).decode("latin-1") if (match := _SESSION_HASH.search(body)) else None
-        fn_index = int(match.group(1)) if (match := _FN_INDEX.search(body)) else None
+        try:
+            fn_index, session_hash = read_call(body, scope["path"])
+        except BadCall as exc:
+            return await _reply(send, 400, f"Bad request body ({exc}).")
         if session_hash:
             self.watch.touch(session_hash)
-        if fn_index is not None and EVENTS:
-            if fn_index not in EVENTS:
-                return await _reply(send, 404, "No such event.")
-            if fn_index not in OPEN_EVENTS and not self._known(session_hash) and not await self._becomes_known(
-                    session_hash):
-                return await _reply(send, 403, RELOAD)
+        # Gradio makes a session for the hash of a component_server call as for an event's
+        needs_session = fn_index not in OPEN_EVENTS if fn_index is not None else scope["path"].rstrip("/").endswith(
+            "/component_server")
+        if EVENTS and fn_index is not None and fn_index not in EVENTS:
+            return await _reply(send, 404, "No such event.")
+        if EVENTS and needs_session and not self._known(session_hash) and not await self._becomes_known(session_hash):
+            return await _reply(send, 403, RELOAD)
         replayed = False
 
         async def replay():
