@@ -23,6 +23,7 @@ import numpy as np
 from PIL import Image
 
 from .canvas_spec import INK_SIDE
+from .reading.files import without_png_text
 
 MAX_DIGITS = 500  # the most a zip may hold: My digits' cap (500 digits are ~7 MB of ink)
 FIELD = 28
@@ -63,7 +64,7 @@ def digits_zip(digits: Sequence, readme: str, extra: dict[str, Sequence[str]] | 
                 zf.writestr(ink_name, _png(digit.ink))
             rows.append([name, str(digit.label), digit.source, ink_name, *(column[n - 1] for column in extra.values())])
         text = io.StringIO()
-        csv.writer(text, lineterminator="\n").writerows(rows)
+        csv.writer(text, lineterminator="\n").writerows([[spreadsheet_safe(cell) for cell in row] for row in rows])
         zf.writestr(LABELS_CSV, text.getvalue())
         images = np.stack([d.image for d in digits]) if digits else np.zeros((0, FIELD, FIELD), np.uint8)
         zf.writestr(IMAGES_IDX, idx_bytes(images.astype(np.uint8)))
@@ -71,6 +72,12 @@ def digits_zip(digits: Sequence, readme: str, extra: dict[str, Sequence[str]] | 
         zf.writestr("README.txt", readme)
     return buffer.getvalue()
 
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """A CSV cell a spreadsheet shows as text: one starting with = + - @ (or a tab or carriage return) would be
+    run as a formula (a nickname like `=HYPERLINK(...)`), so it gets a leading apostrophe."""
+    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
 
 
 def _png(image: np.ndarray) -> bytes:
@@ -132,10 +139,32 @@ def _open_zip(source: str | os.PathLike | bytes) -> zipfile.ZipFile:
         data = path.read_bytes()
     if len(data) > MAX_ZIP_BYTES:
         raise DigitsZipError(f"the file is larger than {MAX_ZIP_BYTES // (1024 * 1024)} MB")
+    check_directory(data)
     try:
         return zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise DigitsZipError("this is not a zip file") from exc
+
+
+_END = b"PK\x05\x06"  # the end-of-central-directory record
+_END_64_LOCATOR = b"PK\x06\x07"
+MAX_DIRECTORY_BYTES = MAX_MEMBERS * 256  # a central-directory entry is 46 bytes plus its name (ours: ~20 characters)
+
+
+def check_directory(data: bytes) -> None:
+    """Refuse a zip whose central directory declares more than MAX_MEMBERS files or more than
+    MAX_DIRECTORY_BYTES, read from its end record before `zipfile` parses the directory whole (it builds an
+    object for every entry, however many the directory holds). The end record is found as zipfile finds it."""
+    at = data.rfind(_END, max(0, len(data) - 22 - 65535))
+    if at < 0 or len(data) - at < 22:
+        raise DigitsZipError("this is not a zip file")
+    entries, size = struct.unpack("<H", data[at + 10:at + 12])[0], struct.unpack("<I", data[at + 12:at + 16])[0]
+    if at >= 20 and data[at - 20:at - 16] == _END_64_LOCATOR or entries == 0xFFFF or size == 0xFFFFFFFF:
+        raise DigitsZipError("ZIP64 archives are not accepted (a My digits zip is small)")
+    if entries > MAX_MEMBERS:
+        raise DigitsZipError(f"the zip holds {entries} files; a My digits zip has at most {MAX_MEMBERS}")
+    if size > MAX_DIRECTORY_BYTES:
+        raise DigitsZipError("the zip's list of files is larger than a My digits zip's can be")
 
 
 class _Reader:
@@ -173,7 +202,7 @@ class _Reader:
 
 def _read_png(data: bytes, name: str, exact: tuple[int, int] | None) -> np.ndarray:
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with Image.open(io.BytesIO(without_png_text(data))) as image:
             if image.format != "PNG":
                 raise DigitsZipError(f"{name} is not a PNG")
             width, height = image.size  # from the header, before any pixel is decoded

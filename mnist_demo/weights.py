@@ -63,6 +63,26 @@ def to_bytes(model: nn.Module, card: dict) -> bytes:
     return save_bytes(_state(model), metadata={"card": json.dumps(card)})
 
 
+MAX_JSON_DEPTH = 16  # a header or card is a few levels deep; deeper nesting is someone probing the parser
+
+
+def parse_json(text: str) -> object:
+    """json.loads for text from a user: ValueError (never RecursionError) for JSON nested deeper than
+    MAX_JSON_DEPTH, so the caller's friendly message covers it."""
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > MAX_JSON_DEPTH:
+                raise ValueError("JSON nested too deeply")
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return value
+
+
 def check_header(head: bytes, file_size: int, name: str = "the file") -> dict:
     """The safetensors header (the JSON table after the first 8 bytes), checked against `file_size`.
 
@@ -78,7 +98,7 @@ def check_header(head: bytes, file_size: int, name: str = "the file") -> dict:
     if len(head) < 8 + length:
         raise WeightsError(f"{name} is not a safetensors file (cut short).")
     try:
-        header = json.loads(head[8:8 + length].decode("utf-8"))
+        header = parse_json(head[8:8 + length].decode("utf-8"))
     except (ValueError, UnicodeDecodeError):
         raise WeightsError(f"{name} is not a safetensors file (its header is not JSON).") from None
     if not isinstance(header, dict):
@@ -118,7 +138,7 @@ def check_header(head: bytes, file_size: int, name: str = "the file") -> dict:
 
 def _embedded_card(header: dict) -> dict | None:
     try:
-        card = json.loads(header.get("__metadata__", {}).get("card", "null"))
+        card = parse_json(header.get("__metadata__", {}).get("card", "null"))
     except ValueError:
         return None
     return card if isinstance(card, dict) else None
@@ -222,7 +242,7 @@ def _read_uploaded_card(path: Path) -> dict:
     if path.stat().st_size > MAX_CARD_BYTES:
         raise WeightsError(f"{path.name} is too large for a card (at most {MAX_CARD_BYTES // 1024} KB).")
     try:
-        card = json.loads(path.read_text(encoding="utf-8"))
+        card = parse_json(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError):
         raise WeightsError(f"{path.name} is not a JSON card.") from None
     if not isinstance(card, dict):

@@ -257,3 +257,90 @@ def test_dashboard_events_by_number_refuse_a_guessed_code_or_a_wrong_key(class_d
     answer = _call(app_url, fn, _inputs(config, fn, {"class-dash-code": info.code, "class-dash-key": key,
                                                      "class-model": "digitnet"}), "teacher1")
     assert answer["success"] is True and "Ada" in json.dumps(answer["output"])
+
+
+# ---------------------------------------------------------------------------------------------
+# The limits themselves: atomic, bounded, keyed on the address the proxy saw, a budget for everyone
+
+
+def test_parallel_tries_from_one_address_stay_within_its_limit():
+    import threading
+
+    guard = security.Guard()
+    start, passed = threading.Barrier(40), []
+
+    def key_try():
+        start.wait()
+        if guard.try_key("10.7.0.1", "ABCDEFGH") == 0:
+            passed.append(1)
+
+    threads = [threading.Thread(target=key_try) for _ in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(passed) == security.KEY_FAILURES_PER_WINDOW
+
+
+def test_a_limiter_holds_a_bounded_number_of_keys_whatever_it_is_asked_about():
+    limiter = security.RateLimiter(3, capacity=500)
+    for n in range(20_000):
+        limiter.take(f"10.{n // 65536}.{n // 256 % 256}.{n % 256}")
+        limiter.allow(f"fresh-{n}")  # asking does not make an entry
+    assert len(limiter) <= 500
+    guard = security.Guard()
+    assert all(limiter.capacity <= security.LIMITER_KEYS for limiter in
+               (guard.join_failures, guard.key_failures, guard.class_key_failures, guard.creates))
+
+
+def test_a_success_gives_its_try_back():
+    guard = security.Guard()
+    for _ in range(100):
+        assert guard.try_join("10.8.0.1") == 0
+        guard.joined("10.8.0.1")  # 100 students of one school joining: never limited
+    for _ in range(security.JOIN_FAILURES_PER_WINDOW):
+        assert guard.try_join("10.8.0.1") == 0
+    assert guard.try_join("10.8.0.1") > 0
+
+
+def test_rotating_addresses_share_one_global_budget_that_spares_addresses_that_succeeded():
+    guard = security.Guard()
+    guard.try_join("192.0.2.5")
+    guard.joined("192.0.2.5")  # a school whose students joined earlier
+    tried = [guard.try_join(f"10.{n // 256}.{n % 256}.1") == 0 for n in range(security.GLOBAL_JOIN_FAILURES + 50)]
+    assert sum(tried) == security.GLOBAL_JOIN_FAILURES
+    assert guard.try_join("10.200.0.1") > 0  # a new address must wait
+    assert guard.try_join("192.0.2.5") == 0  # the school still joins
+    for n in range(security.GLOBAL_KEY_FAILURES + 20):
+        guard.try_key(f"10.{n // 256}.{n % 256}.9", None)
+    assert guard.try_key("10.201.0.1", None) > 0
+    created = [guard.try_create(f"10.{n // 256}.{n % 256}.7") == 0 for n in range(security.GLOBAL_CREATES_PER_HOUR + 30)]
+    assert sum(created) == security.GLOBAL_CREATES_PER_HOUR
+
+
+@pytest.mark.parametrize("socket, forwarded, hops, expected", [
+    ("127.0.0.1", [], 0, "127.0.0.1"),
+    ("127.0.0.1", ["6.6.6.6"], 0, "127.0.0.1"),  # no trusted proxy: the header is the client's own words
+    ("10.0.0.2", ["6.6.6.6, 198.51.100.9"], 1, "198.51.100.9"),  # the proxy's hop, not the forged first one
+    ("10.0.0.2", ["6.6.6.6", "198.51.100.9"], 1, "198.51.100.9"),  # two header lines are one list
+    ("10.0.0.2", ["6.6.6.6, 198.51.100.9, 10.0.0.3"], 2, "198.51.100.9"),  # two proxies: the outer one's
+    ("10.0.0.2", ["198.51.100.9"], 2, "198.51.100.9"),
+    ("10.0.0.2", [], 1, "10.0.0.2"),
+    ("10.0.0.2", ["x, 2001:db8:1:2:3:4:5:6"], 1, "2001:db8:1:2::/64"),  # a whole /64 is one household
+    ("10.0.0.2", ["[2001:db8::1]:443"], 1, "2001:db8::/64"),
+    ("10.0.0.2", ["::ffff:198.51.100.9"], 1, "198.51.100.9"),
+    ("10.0.0.2", ["198.51.100.9:5555"], 1, "198.51.100.9"),
+    ("10.0.0.2", ["junk" * 40], 1, ("junk" * 40)[:64]),
+])
+def test_the_client_address_is_the_one_the_trusted_proxy_saw(socket, forwarded, hops, expected):
+    assert security.client_address(socket, forwarded, hops) == expected
+
+
+def test_trusted_proxies_come_from_the_environment(monkeypatch):
+    for name in ("MNIST_DEMO_TRUSTED_PROXIES", "SPACE_ID", "MNIST_DEMO_TRUST_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    assert security.trusted_proxies() == 0
+    monkeypatch.setenv("SPACE_ID", "me/app")
+    assert security.trusted_proxies() == 1
+    monkeypatch.setenv("MNIST_DEMO_TRUSTED_PROXIES", "2")
+    assert security.trusted_proxies() == 2

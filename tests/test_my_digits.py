@@ -207,3 +207,50 @@ def test_extend_from_zip_is_all_or_nothing():
         small.extend_from_zip(digits.to_zip())
     assert len(small) == 3
     assert small.extend_from_zip(collection(7).to_zip()) == 7 and small.full
+
+
+def test_a_zips_file_count_is_checked_before_its_directory_is_parsed(monkeypatch):
+    many = zip_with({f"j/{i}": b"" for i in range(digits_zip.MAX_MEMBERS + 1)})
+    lying = bytearray(zip_with({f"j/{i}": b"" for i in range(20_000)}))  # 20,000 entries, the end record says 1
+    end = lying.rindex(b"PK\x05\x06")
+    lying[end + 8:end + 12] = (1).to_bytes(2, "little") * 2
+
+    def parsed_whole(*args, **kwargs):
+        raise AssertionError("zipfile parsed the whole directory")
+
+    monkeypatch.setattr(digits_zip.zipfile, "ZipFile", parsed_whole)
+    with pytest.raises(DigitsZipError, match="holds 1009 files"):
+        digits_zip.read_zip(many)
+    with pytest.raises(DigitsZipError, match="list of files"):
+        digits_zip.read_zip(bytes(lying))
+
+
+def test_png_text_chunks_are_not_inflated():
+    from PIL import Image, PngImagePlugin
+
+    from mnist_demo.reading.files import load_picture
+
+    info = PngImagePlugin.PngInfo()
+    for n in range(8):  # each inflates to ~1 MB (Pillow's per-chunk cap), 8 MB for a 28x28 picture
+        info.add_text(f"note{n}", "x" * 1_000_000, zip=True)
+    out = io.BytesIO()
+    Image.new("L", (28, 28)).save(out, "PNG", pnginfo=info)
+    data = out.getvalue()
+    assert len(data) < 100_000  # small on the wire
+    assert not any(k.startswith("note") for k in load_picture(data).info)
+    rows = b"file,label\nimages/00001-3.png,3\n"
+    digits = digits_zip.read_zip(zip_with({"labels.csv": rows, "images/00001-3.png": data}))
+    assert digits[0][1] == 3
+
+
+def test_export_cells_cannot_be_spreadsheet_formulas():
+    from mnist_demo.classroom.export import dataset_zip
+    from mnist_demo.classroom.store import Drawing
+
+    names = ["=HYPERLINK(\"http://x\",\"y\")", "+1+1", "-2+3", "@SUM(A1)", "\tTab", "Ada", "a=b"]
+    drawings = [Drawing(i, name, 3, 3, 0.9, "digitnet", 0.0, np.zeros((28, 28), np.uint8)) for i, name in enumerate(names)]
+    with zipfile.ZipFile(io.BytesIO(dataset_zip(drawings))) as zf:
+        table = list(csv.DictReader(io.StringIO(zf.read("labels.csv").decode())))
+    shown = [row["nickname"] for row in table]
+    assert all(cell[:1] not in "=+-@\t" for cell in shown), shown
+    assert shown[5:] == ["Ada", "a=b"] and shown[0] == "'" + names[0]

@@ -146,3 +146,20 @@ def test_the_largest_shipped_model_fits_the_limit():
     assert shipped.stat().st_size < weights.MAX_WEIGHTS_BYTES < 2 * shipped.stat().st_size
     model, _ = load_upload([shipped])
     assert model is not None
+
+
+def test_deeply_nested_json_in_a_card_or_header_gets_the_friendly_error(saved, tmp_path):
+    deep = "[" * 30_000 + "]" * 30_000  # json.loads raises RecursionError on this (60 KB, under the card limit)
+    card = tmp_path / "card.json"
+    card.write_text(deep)
+    with pytest.raises(WeightsError, match="not a JSON card"):
+        load_upload([saved, card])
+    card.write_text(json.dumps({"model": "s4-two-conv", "notes": json.loads("[" * 50 + "]" * 50)}))
+    with pytest.raises(WeightsError, match="not a JSON card"):  # parses, but nested past any real card
+        load_upload([saved, card])
+    raw = ('{"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, "x": ' + "[" * 50_000 + "]" * 50_000
+           + "}").encode()
+    path = tmp_path / "deep.safetensors"
+    path.write_bytes(len(raw).to_bytes(8, "little") + raw + b"\0" * 8)
+    with pytest.raises(WeightsError, match="not JSON"):
+        load_upload([path])

@@ -11,17 +11,27 @@
   128-bit key needs no slow password hash: nobody can try 2**127 keys, and a fast hash keeps the
   dashboard's timed refresh (which re-checks the key every few seconds) cheap.
 * `RateLimiter`: sliding windows in memory, per client address and per class, for failed joins,
-  failed key tries and class creation.
+  failed key tries and class creation. A try is counted when it starts (`take`, one atomic step) and
+  given back when it succeeds, so parallel tries from one address cannot all pass one check; a limiter
+  holds at most `capacity` keys, whatever addresses it is asked about.
+* Global budgets (`Guard`): failed joins, failed key tries and class creations from all addresses
+  together, so a script rotating addresses does not multiply its guesses. While a budget is spent, only
+  addresses that recently succeeded (a join or a teacher key) may try.
+* `client_address`: the address a rate limit keys on, the one the trusted proxy saw (never a hop the
+  client wrote), an IPv6 address by its /64 (one household's whole block).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
+import os
 import secrets
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
+from collections.abc import Iterable
 
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # 31 symbols: no 0 O 1 I L
 CODE_ALPHABET_SIZE = len(CODE_ALPHABET)
@@ -37,6 +47,13 @@ KEY_FAILURES_PER_WINDOW = 10  # per address
 KEY_FAILURES_PER_CLASS = 20  # per class, from all addresses together
 CREATES_PER_WINDOW = 10  # classes one address may open per window
 ACTIVE_CLASS_LIMIT = 1000  # classes open at once on one server (store.MAX_CLASSES)
+# From all addresses together, per window: a brute force of codes at this rate needs ~25 years for an even
+# chance (4e8 tries), and a script rotating addresses gets no more than one address's share of the rest.
+GLOBAL_JOIN_FAILURES = 300
+GLOBAL_KEY_FAILURES = 100
+GLOBAL_CREATES_PER_HOUR = 60  # with empty classes expiring early (store), a rotating script stays far below the cap
+LIMITER_KEYS = 20_000  # addresses (or classes) one limiter remembers; the least recently seen go first
+GOOD_ADDRESSES = 5_000  # addresses that recently joined or opened a dashboard (let through a spent global budget)
 
 
 def new_code() -> str:
@@ -81,33 +98,56 @@ def key_matches(key: object, salt: bytes, stored: bytes) -> bool:
 class RateLimiter:
     """At most `limit` events per `window_s` seconds for each key (an address, a class, ...), in memory.
 
-    `allow(key)` says whether one more is allowed now without counting it; `hit(key)` counts one.
-    Keys with no recent events are dropped, so memory follows the active clients.
+    `take(key)` counts one if the key is under its limit and says whether it did, in one step under the lock;
+    `give_back(key)` uncounts the newest (a try that succeeded). At most `capacity` keys are held: the least
+    recently counted goes first, so memory is bounded whatever keys a caller makes up.
     """
 
-    def __init__(self, limit: int, window_s: float = WINDOW_S, clock=time.monotonic) -> None:
-        self.limit, self.window_s, self.clock = limit, window_s, clock
-        self._events: dict[object, deque[float]] = {}
+    def __init__(self, limit: int, window_s: float = WINDOW_S, clock=time.monotonic,
+                 capacity: int = LIMITER_KEYS) -> None:
+        self.limit, self.window_s, self.clock, self.capacity = limit, window_s, clock, capacity
+        self._events: OrderedDict[object, deque[float]] = OrderedDict()
         self._lock = threading.Lock()
-        self._last_sweep = clock()
 
     def _recent(self, key: object, now: float) -> deque[float]:
-        events = self._events.setdefault(key, deque())
+        events = self._events.get(key)
+        if events is None:
+            return deque()
         while events and events[0] <= now - self.window_s:
             events.popleft()
         return events
 
     def allow(self, key: object) -> bool:
+        """Would one more be allowed now (nothing counted)?"""
         with self._lock:
-            now = self.clock()
-            return len(self._recent(key, now)) < self.limit
+            return len(self._recent(key, self.clock())) < self.limit
+
+    def take(self, key: object) -> bool:
+        """Count one for `key` if it is under its limit; False (nothing counted) if not."""
+        return self._count(key, force=False)
 
     def hit(self, key: object) -> None:
+        """Count one whatever the limit (an event that happened anyway)."""
+        self._count(key, force=True)
+
+    def _count(self, key: object, force: bool) -> bool:
         with self._lock:
             now = self.clock()
-            self._recent(key, now).append(now)
-            if now - self._last_sweep > self.window_s:
-                self._sweep(now)
+            events = self._recent(key, now)
+            if len(events) >= self.limit and not force:
+                return False
+            events.append(now)
+            self._events[key] = events
+            self._events.move_to_end(key)
+            while len(self._events) > self.capacity:
+                self._events.popitem(last=False)
+            return True
+
+    def give_back(self, key: object) -> None:
+        with self._lock:
+            events = self._events.get(key)
+            if events:
+                events.pop()
 
     def retry_after(self, key: object) -> float:
         """Seconds until `allow(key)` is true again (0 if it is now)."""
@@ -118,20 +158,98 @@ class RateLimiter:
                 return 0.0
             return max(0.0, events[len(events) - self.limit] + self.window_s - now)
 
-    def _sweep(self, now: float) -> None:
-        self._last_sweep = now
-        for key in [k for k, events in self._events.items() if not events or events[-1] <= now - self.window_s]:
-            del self._events[key]
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._events)
+
+
+class Recent:
+    """A bounded set of keys seen within `window_s` (addresses that recently succeeded)."""
+
+    def __init__(self, capacity: int = GOOD_ADDRESSES, window_s: float = 2 * WINDOW_S, clock=time.monotonic) -> None:
+        self.capacity, self.window_s, self.clock = capacity, window_s, clock
+        self._seen: OrderedDict[object, float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, key: object) -> None:
+        with self._lock:
+            self._seen[key] = self.clock()
+            self._seen.move_to_end(key)
+            while len(self._seen) > self.capacity:
+                self._seen.popitem(last=False)
+
+    def __contains__(self, key: object) -> bool:
+        with self._lock:
+            seen = self._seen.get(key)
+            return seen is not None and seen > self.clock() - self.window_s
 
 
 class Guard:
-    """The app's limits together: failed joins and key tries, per address and per class, and class creation."""
+    """The app's limits together: failed joins and key tries, per address, per class and from everyone, and
+    class creation. Each `try_*` counts the try at once (atomic, so parallel tries cannot all pass) and
+    returns the seconds to wait (0: go on); the matching success call gives the try back."""
 
     def __init__(self, clock=time.monotonic) -> None:
         self.join_failures = RateLimiter(JOIN_FAILURES_PER_WINDOW, clock=clock)
         self.key_failures = RateLimiter(KEY_FAILURES_PER_WINDOW, clock=clock)
         self.class_key_failures = RateLimiter(KEY_FAILURES_PER_CLASS, clock=clock)
         self.creates = RateLimiter(CREATES_PER_WINDOW, clock=clock)
+        self.all_join_failures = RateLimiter(GLOBAL_JOIN_FAILURES, clock=clock, capacity=1)
+        self.all_key_failures = RateLimiter(GLOBAL_KEY_FAILURES, clock=clock, capacity=1)
+        self.all_creates = RateLimiter(GLOBAL_CREATES_PER_HOUR, window_s=3600.0, clock=clock, capacity=1)
+        self.good = Recent(clock=clock)
+
+    @staticmethod
+    def _take(address: str, own: RateLimiter, everyone: RateLimiter, exempt: bool,
+              more: tuple[tuple[RateLimiter, object], ...] = ()) -> float:
+        """Count one try in each limiter (the address's, the class's, everyone's unless `exempt`) or in none;
+        the seconds to wait when one is spent."""
+        taken = []
+        for limiter, key in ((own, address), *more, *(() if exempt else ((everyone, "*"),))):
+            if not limiter.take(key):
+                for done, done_key in taken:
+                    done.give_back(done_key)
+                return max(1.0, limiter.retry_after(key))
+            taken.append((limiter, key))
+        return 0.0
+
+    # -- joins
+
+    def try_join(self, address: str) -> float:
+        """Count a join (as failed until `joined`): 0 to go on, else the seconds to wait."""
+        return self._take(address, self.join_failures, self.all_join_failures, address in self.good)
+
+    def joined(self, address: str) -> None:
+        """The join found its class: its try is given back, and the address counts as good for a while."""
+        self.join_failures.give_back(address)
+        if address not in self.good:
+            self.all_join_failures.give_back("*")
+        self.good.add(address)
+
+    # -- teacher keys
+
+    def try_key(self, address: str, code: str | None) -> float:
+        more = ((self.class_key_failures, code),) if code is not None else ()
+        return self._take(address, self.key_failures, self.all_key_failures, address in self.good, more)
+
+    def key_ok(self, address: str, code: str | None) -> None:
+        self.key_failures.give_back(address)
+        if code is not None:
+            self.class_key_failures.give_back(code)
+        if address not in self.good:
+            self.all_key_failures.give_back("*")
+        self.good.add(address)
+
+    # -- class creation (a success stays counted)
+
+    def try_create(self, address: str) -> float:
+        return self._take(address, self.creates, self.all_creates, False)
+
+    def create_failed(self, address: str) -> None:
+        self.creates.give_back(address)
+        self.all_creates.give_back("*")
+
+    # -- the earlier check-then-count calls, kept for callers not yet moved to try_*
 
     def may_join(self, address: str) -> bool:
         return self.join_failures.allow(address)
@@ -152,3 +270,47 @@ class Guard:
 
     def created(self, address: str) -> None:
         self.creates.hit(address)
+
+
+# ---------------------------------------------------------------------------------------------
+# Whose request is it: the address the trusted proxy saw
+
+
+def trusted_proxies() -> int:
+    """How many proxies in front of the app append to X-Forwarded-For: $MNIST_DEMO_TRUSTED_PROXIES, else 1 on
+    a Space ($SPACE_ID) or with $MNIST_DEMO_TRUST_PROXY, else 0 (the socket's address is the client's)."""
+    configured = os.environ.get("MNIST_DEMO_TRUSTED_PROXIES", "").strip()
+    if configured.isdigit():
+        return min(int(configured), 10)
+    return 1 if os.environ.get("SPACE_ID") or os.environ.get("MNIST_DEMO_TRUST_PROXY") else 0
+
+
+def limit_key(address: str) -> str:
+    """The key an address is counted under: an IPv4 address as it is, an IPv6 address by its /64 (a home or
+    phone gets a whole /64), an IPv4-mapped one as the IPv4; anything else cut to 64 characters."""
+    text = address.strip()
+    if text.startswith("[") and "]" in text:  # [v6]:port
+        text = text[1:text.index("]")]
+    elif text.count(":") == 1:  # v4:port
+        text = text.split(":")[0]
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return text[:64] or "unknown"
+    if ip.version == 6:
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def client_address(socket_host: str | None, forwarded_for: Iterable[str] = (), hops: int | None = None) -> str:
+    """The client's address for rate limits. Behind `hops` trusted proxies (default `trusted_proxies()`) it
+    is the hop the outermost trusted proxy appended: the `hops`-th from the right of X-Forwarded-For (all its
+    header lines together, in order). Every hop to its left was written by the client and is ignored."""
+    hops = trusted_proxies() if hops is None else hops
+    if hops > 0:
+        chain = [hop.strip() for line in forwarded_for for hop in str(line).split(",") if hop.strip()]
+        if chain:
+            return limit_key(chain[-hops] if len(chain) >= hops else chain[0])
+    return limit_key(socket_host or "unknown")

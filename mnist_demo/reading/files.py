@@ -13,6 +13,7 @@ import base64
 import binascii
 import io
 import json
+import struct
 import warnings
 from pathlib import Path
 
@@ -37,6 +38,29 @@ _DRAFTABLE = {"JPEG", "MPO"}  # formats whose decoder can reduce the scale while
 
 class PictureError(ValueError):
     """A picture that cannot be used (unreadable, too large, empty), with a message fit for a user."""
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# Chunks Pillow inflates on open (up to 1 MB each, 64 MB together) that a digit never needs: text and the
+# compressed colour profile.
+_INFLATED_CHUNKS = {b"tEXt", b"zTXt", b"iTXt", b"iCCP"}
+
+
+def without_png_text(data: bytes) -> bytes:
+    """A PNG's bytes without its text and colour-profile chunks, so nothing is inflated but the pixels;
+    anything that is not a well-formed PNG is returned as it is (the decoder then judges it)."""
+    if not data.startswith(PNG_SIGNATURE):
+        return data
+    kept, at = [PNG_SIGNATURE], len(PNG_SIGNATURE)
+    while at + 12 <= len(data):
+        (length,) = struct.unpack(">I", data[at:at + 4])
+        end = at + 12 + length
+        if end > len(data):
+            return data
+        if data[at + 4:at + 8] not in _INFLATED_CHUNKS:
+            kept.append(data[at:end])
+        at = end
+    return b"".join(kept) + data[at:]
 
 
 def load_picture(source: str | bytes | Path, max_bytes: int = MAX_PICTURE_BYTES,
@@ -64,6 +88,7 @@ def load_picture(source: str | bytes | Path, max_bytes: int = MAX_PICTURE_BYTES,
         data = path.read_bytes()
     if not data:
         raise PictureError(f"{name} is empty.")
+    data = without_png_text(data)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
