@@ -139,9 +139,12 @@ class RateLimiter:
             events.append(now)
             self._events[key] = events
             self._events.move_to_end(key)
-            while len(self._events) > self.capacity:
+            # Least recently counted first: drop those beyond the capacity and those with nothing recent.
+            while True:
+                oldest = next(iter(self._events.values()))
+                if len(self._events) <= self.capacity and oldest and oldest[-1] > now - self.window_s:
+                    return True
                 self._events.popitem(last=False)
-            return True
 
     def give_back(self, key: object) -> None:
         with self._lock:
