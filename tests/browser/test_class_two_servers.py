@@ -98,7 +98,7 @@ def test_two_servers_behind_docs_nginx_conf_keep_each_browser_on_one_server(brow
     """docs/nginx.conf as written (its ports and log moved into this test's): a teacher and two students, every
     page through nginx, work as on one server; the log shows each browser's requests all went to one server."""
     environment = {"MNIST_DEMO_DATABASE_URL": postgres_url, "MNIST_DEMO_STATE": str(tmp_path / "state"),
-                   "MNIST_DEMO_TRUST_PROXY": "1"}
+                   "MNIST_DEMO_TRUSTED_PROXIES": "1"}
     with serve_subprocess(env=environment) as first, serve_subprocess(env=environment) as second:
         port, log = free_port(), tmp_path / "access.log"
         site = ((ROOT / "docs" / "nginx.conf").read_text().replace("127.0.0.1:7501", f"127.0.0.1:{first.port}")
