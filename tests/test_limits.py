@@ -329,3 +329,28 @@ def test_a_heartbeat_of_a_hash_that_never_loads_the_page_is_refused(gated, monke
     monkeypatch.setattr(guard, "HEARTBEAT_WAIT_SECONDS", 0.2)
     assert client.get("/gradio_api/heartbeat/fresh").status_code == 404  # its end would make a Gradio session
     assert client.get("/gradio_api/heartbeat/tab").status_code == 200
+
+
+def test_page_loads_and_uploads_are_limited_per_address_the_proxy_saw(gated, monkeypatch):
+    client, _ = gated
+    monkeypatch.setattr(guard, "PAGE_LOAD", 0)
+    monkeypatch.setattr(guard, "PAGE_LOADS_PER_WINDOW", 5)
+    monkeypatch.setattr(guard, "UPLOADS_PER_WINDOW", 3)
+    monkeypatch.setenv("MNIST_DEMO_TRUSTED_PROXIES", "1")
+
+    def load(session_hash: str, forwarded: str) -> int:
+        return client.post("/gradio_api/run/predict", headers={"x-forwarded-for": forwarded},
+                           content=f'{{"data": [], "fn_index": 0, "session_hash": "{session_hash}"}}').status_code
+
+    assert [load(f"new{i}", f"6.6.6.{i}, 198.51.100.9") for i in range(7)] == [200] * 5 + [429] * 2
+    assert load("another", "198.51.100.10") == 200  # another address
+    assert load("loaded", "198.51.100.9") == 200  # the same tab again is no new session
+    uploads = [client.post("/gradio_api/upload", headers={"x-forwarded-for": f"7.7.7.{i}, 198.51.100.9"},
+                           content=b"x").status_code for i in range(4)]
+    assert uploads == [200] * 3 + [429]
+
+
+def test_one_address_cannot_open_as_many_sessions_as_gradio_keeps():
+    from mnist_demo.ui import app
+
+    assert app.MAX_SESSIONS >= 2 * guard.PAGE_LOADS_PER_WINDOW

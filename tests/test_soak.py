@@ -56,7 +56,11 @@ class Server:
 def server(tmp_path_factory):
     """`python app.py` on a free port (the harness's way), its output kept for the traceback check."""
     log = tmp_path_factory.mktemp("soak") / "app.log"
-    app = serve_subprocess(log_path=log)
+    # One address plays every hostile session here: the per-address page-load limit is lifted, and Gradio's
+    # session store kept at 200, so the memory bound is tested with far more sessions than it keeps.
+    app = serve_subprocess(log_path=log, env={"MNIST_DEMO_PAGE_LOADS_PER_WINDOW": "1000000",
+                                              "MNIST_DEMO_UPLOADS_PER_WINDOW": "1000000",
+                                              "MNIST_DEMO_MAX_SESSIONS": "200"})
     try:
         yield Server(app.url.rstrip("/"), app.pid, log)
     finally:

@@ -18,7 +18,9 @@ from .i18n import LANGUAGES, Localizer, t
 from .page_css import CSS as PAGE_CSS
 from .session import Session, close_closed_tab, close_session, is_open, open_session
 
-MAX_SESSIONS = int(os.environ.get("MNIST_DEMO_MAX_SESSIONS", "200"))  # Gradio's session LRU (~0.4 MB each: a copy of the page's config)
+# Gradio's session LRU (~0.4 MB each: a copy of the page's config): twice what one address may open in
+# guard.WINDOW_S, so no single address can push other tabs out
+MAX_SESSIONS = int(os.environ.get("MNIST_DEMO_MAX_SESSIONS", str(2 * guard.PAGE_LOADS_PER_WINDOW)))
 MAX_QUEUE = int(os.environ.get("MNIST_DEMO_MAX_QUEUE", "256"))  # events waiting in Gradio's queue
 CACHE_CLEANUP = (600, 1800)  # every 10 minutes, remove Gradio's cached files older than 30 minutes
 
@@ -81,6 +83,7 @@ def build_app() -> gr.Blocks:
     # api_open=False: queued events only through the queue (bounded by max_size), not by direct HTTP calls.
     demo.queue(max_size=MAX_QUEUE, api_open=False)
     guard.EVENTS.update(demo.fns)
+    guard.PAGE_LOAD = page_load["id"]
     guard.EVENT_NAMES.update({fn.api_name: i for i, fn in demo.fns.items() if fn.api_name})
     guard.OPEN_EVENTS.update({page_load["id"]} | {i for i, fn in demo.fns.items() if fn.api_visibility == "public"})
     guard.known_session = is_open

@@ -13,6 +13,11 @@
   `/call/NAME`), which Gradio falls back on.
 * A heartbeat stream for a hash that never loaded the page is refused once its load has had time to land:
   Gradio runs the unload event when a heartbeat ends, which makes a session for any hash.
+* Per client address (`classroom.security.client_address`: the one the trusted proxy saw), per 10 minutes:
+  at most PAGE_LOADS_PER_WINDOW page loads of new session hashes (Gradio keeps `app.MAX_SESSIONS` sessions
+  and drops the least recently used without a word, so loads are what a script would evict real tabs with;
+  the app keeps MAX_SESSIONS at twice this, so one address cannot push anyone out) and UPLOADS_PER_WINDOW
+  file uploads (anyone may upload; Gradio keeps the files until its cache sweep).
 * `WATCH` notes, per Gradio session hash, its open streams (the heartbeat and `queue/data`)
   and the time of its latest request, so the unload handler can tell a closed tab from a
   dropped connection (see `session.close_closed_tab`).
@@ -29,6 +34,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from urllib.parse import parse_qs
+
+from ..classroom.security import RateLimiter, client_address
 
 MAX_REQUEST_BYTES = int(os.environ.get("MNIST_DEMO_MAX_REQUEST_BYTES", str(64 * 1024)))
 API = "/gradio_api/"
@@ -47,6 +54,13 @@ OPEN_EVENTS: set[int] = set()
 EVENT_NAMES: dict[str, int] = {}  # api_name -> event number, for calls that name the event in their path
 known_session: Callable[[str], bool] | None = None
 UNKNOWN_WAIT_SECONDS = 0.3
+PAGE_LOAD: int | None = None  # the page's own load event (it makes the tab's session)
+WINDOW_S = 600.0
+# A class of 200 behind one school address opens its pages (and reloads some) within the window.
+PAGE_LOADS_PER_WINDOW = int(os.environ.get("MNIST_DEMO_PAGE_LOADS_PER_WINDOW", "250"))
+UPLOADS_PER_WINDOW = int(os.environ.get("MNIST_DEMO_UPLOADS_PER_WINDOW", "250"))
+TOO_MANY = ("Too many requests from your network right now. Wait a few minutes and reload the page. / "
+            "你所在网络的请求过多。请等几分钟后刷新页面。")
 HEARTBEAT_WAIT_SECONDS = 5.0  # a page opens its heartbeat beside its load event; this long for the load to land
 MAX_WAITING = 64  # requests waiting for their page load at once; beyond that, refused at once
 RELOAD = "This page's session has ended. Reload the page to go on. / 本页面的会话已结束。请刷新页面后继续。"
@@ -151,12 +165,24 @@ class Guard:
         self.max_body = MAX_REQUEST_BYTES if max_body is None else max_body
         self.watch = watch or WATCH
         self._waiting = 0
+        self.page_loads = RateLimiter(PAGE_LOADS_PER_WINDOW, window_s=WINDOW_S)
+        self.uploads = RateLimiter(UPLOADS_PER_WINDOW, window_s=WINDOW_S)
+
+    @staticmethod
+    def address(scope) -> str:
+        """The client's address as the trusted proxy saw it (else the socket's)."""
+        forwarded = [value.decode("latin-1") for name, value in scope.get("headers", []) if name == b"x-forwarded-for"]
+        return client_address((scope.get("client") or ("unknown", 0))[0], forwarded)
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http" or API not in scope["path"]:
             return await self.app(scope, receive, send)
         path = scope["path"]
-        if scope["method"] == "POST" and not path.endswith("/upload"):
+        if scope["method"] == "POST" and path.rstrip("/").endswith("/upload"):
+            if not self.uploads.take(self.address(scope)):
+                return await _reply(send, 429, TOO_MANY)
+            return await self.app(scope, receive, send)
+        if scope["method"] == "POST":
             return await self._bounded(scope, receive, send)
         stream_of, heartbeat = None, False
         if match := _HEARTBEAT.search(path):
@@ -231,6 +257,9 @@ class Guard:
             "/component_server")
         if EVENTS and fn_index is not None and fn_index not in EVENTS:
             return await _reply(send, 404, "No such event.")
+        if (PAGE_LOAD is not None and fn_index == PAGE_LOAD and not self._known(session_hash)
+                and not self.page_loads.take(self.address(scope))):
+            return await _reply(send, 429, TOO_MANY)
         if EVENTS and needs_session and not self._known(session_hash) and not await self._becomes_known(session_hash):
             return await _reply(send, 403, RELOAD)
         replayed = False
