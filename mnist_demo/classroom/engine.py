@@ -133,8 +133,10 @@ class PostgresEngine:
             if self._pool is None:
                 from psycopg_pool import ConnectionPool
 
+                # `check`: a connection is tested as it leaves the pool, so a database restart costs no failed event
                 self._pool = ConnectionPool(self.url, min_size=1, max_size=POOL_SIZE, kwargs={"autocommit": True},
-                                            open=True, timeout=30.0, name="mnist-demo-classes")
+                                            check=ConnectionPool.check_connection, open=True, timeout=30.0,
+                                            name="mnist-demo-classes")
             return self._pool
 
     def rows(self, sql: str, args: tuple = ()) -> list[tuple]:
