@@ -13,6 +13,7 @@ import pytest
 
 from mnist_demo.augment import AUGMENTATIONS
 from mnist_demo.inspection import KERNELS
+from mnist_demo.training.recipes import RECIPES
 from mnist_demo.ui import i18n
 from mnist_demo.ui.i18n import LANGUAGES, STRINGS, Localizer, t
 
@@ -23,8 +24,10 @@ NAMESPACES = sorted({key.split(".")[0] for key in STRINGS})  # app, common, draw
 DYNAMIC = {
     "train.augment_": AUGMENTATIONS,  # train_tab.augment_choices
     "viz.kernel.": tuple(KERNELS),  # visualize_tab.kernel_choices
+    "train.recipe_name.": tuple(RECIPES),  # train_tab.preset_choices
     "viz.col.": ("layer", "type", "detail", "output", "params", "rf", "jump", "formula"),  # visualize_tab.architecture
     "viz.looks.": ("predicted", "chosen"),  # visualize_tab.look_figures
+    "viz.detail.": ("input", "conv", "pool", "fc", "normalize", "dropout"),  # visualize_tab.detail_text
     # Preprocessing step names come from the reading core and seen_panel.step_name falls back to
     # the name itself; tests/test_predict.py checks that every step it produces has a caption.
     "draw.step.": (),
@@ -121,3 +124,11 @@ def test_localizer_creates_registers_and_relabels_in_one_call():
 
 def test_the_module_documents_the_call():
     assert 'L(gr.Button, value="draw.undo")' in i18n.__doc__
+
+
+def test_english_words_follow_the_number():
+    assert t("class.given", "en", count=1) == "You have given **1 drawing**."
+    assert t("class.given", "en", count=2).endswith("**2 drawings**.")
+    assert [t(f"teach.its.{d}", "en") for d in (1, 8)] == ["It's a 1", "It's an 8"]
+    assert t("class.teach", "en", digit=8) == "It's an 8" and t("class.teach", "en", digit=7) == "It's a 7"
+    assert t("class.given", "zh", count=1) == "你已经提交了 **1** 幅书写。"

@@ -202,3 +202,10 @@ def test_model_picker_lists_digit_models_with_accuracy_and_this_sessions_own():
     assert mine.key in keys and "98.12%" in labels[keys.index(mine.key)]
     assert all(entry.dataset == "mnist" for key, entry in {**shipped(), **session.trained}.items() if key in keys)
     assert update["value"] == draw_tab.default_choice(list(keys))
+
+
+def test_not_sure_names_what_it_is_unsure_between_without_a_contradicting_percentage():
+    probabilities = {str(d): 0.0 for d in range(10)} | {"2": 0.92, "8": 0.07, "7": 0.01}
+    reading = predict.Reading(predict.NOT_SURE, None, probabilities)
+    assert draw_tab.status_text(reading, "en") == "🤔 Not sure: maybe **a 2**, or **an 8**."
+    assert "%" not in draw_tab.status_text(reading, "zh") and "8" in draw_tab.status_text(reading, "zh")

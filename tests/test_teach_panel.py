@@ -28,11 +28,14 @@ def drawn(seed: int = 0):
 
 def test_labelling_keeps_the_current_input_and_shows_it():
     session = Session()
-    message, view, pick = panel.on_label(3, session, "en")
+    message, view, pick, *cleared = panel.on_label(3, session, "en")
     assert message == t("teach.nothing", "en")  # nothing drawn yet
     session.current_input = drawn()
-    message, view, pick = panel.on_label(1, session, "en")
+    message, view, pick, *cleared = panel.on_label(1, session, "en")
     assert message == t("teach.added", "en", label=1, count=1)
+    # the input and the answer are cleared for the next digit, and pressing again keeps nothing more
+    assert dict(zip(panel.CLEARED, cleared, strict=True))["canvas"] == "" and session.current_input is None
+    assert panel.on_label(1, session, "en")[0] == t("teach.nothing", "en")
     assert 'data-label="1"' in view and '<b class="md-count">1</b>' in view and view.count("<img") == 1
     assert pick["choices"] == [("1 · #1", 1)]
     digit = panel.my_digits(session).digits()[0]
@@ -47,9 +50,12 @@ def test_the_cap_and_deleting():
     session = Session()
     session.my_digits = panel.MyDigits(cap=2)
     session.current_input = drawn()
-    panel.on_label(1, session, "en")
-    panel.on_label(1, session, "en")
+    for _ in range(2):
+        session.current_input = drawn()
+        panel.on_label(1, session, "en")
+    session.current_input = drawn()
     assert panel.on_label(1, session, "en")[0] == t("teach.full", "en", cap=2)
+    session.current_input = drawn()
     message, view, pick = panel.on_delete(1, session, "en")
     assert message == t("teach.deleted", "en") and len(panel.my_digits(session)) == 1
     assert panel.on_delete("not a number", session, "en")[0] == ""
@@ -57,11 +63,13 @@ def test_the_cap_and_deleting():
 
 def test_download_and_upload_round_trip(tmp_path):
     session = Session()
-    assert panel.on_download(session, "en") == (t("teach.need_digits", "en"), None)
+    assert panel.on_download(session, "en")[0] == t("teach.need_digits", "en")
     for label in (0, 4, 4):
         session.current_input = drawn(label)
         panel.on_label(label, session, "en")
-    message, path = panel.on_download(session, "en")
+    message, update = panel.on_download(session, "en")
+    path = update["value"]
+    assert update["visible"]  # the file box shows once it has something
     with zipfile.ZipFile(path) as zf:
         assert {"labels.csv", "train-images-idx3-ubyte", "images/00002-4.png", "ink/00003-4.png"} <= set(zf.namelist())
     other = Session()
@@ -109,9 +117,15 @@ def test_a_stopped_teaching_becomes_a_model_of_the_session():
 
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         updates = pool.submit(asyncio.run, run()).result()
-    message, table, start, stop, bump = updates[-1]
+    message, table, start, stop, bump, picker, back, before = updates[-1]
     assert bump == 6 and not session.training, message
     (entry,) = session.trained.values()
     assert " + my handwriting (this session" in entry.card["title"] and entry.card["taught"]["stopped"]
-    assert entry.card["taught"]["held_out"] == 2 and "| your 2 held-out digits |" in table
+    # 12 digits are too few to measure: all taught, and the table says so instead of a percentage
+    assert entry.card["taught"]["held_out"] == 0 and entry.card["taught"]["trained_on"] == 12
+    assert "not measured" in table and "of 12 (" in table and "MNIST" in table
     assert entry.label.startswith("DigitNet") and "+ my handwriting" in entry.label
+    assert picker["value"] == entry.key and back["visible"] and before == DEFAULT_MODEL  # picked, with a way back
+    assert panel.on_back(before, session)[0]["value"] == DEFAULT_MODEL
+    texts = [str(u[0]) for u in updates]
+    assert any("%" in text and " s" in text for text in texts)

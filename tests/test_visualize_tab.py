@@ -87,3 +87,14 @@ def test_learned_kernels_come_from_the_models_first_conv():
     keys = [value for _, value in tab.kernel_choices(model, "en")]
     assert keys[-1] == f"{tab.LEARNED}5"  # six filters in LeNet's first layer
     np.testing.assert_array_equal(tab.kernel_for(f"{tab.LEARNED}5", model), model[1].weight[5, 0].detach().numpy())
+
+
+def test_the_architecture_table_speaks_the_page_language():
+    from mnist_demo.models import build_model
+
+    model = build_model("s5-lenet", seed=0)
+    en, zh = tab.architecture(model, "en"), tab.architecture(model, "zh")
+    assert "1→6, kernel 5×5, stride 1, padding 0" in en.iloc[:, 2].tolist()
+    assert "28×28 pixels in [0, 1]" == en.iloc[0, 2] and zh.iloc[0, 2] == "28×28 像素，取值 [0, 1]"
+    assert not any(word in cell for cell in zh.iloc[:, 2] for word in ("kernel", "stride", "padding", "pixels",
+                                                                        "predicting"))

@@ -19,12 +19,13 @@ class LayerRow:
     name: str
     kind: str
     type: str
-    detail: str
+    detail: dict  # the layer's settings as numbers (see `_detail`); the page words them in its language
     output_shape: tuple[int, ...]  # without the batch dimension
     params: int
     receptive_field: tuple[int, int] | None  # None once the spatial layout is gone (after flatten)
     jump: tuple[int, int] | None  # distance in input pixels between neighbouring outputs
-    formula: str | None  # the output-size arithmetic for conv and pool layers
+    formula: tuple[str, ...] | None  # the output-size arithmetic for conv and pool layers: (both axes,) or
+    # (rows, columns) when they differ
 
 
 def _geometry(module: nn.Module) -> dict[str, tuple[int, int]]:
@@ -48,29 +49,28 @@ def output_size_formula(size_in: int, kernel: int, stride: int, padding: int, di
     return f"{inner} + 1 = {out}", out
 
 
-def _formula(module: nn.Module, in_shape: tuple[int, ...]) -> str:
+def _formula(module: nn.Module, in_shape: tuple[int, ...]) -> tuple[str, ...]:
     g = _geometry(module)
     parts = [output_size_formula(in_shape[-2 + axis], g["kernel"][axis], g["stride"][axis], g["padding"][axis],
                                  g["dilation"][axis], bool(getattr(module, "ceil_mode", False)))[0]
              for axis in (0, 1)]
-    return parts[0] if parts[0] == parts[1] else f"rows: {parts[0]}; columns: {parts[1]}"
+    return (parts[0],) if parts[0] == parts[1] else tuple(parts)
 
 
-def _detail(module: nn.Module, kind: str) -> str:
-    if kind == "conv":
+def _detail(module: nn.Module, kind: str) -> dict:
+    """The settings a reader needs, by kind: conv (channels in/out, kernel, stride, padding), pool, fc (units
+    in/out), normalize (mean, std), dropout (p); {} for the others."""
+    if kind in ("conv", "pool"):
         g = _geometry(module)
-        return (f"{module.weight.shape[1]}→{module.weight.shape[0]}, kernel {g['kernel'][0]}×{g['kernel'][1]}, "
-                f"stride {g['stride'][0]}, padding {g['padding'][0]}")
-    if kind == "pool":
-        g = _geometry(module)
-        return f"{g['kernel'][0]}×{g['kernel'][1]}, stride {g['stride'][0]}, padding {g['padding'][0]}"
+        detail = {"kernel": f"{g['kernel'][0]}×{g['kernel'][1]}", "stride": g["stride"][0], "padding": g["padding"][0]}
+        return {"cin": module.weight.shape[1], "cout": module.weight.shape[0], **detail} if kind == "conv" else detail
     if kind == "fc":
-        return f"{module.weight.shape[1]}→{module.weight.shape[0]}"
+        return {"cin": module.weight.shape[1], "cout": module.weight.shape[0]}
     if kind == "normalize":
-        return f"(x − {module.mean:g}) / {module.std:g}"
+        return {"mean": f"{module.mean:g}", "std": f"{module.std:g}"}
     if kind == "dropout":
-        return f"p = {module.p:g} (off when predicting)"
-    return ""
+        return {"p": f"{module.p:g}"}
+    return {}
 
 
 def _grow_receptive_field(rf, jump, module: nn.Module):
@@ -85,7 +85,7 @@ def layer_table(model: nn.Module) -> list[LayerRow]:
     """The architecture, computed from a real forward pass of a blank (1, 1, 28, 28) image."""
     with torch.no_grad():
         steps = traced(model, dummy_input(), grad=False)
-    rows = [LayerRow("input", "input", "", "28×28 pixels in [0, 1]", (1, INPUT_SIDE, INPUT_SIDE), 0,
+    rows = [LayerRow("input", "input", "", {"side": INPUT_SIDE}, (1, INPUT_SIDE, INPUT_SIDE), 0,
                      (1, 1), (1, 1), None)]
     rf: tuple[int, int] | None = (1, 1)
     jump: tuple[int, int] | None = (1, 1)

@@ -38,7 +38,7 @@ CLASS_STRINGS: dict[str, dict[str, str]] = {
     "class.open": {"en": "Open the dashboard", "zh": "打开教师面板"},
     "class.nickname": {"en": "Nickname (optional)", "zh": "昵称（可选）"},
     "class.nickname_placeholder": {"en": "leave empty to stay anonymous", "zh": "留空即匿名"},
-    "class.teach": {"en": "It's a {digit}", "zh": "这是 {digit}"},
+    "class.teach": {"en": "It's {digit:a}", "zh": "这是 {digit}"},
     "class.undo": {"en": "↶ Undo", "zh": "↶ 撤销"},
     "class.clear": {"en": "Clear", "zh": "清除"},
     "class.leave": {"en": "Leave the class", "zh": "离开课堂"},
@@ -46,8 +46,8 @@ CLASS_STRINGS: dict[str, dict[str, str]] = {
     "class.mine_caption": {"en": "#{id}: {label} (network: {answer})", "zh": "#{id}：{label}（网络：{answer}）"},
     "class.joined": {"en": "**Class {code}** {title} · draw a digit, then press the button of the digit you meant.",
                      "zh": "**课堂 {code}** {title} · 写一个数字，然后点你写的那个数字的按钮。"},
-    "class.given": {"en": "You have given **{count}** drawings.", "zh": "你已经提交了 **{count}** 幅书写。"},
-    "class.saved": {"en": "✅ Saved as **{label}** ({verdict}). You have given **{count}** drawings.",
+    "class.given": {"en": "You have given **{count:plural:drawing:drawings}**.", "zh": "你已经提交了 **{count}** 幅书写。"},
+    "class.saved": {"en": "✅ Saved as **{label}** ({verdict}). You have given **{count:plural:drawing:drawings}**.",
                     "zh": "✅ 已保存为 **{label}**（{verdict}）。你已经提交了 **{count}** 幅书写。"},
     "class.verdict_right": {"en": "the network got it right", "zh": "网络答对了"},
     "class.verdict_wrong": {"en": "the network said {answer}", "zh": "网络说是 {answer}"},
@@ -71,7 +71,7 @@ CLASS_STRINGS: dict[str, dict[str, str]] = {
     "class.msg.created": {"en": "Class opened. Show the QR code; students can also type the code.",
                           "zh": "课堂已开设。请展示二维码；学生也可以输入课堂代码。"},
     "class.dashboard_title": {
-        "en": "## Dashboard: class `{code}` {title}\n{count} drawings from {students} students · kept until {expires}",
+        "en": "## Dashboard: class `{code}` {title}\n{count:plural:drawing:drawings} from {students:plural:student:students} · kept until {expires}",
         "zh": "## 教师面板：课堂 `{code}` {title}\n共 {count} 幅书写，来自 {students} 名学生 · 保存至 {expires}",
     },
     "class.model": {"en": "Model to judge the class's drawings", "zh": "用于评判全班书写的模型"},
@@ -93,7 +93,7 @@ CLASS_STRINGS: dict[str, dict[str, str]] = {
     "class.remove": {"en": "Remove this drawing", "zh": "删除这幅书写"},
     "class.remove_nickname_pick": {"en": "Nickname", "zh": "昵称"},
     "class.remove_nickname": {"en": "Remove everything of this nickname", "zh": "删除这个昵称的所有书写"},
-    "class.removed": {"en": "Removed {count} drawing(s).", "zh": "已删除 {count} 幅书写。"},
+    "class.removed": {"en": "Removed {count:plural:drawing:drawings}.", "zh": "已删除 {count} 幅书写。"},
     "class.export": {"en": "Export the dataset (zip: PNGs, labels.csv, IDX)", "zh": "导出数据集（zip：PNG、labels.csv、IDX）"},
     "class.export_file": {"en": "Dataset", "zh": "数据集"},
     "class.renew": {"en": "Renew: keep the class longer", "zh": "续期：延长课堂保存时间"},
@@ -122,7 +122,7 @@ CLASS_STRINGS: dict[str, dict[str, str]] = {
     "class.train_busy": {"en": "⚠️ This class is already training.", "zh": "⚠️ 这个课堂正在训练中。"},
     "class.train_queued": {"en": "⏳ Waiting for a free training slot (position {position}).",
                            "zh": "⏳ 正在等待空闲的训练位置（第 {position} 位）。"},
-    "class.train_running": {"en": "🏋️ Training on {count} drawings: {percent} ({seconds} s).",
+    "class.train_running": {"en": "🏋️ Training on {count:plural:drawing:drawings}: {percent} ({seconds} s).",
                             "zh": "🏋️ 正在用 {count} 幅书写训练：{percent}（{seconds} 秒）。"},
     "class.train_failed": {"en": "⚠️ The training failed: {error}", "zh": "⚠️ 训练失败：{error}"},
     "class.train_cancelled": {"en": "The training was cancelled.", "zh": "训练已取消。"},
@@ -133,7 +133,7 @@ CLASS_STRINGS: dict[str, dict[str, str]] = {
     "class.train_table": {
         "en": "| model | held-out class drawings ({held}) | MNIST test set (10,000) |\n|---|---:|---:|\n"
               "| {base} (MNIST) | {mine_before} | {mnist_before} |\n| class-tuned | **{mine_after}** | {mnist_after} |\n\n"
-              "Taught with {taught} drawings; held out (every 5th of each digit): {ids}.",
+              "Taught with {taught:plural:drawing:drawings}; held out (every 5th of each digit): {ids}.",
         "zh": "| 模型 | 留出的全班书写（{held} 幅） | MNIST 测试集（10,000） |\n|---|---:|---:|\n"
               "| {base}（MNIST） | {mine_before} | {mnist_before} |\n| 课堂微调 | **{mine_after}** | {mnist_after} |\n\n"
               "用 {taught} 幅书写训练；留出（每个数字每 5 幅取 1 幅）：{ids}。",

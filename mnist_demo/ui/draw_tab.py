@@ -43,9 +43,11 @@ def status_text(reading: predict.Reading, lang: str) -> str:
         return t(key, lang, detail=reading.detail)
     if reading.outcome == predict.BLANK:
         return t("draw.msg.blank", lang)
+    if reading.outcome == predict.NOT_SURE:  # what it is unsure between: its two likeliest answers
+        first, second = sorted(reading.probabilities, key=reading.probabilities.get, reverse=True)[:2]
+        return t("draw.msg.not_sure", lang, digit=first, second=second)
     digit, prob = reading.top
-    key = "draw.msg.not_sure" if reading.outcome == predict.NOT_SURE else "draw.msg.confident"
-    return t(key, lang, digit=digit, prob=f"{prob:.0%}")
+    return t("draw.msg.confident", lang, digit=digit, prob=f"{prob:.0%}")
 
 
 def show(reading: predict.Reading, session: Session, lang: str, counter: int) -> tuple:
@@ -203,8 +205,11 @@ def build(ctx) -> None:
                       info="draw.model_info", elem_id="draw-model")
             status = gr.Markdown(t("draw.msg.blank"), elem_id="draw-status")
             label = L(gr.Label, num_top_classes=10, label="draw.prediction", elem_id="prediction")
-            teach_panel.build(ctx, model)  # under the answer: It's a 0-9, My digits, Teach
-            seen = gr.HTML(seen_html(None, "en"), css_template=SEEN_CSS, elem_id="seen")
+            seen = gr.HTML(seen_html(None, "en"), css_template=SEEN_CSS, elem_id="seen", render=False)
+            # under the answer: It's a 0-9 (which clear the input and answer), My digits, Teach
+            teach_panel.build(ctx, model, {"canvas": canvas, "upload": upload, "label": label, "status": status,
+                                           "seen": seen})
+            seen.render()
 
     shown = [label, status, seen, ctx.input_changed]
     context = [model, ctx.session, ctx.lang, ctx.input_changed]

@@ -9,6 +9,7 @@ Each tab keeps its keys in its own block below, prefixed with the tab's name.
 
 from __future__ import annotations
 
+import string
 from typing import Any
 
 import gradio as gr
@@ -44,8 +45,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "draw.msg.blank": {"en": "✏️ Draw a digit on the canvas, or upload a picture of one.",
                        "zh": "✏️ 请在画板上写一个数字，或上传一张数字图片。"},
     "draw.msg.confident": {"en": "It's a **{digit}** ({prob} sure).", "zh": "这是 **{digit}**（把握 {prob}）。"},
-    "draw.msg.not_sure": {"en": "🤔 Not sure: maybe a **{digit}** ({prob}), but it doesn't look much like any digit.",
-                          "zh": "🤔 不太确定：也许是 **{digit}**（{prob}），但它不太像任何一个数字。"},
+    # No percentage here: "not sure" beside a high one reads as a contradiction (the bars show them all).
+    "draw.msg.not_sure": {"en": "🤔 Not sure: maybe **{digit:a}**, or **{second:a}**.",
+                          "zh": "🤔 不太确定：可能是 **{digit}**，也可能是 **{second}**。"},
     "draw.msg.bad_drawing": {"en": "⚠️ The drawing could not be read. Clear the canvas and draw again.",
                              "zh": "⚠️ 无法读取这幅画。请清除画板后重新书写。"},
     "draw.msg.bad_picture": {"en": "⚠️ This file can't be used as a picture of a digit: {detail}",
@@ -87,6 +89,18 @@ STRINGS: dict[str, dict[str, str]] = {
                     "zh": "再加上“我的数字”（可选）：在手写识别页下载的 zip"},
     "train.preset": {"en": "Recipe preset (fills the fields below)", "zh": "训练方案预设（填入下面的参数）"},
     "train.own_recipe": {"en": "{name} (this network's own)", "zh": "{name}（该网络自己的方案）"},
+    # The presets by their recipe's registry name (training.recipes.RECIPES)
+    "train.recipe_name.s1": {"en": "S1 as written", "zh": "S1 原文方案"},
+    "train.recipe_name.s2": {"en": "S2 as written", "zh": "S2 原文方案"},
+    "train.recipe_name.s3": {"en": "S3 as written", "zh": "S3 原文方案"},
+    "train.recipe_name.s4": {"en": "S4 as written", "zh": "S4 原文方案"},
+    "train.recipe_name.s5": {"en": "S5 as written (MNIST)", "zh": "S5 原文方案（MNIST）"},
+    "train.recipe_name.s5-fashion": {"en": "S5 as written (Fashion-MNIST)", "zh": "S5 原文方案（Fashion-MNIST）"},
+    "train.recipe_name.classic": {"en": "Classic (pytorch/examples)", "zh": "经典方案（pytorch/examples）"},
+    "train.recipe_name.fast": {"en": "Fast", "zh": "快速"},
+    "train.recipe_name.default": {"en": "Default", "zh": "默认"},
+    "train.recipe_name.handwriting": {"en": "Handwriting fine-tune", "zh": "手写微调"},
+    "train.recipe_name.fashion": {"en": "Fashion", "zh": "服饰"},
     "train.optimizer": {"en": "Optimizer", "zh": "优化器"},
     "train.lr": {"en": "Learning rate", "zh": "学习率"},
     "train.momentum": {"en": "Momentum (SGD)", "zh": "动量（SGD）"},
@@ -158,13 +172,13 @@ STRINGS: dict[str, dict[str, str]] = {
     "train.cancelled": {"en": "Cancelled before it started.", "zh": "训练开始前已取消。"},
     "train.failed": {"en": "⚠️ The training failed: {error}", "zh": "⚠️ 训练失败：{error}"},
     "train.result": {
-        "en": "### Test accuracy: {accuracy}\n{epochs} epochs in {seconds} s. Added as **{title}** to the pickers "
+        "en": "### Test accuracy: {accuracy}\n{epochs:plural:epoch:epochs} in {seconds} s. Added as **{title}** to the pickers "
               "in Draw & Predict and Visualize.",
         "zh": "### 测试准确率：{accuracy}\n{epochs} 轮，用时 {seconds} 秒。已作为 **{title}** "
               "加入手写识别和可视化的模型列表。",
     },
     "train.result_stopped": {
-        "en": "### Test accuracy: {accuracy} (stopped early)\nStopped after {epochs} epochs, {seconds} s; what it "
+        "en": "### Test accuracy: {accuracy} (stopped early)\nStopped after {epochs:plural:epoch:epochs}, {seconds} s; what it "
               "learned so far is kept as **{title}** in Draw & Predict and Visualize.",
         "zh": "### 测试准确率：{accuracy}（提前停止）\n在第 {epochs} 轮、{seconds} 秒时停止；"
               "已学到的部分保存为 **{title}**，可在手写识别和可视化中使用。",
@@ -224,6 +238,14 @@ STRINGS: dict[str, dict[str, str]] = {
     "viz.col.jump": {"en": "jump", "zh": "跳距"},
     "viz.col.formula": {"en": "output size", "zh": "输出尺寸计算"},
     "viz.arch.whole": {"en": "whole image", "zh": "整幅图像"},
+    "viz.detail.input": {"en": "{side}×{side} pixels in [0, 1]", "zh": "{side}×{side} 像素，取值 [0, 1]"},
+    "viz.detail.conv": {"en": "{cin}→{cout}, kernel {kernel}, stride {stride}, padding {padding}",
+                        "zh": "{cin}→{cout}，卷积核 {kernel}，步幅 {stride}，填充 {padding}"},
+    "viz.detail.pool": {"en": "{kernel}, stride {stride}, padding {padding}", "zh": "{kernel}，步幅 {stride}，填充 {padding}"},
+    "viz.detail.fc": {"en": "{cin}→{cout}", "zh": "{cin}→{cout}"},
+    "viz.detail.normalize": {"en": "(x − {mean}) / {std}", "zh": "(x − {mean}) / {std}"},
+    "viz.detail.dropout": {"en": "p = {p} (off when predicting)", "zh": "p = {p}（预测时关闭）"},
+    "viz.formula.axes": {"en": "rows: {rows}; columns: {columns}", "zh": "行：{rows}；列：{columns}"},
     "viz.filters.heading": {"en": "### Filters (convolution kernels)", "zh": "### 卷积核（滤波器）"},
     "viz.filters.help": {
         "en": "One tile per filter: the weights it multiplies each patch of its input with. Red is positive, blue "
@@ -331,11 +353,27 @@ from .class_strings import CLASS_STRINGS  # noqa: E402  (the Class tab's block, 
 STRINGS.update(CLASS_STRINGS)
 
 
+class _Words(string.Formatter):
+    """str.format plus two English word forms, so a sentence reads right for every number:
+    `{count:plural:drawing:drawings}` gives "1 drawing", "2 drawings"; `{digit:a}` gives "a 2", "an 8"."""
+
+    def format_field(self, value: Any, spec: str) -> str:
+        if spec.startswith("plural:"):
+            one, _, other = spec[len("plural:"):].partition(":")
+            return f"{value} {one if value == 1 or value == '1' else other}"
+        if spec == "a":
+            return f"{'an' if str(value) in ('11', '18') or str(value).startswith('8') else 'a'} {value}"
+        return super().format_field(value, spec)
+
+
+_WORDS = _Words()
+
+
 def t(key: str, lang: str = DEFAULT_LANGUAGE, **values: Any) -> str:
-    """The text for `key` in `lang` (English if missing), with {placeholders} filled in."""
+    """The text for `key` in `lang` (English if missing), with {placeholders} filled in (see `_Words`)."""
     entry = STRINGS[key]
     text = (entry.get(lang) if isinstance(lang, str) else None) or entry[DEFAULT_LANGUAGE]  # lang may come from a script
-    return text.format(**values) if values else text
+    return _WORDS.format(text, **values) if values else text
 
 
 def language_from_header(accept_language: str | None) -> str:

@@ -6,8 +6,9 @@ answer (`#draw-status` says the digit and how sure; the ten probabilities follow
 that scrolls on its own) and the ten "It's a N"
 buttons, so that the answer and the buttons are on screen together with the canvas right after
 drawing; the model picker, the upload, My digits and "what the network sees" follow. The canvas
-itself never lets a stroke scroll the page (`touch-action: none`, `ui.canvas`). Wider screens are
-untouched: every rule here is inside the media query.
+itself never lets a stroke scroll the page (`touch-action: none`, `ui.canvas`). On every screen the ten
+"It's a N" buttons are two rows of five that never wrap inside (ten in one row put "It's a 9" on a line of its
+own at 1280 px); every other rule is inside the media query.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ PHONE_ORDER = ("draw-canvas-label", "sketchpad", "draw-tools", "draw-status", "p
                "draw-model", "upload", "my-digits-panel", "seen")
 
 CSS = f"""
+#teach-buttons .teach-row {{ flex-wrap: nowrap !important; gap: 4px !important; }}
+#teach-buttons .teach-row button {{ min-width: 0 !important; padding-left: 2px !important;
+  padding-right: 2px !important; white-space: nowrap; }}
 @media (max-width: {PHONE_MAX_WIDTH_PX}px) {{
   h1 {{ font-size: 1.4rem !important; line-height: 1.25 !important; overflow-wrap: normal; word-break: keep-all;
         hyphens: manual; }}
@@ -40,6 +44,6 @@ CSS = f"""
   #prediction {{ max-height: {ANSWER_MAX_HEIGHT_PX}px; overflow-y: auto !important; }}
   #prediction h2.output-class {{ display: none; }}  /* the top digit is #draw-status's and the first bar's */
   #prediction > label {{ display: none; }}
-  #teach-buttons button {{ min-width: 52px !important; }}
+  #teach-title {{ display: none; }}  /* the buttons say it; the canvas, answer and buttons must fit one screen */
 }}
 """

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import time
 
 import gradio as gr
 
@@ -17,8 +18,10 @@ from ..catalog import resolve
 from ..my_digits import MAX_DIGITS, CollectionFull, DigitsZipError, MyDigits
 from ..pictures import png_data_uri
 from ..training import teach as teaching
+from ..training import teach_measure as measure
 from .i18n import t
-from .session import Session
+from .seen_panel import seen_html
+from .session import Session, model_choices
 
 LABEL_KEYS = ("teach.its.0", "teach.its.1", "teach.its.2", "teach.its.3", "teach.its.4",
               "teach.its.5", "teach.its.6", "teach.its.7", "teach.its.8", "teach.its.9")
@@ -72,14 +75,39 @@ def source_of(prepared) -> str:
     return "drawing" if first == "ink" else "picture"
 
 
-def pct(value: float | None, lang: str) -> str:
-    return t("teach.no_held", lang) if value is None else f"{value:.2%}"
+def figure(found: measure.Figure | None, lang: str) -> str:
+    """'17 of 20 (85%)': the count first, so a reader sees what the percentage rests on."""
+    if found is None:
+        return "–"
+    return t("teach.figure", lang, right=found.right, total=found.total, pct=f"{found.share:.0%}")
 
 
-def result_table(result: teaching.TeachResult, lang: str) -> str:
-    return t("teach.table", lang, held=result.held_out, taught=result.trained_on,
-             mine_before=pct(result.mine_before, lang), mine_after=pct(result.mine_after, lang),
-             mnist_before=pct(result.mnist_before, lang), mnist_after=pct(result.mnist_after, lang))
+def result_table(result: teaching.TeachResult, everything_before: measure.Figure | None, lang: str) -> str:
+    """The before/after: on the digits kept apart when there are enough (else why not), on MNIST's 10,000
+    test digits, and what the untaught network made of all of the person's digits."""
+    total = result.trained_on + result.held_out
+    mnist = {"mnist_before": f"{result.mnist_before:.2%}", "mnist_after": f"{result.mnist_after:.2%}"}
+    before_all = figure(everything_before, lang)
+    if result.held_out:
+        return t("teach.table", lang, held=result.held_out, taught=result.trained_on, total=total,
+                 mine_before=figure(measure.Figure.of(result.mine_before, result.held_out), lang),
+                 mine_after=figure(measure.Figure.of(result.mine_after, result.held_out), lang),
+                 points=f"{100 / result.held_out:.0f}", before_all=before_all, **mnist)
+    return t("teach.table_unmeasured", lang, total=total, min=measure.MIN_COLLECTION,
+             measured=measure.MIN_MEASURED, before_all=before_all, **mnist)
+
+
+def progress_text(job: teaching.TeachJob, count: int, held: int, seconds: float, lang: str) -> str:
+    """Where the teaching is, to its very end: the steps, then the tests, then the hand-over to this page."""
+    latest = job.latest
+    elapsed = f"{seconds:.0f}"
+    if latest is not None and latest.kind == "done":
+        return t("teach.handing_over", lang, seconds=elapsed)
+    if latest is not None and latest.fraction >= 1:
+        key = "teach.testing" if held else "teach.testing_mnist"
+        return t(key, lang, held=held, seconds=elapsed)
+    return t("teach.running", lang, count=count, percent=f"{latest.fraction:.0%}" if latest else "0%",
+             seconds=elapsed)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -87,18 +115,26 @@ def result_table(result: teaching.TeachResult, lang: str) -> str:
 
 
 def on_label(label: int, session: Session | None, lang: str) -> tuple:
-    """(message, my-digits, delete picker): keep the current drawing or upload as `label`."""
+    """(message, my-digits, delete picker, *the Draw tab's input and answer): keep the current drawing or upload
+    as `label`, then clear them for the next digit (as the Class tab does), so it does not land on this one."""
+    unchanged = (gr.skip(),) * len(CLEARED)
     if not isinstance(session, Session):
-        return t("teach.nothing", lang), gr.skip(), gr.skip()
+        return t("teach.nothing", lang), gr.skip(), gr.skip(), *unchanged
     digits = my_digits(session)
     prepared = session.current_input
     if prepared is None or getattr(prepared, "blank", True):
-        return t("teach.nothing", lang), gr.skip(), gr.skip()
+        return t("teach.nothing", lang), gr.skip(), gr.skip(), *unchanged
     try:
         digits.add_prepared(prepared, label, source_of(prepared))
     except CollectionFull:
-        return t("teach.full", lang, cap=digits.cap), gr.skip(), gr.skip()
-    return (t("teach.added", lang, label=label, count=digits.counts()[label]), *collection_view(digits, lang))
+        return t("teach.full", lang, cap=digits.cap), gr.skip(), gr.skip(), *unchanged
+    session.current_input = None  # kept once: pressing again without drawing keeps nothing
+    cleared = ("", None, None, t("draw.msg.blank", lang), seen_html(None, lang))  # in CLEARED's order
+    return (t("teach.added", lang, label=label, count=digits.counts()[label]), *collection_view(digits, lang),
+            *cleared)
+
+
+CLEARED = ("canvas", "upload", "label", "status", "seen")  # the Draw tab's components on_label clears
 
 
 def on_delete(digit_id, session: Session | None, lang: str) -> tuple:
@@ -115,10 +151,10 @@ def on_delete(digit_id, session: Session | None, lang: str) -> tuple:
 def on_download(session: Session | None, lang: str) -> tuple:
     """(message, zip file): My digits as a dataset zip in the session's private folder."""
     if not isinstance(session, Session) or not len(my_digits(session)):
-        return t("teach.need_digits", lang), None
+        return t("teach.need_digits", lang), gr.skip()
     path = session.workdir() / "my-digits.zip"
     my_digits(session).to_zip(path)
-    return "", str(path)
+    return "", gr.update(value=str(path), visible=True)
 
 
 def on_digits_upload(file, session: Session | None, lang: str) -> tuple:
@@ -142,10 +178,17 @@ def _mnist_before(entry) -> float | None:
 
 
 async def on_teach(key, session: Session | None, lang: str, changed: int):
-    """Teach a copy of the picked model on My digits; streams (message, result, start, stop, models_changed)."""
-    def out(message, result=None, running=False, bump=None):
+    """Teach a copy of the picked model on My digits; streams (message, result, start, stop, models_changed,
+    model picker, back button, model before). At the end the taught model is picked in the Draw tab's picker,
+    and the back button picks the one it was taught from."""
+    def out(message, result=None, running=False, bump=None, picked=None):
+        picker = back = before = gr.skip()
+        if picked is not None:
+            new, base = picked
+            picker = gr.update(choices=model_choices(session, new.dataset), value=new.key)
+            back, before = gr.update(visible=True, value=t("teach.back", lang, title=base)), key
         return (message, gr.skip() if result is None else result, gr.update(interactive=not running),
-                gr.update(interactive=running), gr.skip() if bump is None else bump)
+                gr.update(interactive=running), gr.skip() if bump is None else bump, picker, back, before)
 
     if not isinstance(session, Session):
         yield out(t("teach.need_digits", lang))
@@ -162,20 +205,26 @@ async def on_teach(key, session: Session | None, lang: str, changed: int):
         yield out(t("draw.msg.no_model", lang))
         return
     split = digits.split()
-    taught_idx, held_idx = teaching.hold_out(split.labels.numpy())
+    taught_idx, held_idx = measure.measure_split(split.labels.numpy())
     mine = teaching.subset(split, taught_idx)
     held = teaching.subset(split, held_idx) if len(held_idx) else None
     session.training = True
+    try:
+        # The untaught network has seen none of these digits: its score on all of them is honest.
+        everything_before = await asyncio.to_thread(measure.right_answers, entry.model, split)
+    except BaseException:
+        session.training = False
+        raise
     job = teaching.TeachJob(entry.model, entry.card["model"], mine, held, mnist_before=_mnist_before(entry)).start()
     session.teach_job = job
+    started = None
     try:
         while not job.finished:
             if job.state == "queued":
                 yield out(t("teach.queued", lang, position=max(job.position, 1)), "", True)
             else:
-                latest = job.latest
-                yield out(t("teach.running", lang, count=len(mine), percent=f"{latest.fraction:.0%}" if latest else "0%",
-                            seconds=f"{latest.elapsed:.0f}" if latest else "0"), "", True)
+                started = started or time.monotonic()  # the page's own clock: it moves between reports too
+                yield out(progress_text(job, len(mine), len(held_idx), time.monotonic() - started, lang), "", True)
             await asyncio.sleep(UPDATE_SECONDS)
         if job.state == "cancelled":
             yield out(t("teach.cancelled", lang))
@@ -184,10 +233,11 @@ async def on_teach(key, session: Session | None, lang: str, changed: int):
         else:
             result = job.result
             card = teaching.taught_card(entry.card, result, digits.counts())
+            card["taught"]["measured_on"] = measure.card_note(result.held_out)
             new = session.add_trained(result.model, card)
             stopped = t("teach.stopped_note", lang) if result.stopped else ""
             yield out(t("teach.done", lang, name=new.label, stopped=stopped, seconds=f"{result.seconds:.0f}"),
-                      result_table(result, lang), False, changed + 1)
+                      result_table(result, everything_before, lang), False, changed + 1, (new, entry.label))
     finally:
         if not job.finished:
             job.stop.set()  # the page went away mid-run
@@ -204,14 +254,25 @@ def on_stop(session: Session | None) -> None:
 # Layout and wiring
 
 
-def build(ctx, model: gr.Dropdown) -> None:
-    """The panel, under the Draw tab's answer; `model` is the tab's picker (the model to teach)."""
+def on_back(before: object, session: Session | None) -> tuple:
+    """(model picker, back button): the model picked before the teaching, again."""
+    keys = [k for _, k in model_choices(session if isinstance(session, Session) else None, "mnist")]
+    return (gr.update(value=before) if before in keys else gr.skip()), gr.update(visible=False)
+
+
+def build(ctx, model: gr.Dropdown, cleared: dict) -> None:
+    """The panel, under the Draw tab's answer; `model` is the tab's picker (the model to teach, and where the
+    taught one is picked); `cleared`: the Draw tab's components by CLEARED's names, cleared once a digit is kept."""
     L = ctx.localizer
     private = {"api_visibility": "private"}
     with gr.Group(elem_id="teach-panel"):
-        with gr.Row(elem_id="teach-buttons"):
-            buttons = [L(gr.Button, value=key, elem_id=f"teach-{n}", size="sm", min_width=60)
-                       for n, key in enumerate(LABEL_KEYS)]
+        L(gr.Markdown, value="teach.title", elem_id="teach-title")
+        with gr.Column(elem_id="teach-buttons"):
+            buttons = []
+            for first in (0, 5):
+                with gr.Row(elem_classes=["teach-row"]):
+                    buttons += [L(gr.Button, value=key, elem_id=f"teach-{n}", size="sm", min_width=0)
+                                for n, key in enumerate(LABEL_KEYS) if first <= n < first + 5]
         message = gr.Markdown("", elem_id="teach-message")
     with L(gr.Accordion, label="teach.my_digits", open=True, elem_id="my-digits-panel"):
         L(gr.Markdown, value="teach.hint")
@@ -224,19 +285,24 @@ def build(ctx, model: gr.Dropdown) -> None:
             stop = L(gr.Button, value="teach.stop", elem_id="teach-stop", interactive=False)
         progress = gr.Markdown("", elem_id="teach-progress")
         result = gr.Markdown("", elem_id="teach-result")
+        back = gr.Button("", visible=False, size="sm", elem_id="teach-back")
+        before = gr.State(None)
         with gr.Row():
             download = L(gr.Button, value="teach.download", elem_id="teach-download", size="sm")
             upload = L(gr.UploadButton, label="teach.upload", file_types=[".zip"], elem_id="teach-upload", size="sm")
-        zipped = L(gr.File, label="teach.zip", interactive=False, elem_id="teach-zip")
+        # Hidden until a download fills it: an empty file box is a tall empty frame.
+        zipped = L(gr.File, label="teach.zip", interactive=False, visible=False, elem_id="teach-zip")
 
     for n, button in enumerate(buttons):
         button.click(lambda session, lang, n=n: on_label(n, session, lang), [ctx.session, ctx.lang],
-                     [message, view, pick], **private)
+                     [message, view, pick, *(cleared[name] for name in CLEARED)], **private)
     delete.click(on_delete, [pick, ctx.session, ctx.lang], [message, view, pick], **private)
     download.click(on_download, [ctx.session, ctx.lang], [message, zipped], **private)
     upload.upload(on_digits_upload, [upload, ctx.session, ctx.lang], [message, view, pick], **private)
     start.click(on_teach, [model, ctx.session, ctx.lang, ctx.models_changed],
-                [progress, result, start, stop, ctx.models_changed], concurrency_limit=None, **private)
+                [progress, result, start, stop, ctx.models_changed, model, back, before], concurrency_limit=None,
+                **private)
     stop.click(on_stop, ctx.session, None, queue=False, **private)
+    back.click(on_back, [before, ctx.session], [model, back], **private)
     ctx.lang.change(lambda session, lang: digits_html(my_digits(session), lang) if isinstance(session, Session)
                     else digits_html(MyDigits(), lang), [ctx.session, ctx.lang], view, **private)

@@ -9,7 +9,7 @@ TEACH_STRINGS: dict[str, dict[str, str]] = {
     "teach.its.5": {"en": "It's a 5", "zh": "这是 5"},
     "teach.its.6": {"en": "It's a 6", "zh": "这是 6"},
     "teach.its.7": {"en": "It's a 7", "zh": "这是 7"},
-    "teach.its.8": {"en": "It's a 8", "zh": "这是 8"},
+    "teach.its.8": {"en": "It's an 8", "zh": "这是 8"},
     "teach.its.9": {"en": "It's a 9", "zh": "这是 9"},
     "teach.title": {"en": "### Teach it your handwriting",
                     "zh": "### 教它认识你的笔迹"},
@@ -38,7 +38,7 @@ TEACH_STRINGS: dict[str, dict[str, str]] = {
     "teach.upload": {"en": "⬆ Add digits from a zip", "zh": "⬆ 从 zip 添加数字"},
     "teach.zip": {"en": "My digits as a dataset (PNGs, labels.csv, MNIST IDX files)",
                   "zh": "我的数字数据集（PNG、labels.csv、MNIST IDX 文件）"},
-    "teach.uploaded": {"en": "✅ Added {count} digits from the zip.", "zh": "✅ 已从 zip 添加 {count} 个数字。"},
+    "teach.uploaded": {"en": "✅ Added {count:plural:digit:digits} from the zip.", "zh": "✅ 已从 zip 添加 {count} 个数字。"},
     "teach.bad_zip": {"en": "⚠️ This zip can't be used: {detail}", "zh": "⚠️ 无法使用这个 zip：{detail}"},
     "teach.need_digits": {"en": "✏️ Add some of your digits first (a few of each).",
                           "zh": "✏️ 请先添加一些你写的数字（每个数字几个）。"},
@@ -55,14 +55,38 @@ TEACH_STRINGS: dict[str, dict[str, str]] = {
         "zh": "✅ **{name}** 已加入每个模型选择框（仅限本标签页）{stopped}。用时 {seconds} 秒。",
     },
     "teach.stopped_note": {"en": ", stopped early", "zh": "，提前停止"},
+    "teach.testing": {"en": "📏 Testing the taught network: MNIST's 10,000 test digits, then your {held} digits kept "
+                            "apart… {seconds} s",
+                      "zh": "📏 正在测试教过的网络：MNIST 的 10,000 个测试数字，然后是你留出的 {held} 个数字……{seconds} 秒"},
+    "teach.testing_mnist": {"en": "📏 Testing the taught network on MNIST's 10,000 test digits… {seconds} s",
+                            "zh": "📏 正在用 MNIST 的 10,000 个测试数字测试教过的网络……{seconds} 秒"},
+    "teach.handing_over": {"en": "📦 Handing the taught network over to this page… {seconds} s",
+                           "zh": "📦 正在把教过的网络交给本页面……{seconds} 秒"},
+    "teach.back": {"en": "↩ Back to {title}", "zh": "↩ 换回 {title}"},
+    "teach.figure": {"en": "{right} of {total} ({pct})", "zh": "{total} 个中对 {right} 个（{pct}）"},
     "teach.table": {
-        "en": "| | before | after |\n|---|---:|---:|\n| your {held} held-out digits | {mine_before} | {mine_after} |\n"
-              "| MNIST test set (10,000) | {mnist_before} | {mnist_after} |\n\n"
-              "Held out: every 5th digit of each label was kept out of the teaching and measures it "
-              "({taught} digits taught).",
-        "zh": "| | 之前 | 之后 |\n|---|---:|---:|\n| 你留出的 {held} 个数字 | {mine_before} | {mine_after} |\n"
-              "| MNIST 测试集（10,000） | {mnist_before} | {mnist_after} |\n\n"
-              "留出法：每个数字每第 5 个不参与教学，只用来衡量效果（教学用了 {taught} 个）。",
+        "en": "| right answers | before | after |\n|---|---:|---:|\n"
+              "| your {held} digits kept apart from the teaching | {mine_before} | {mine_after} |\n"
+              "| MNIST test set (10,000 digits) | {mnist_before} | {mnist_after} |\n\n"
+              "Taught on {taught} of your {total} digits; the other {held} (from every digit you gave) only measure "
+              "it, so one digit is {points} points there. Before teaching, on all your digits: {before_all} right.",
+        "zh": "| 答对 | 之前 | 之后 |\n|---|---:|---:|\n"
+              "| 你留出、没参与教学的 {held} 个数字 | {mine_before} | {mine_after} |\n"
+              "| MNIST 测试集（10,000 个数字） | {mnist_before} | {mnist_after} |\n\n"
+              "用你 {total} 个数字中的 {taught} 个来教；另外 {held} 个（来自你写的每个数字）只用来衡量，"
+              "所以其中一个数字就是 {points} 个百分点。教之前，它在你全部数字上：{before_all}。",
     },
-    "teach.no_held": {"en": "n/a (add 5 or more of a digit)", "zh": "无（某个数字需 5 个以上）"},
+    "teach.table_unmeasured": {
+        "en": "| right answers | before | after |\n|---|---:|---:|\n"
+              "| MNIST test set (10,000 digits) | {mnist_before} | {mnist_after} |\n\n"
+              "**Your digits: not measured.** With {total} digits, keeping {measured} apart would leave too few to "
+              "teach with, and fewer than {measured} would make each one worth over 5 points; so all {total} were "
+              "taught. From {min} digits on, {measured} or more are kept apart to give a before and after. Before "
+              "teaching, on all your digits: {before_all} right.",
+        "zh": "| 答对 | 之前 | 之后 |\n|---|---:|---:|\n"
+              "| MNIST 测试集（10,000 个数字） | {mnist_before} | {mnist_after} |\n\n"
+              "**你的数字：没有衡量。** 只有 {total} 个数字时，留出 {measured} 个就剩得太少，没法教；"
+              "留出少于 {measured} 个，每个数字又会超过 5 个百分点。所以 {total} 个全部用来教。"
+              "从 {min} 个数字起，会留出 {measured} 个以上，给出教之前和之后的对比。教之前，它在你的数字上：{before_all}。",
+    },
 }

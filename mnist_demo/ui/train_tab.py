@@ -71,7 +71,8 @@ def preset_choices(model: str, lang: str) -> list[tuple[str, str]]:
     """Every recipe, the model's own first and marked."""
     own = MODELS[model].recipe
     names = [own] + [name for name in RECIPES if name != own]
-    return [(t("train.own_recipe", lang, name=n) if n == own else n, n) for n in names]
+    return [(t("train.own_recipe", lang, name=t(f"train.recipe_name.{n}", lang)) if n == own
+             else t(f"train.recipe_name.{n}", lang), n) for n in names]
 
 
 def augment_choices(lang: str) -> list[tuple[str, str]]:

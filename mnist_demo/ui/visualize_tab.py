@@ -91,12 +91,24 @@ def _size(shape) -> str:
     return "×".join(str(s) for s in shape)
 
 
+def detail_text(row, lang: str) -> str:
+    """A layer's settings in the user's language ("kernel 3×3, stride 1, padding 0")."""
+    return t(f"viz.detail.{row.kind}", lang, **row.detail) if row.detail else ""
+
+
+def formula_text(row, lang: str) -> str:
+    if not row.formula:
+        return ""
+    return row.formula[0] if len(row.formula) == 1 else t("viz.formula.axes", lang, rows=row.formula[0],
+                                                           columns=row.formula[1])
+
+
 def architecture(model, lang: str) -> pd.DataFrame:
     """The layer table with headers in the user's language."""
     whole = t("viz.arch.whole", lang)
-    rows = [[r.name, r.type, r.detail, _size(r.output_shape), f"{r.params:,}",
+    rows = [[r.name, r.type, detail_text(r, lang), _size(r.output_shape), f"{r.params:,}",
              _size(r.receptive_field) if r.receptive_field else whole, _size(r.jump) if r.jump else "–",
-             r.formula or ""] for r in ins.layer_table(model)]
+             formula_text(r, lang)] for r in ins.layer_table(model)]
     columns = ("layer", "type", "detail", "output", "params", "rf", "jump", "formula")
     headers = [t(f"viz.col.{c}", lang) for c in columns]
     return pd.DataFrame(rows, columns=headers)

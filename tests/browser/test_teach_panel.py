@@ -8,7 +8,7 @@ import io
 import zipfile
 
 from mnist_demo import handwriting as hw
-from tests.browser.test_draw_tab import ready, settle
+from tests.browser.test_draw_tab import CANVAS, ready, settle
 from tests.harness import draw_strokes, needs_dataset, pen_strokes
 
 pytestmark = needs_dataset("unipen-dev", "replays UNIPEN pen strokes")
@@ -19,19 +19,34 @@ def my_digits_count(page, label: int) -> int:
     return int(row.inner_text()) if row.count() else 0
 
 
+INKED_PIXELS = """() => {  // dark pixels on the Draw tab's canvas
+    const c = document.querySelector('#sketchpad canvas.ink');
+    const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < data.length; i += 4) n += data[i] < 128;
+    return n; }"""
+
+
 def test_teach_buttons_collect_download_and_upload(page, tmp_path):
     digits = [d for d in hw.load_unipen(sites=["ibm"]) if d.label in (3, 7)][:2]
-    box = ready(page)
+    ready(page)
+    assert page.locator("#teach-title").inner_text().strip() == "Teach it your handwriting"
+    heights = {round(page.locator(f"#teach-{n}").bounding_box()["height"]) for n in range(10)}
+    assert len(heights) == 1, heights  # no label wraps onto a second line at 1280 px ("It's a 9" did)
     for digit in digits:
-        page.locator("#clear").click()
-        settle(page)
+        page.locator(CANVAS).scroll_into_view_if_needed()  # pressing a button below may have scrolled the page
+        box = page.locator(CANVAS).bounding_box()
         draw_strokes(page, box, pen_strokes(digit))
         settle(page)
+        assert page.evaluate(INKED_PIXELS) > 100
         page.locator(f"#teach-{digit.label}").click()
         page.wait_for_function(f"""() => {{
             const c = document.querySelector("#my-digits .md-row[data-label='{digit.label}'] .md-count");
             return c && Number(c.textContent) >= 1; }}""", timeout=30_000)
+        page.wait_for_function(f"() => ({INKED_PIXELS})() === 0", timeout=30_000)  # cleared for the next digit
+        settle(page)
     assert "Kept as a" in page.locator("#teach-message").inner_text()
+    assert not page.locator("#teach-zip").is_visible()  # no empty file box before a download
     expected = {label: sum(d.label == label for d in digits) for label in (3, 7)}
     assert {label: my_digits_count(page, label) for label in (3, 7)} == expected
     assert page.locator("#my-digits img").count() == len(digits)
@@ -74,6 +89,14 @@ def test_teaching_makes_a_model_for_every_picker(page, tmp_path):
     page.wait_for_function("() => document.querySelector('#teach-result').innerText.includes('MNIST')",
                            timeout=400_000)
     assert "+ my handwriting" in page.locator("#teach-progress").inner_text()
+    result = page.locator("#teach-result").inner_text()
+    assert "not measured" in result and " of 20 (" in result  # 20 digits: too few for a before/after figure
+    picked = page.locator("#draw-model input")
+    assert "+ my handwriting" in picked.input_value()  # the taught model is picked at once ...
+    page.locator("#teach-back").click()  # ... with a way back
+    page.wait_for_function("() => document.querySelector('#draw-model input').value.startsWith('DigitNet')",
+                           timeout=30_000)
+    assert not page.locator("#teach-back").is_visible()
     open_picker_and_find(page, "#draw-model", "+ my handwriting")
     page.locator("#tab-visualize-button, button[role=tab]:has-text('Visualize')").first.click()
     open_picker_and_find(page, "#viz-model", "+ my handwriting")
