@@ -64,7 +64,7 @@ def db(where, clock):
 def test_a_class_survives_a_restart_of_its_store(where, clock):
     first = ClassStore(**where, clock=clock)
     info, key = first.create_class("7B")
-    first.add_drawing(info.code, "s1", digit(3), 3, answer=3, confidence=0.9, nickname="Ada", ink=np.ones((112, 112)))
+    first.add_drawing(info.code, "s1", digit(3), 3, answer=3, confidence=0.9, nickname="Ada", ink=stroke_ink())
     first.close()
     again = ClassStore(**where, clock=clock)
     assert again.check_key(info.code, key) == info
@@ -481,3 +481,94 @@ def test_a_class_model_is_kept_with_its_class_and_every_server_serves_the_newest
         tuning.ClassModels(store=restarted).put(made)
     restarted.close()
     second_store.close()
+
+
+# --- issue 18: a class nobody can flood ---------------------------------------------------------------
+
+
+def stroke_ink(value: int = 1) -> np.ndarray:
+    """Ink as the canvas's round brush leaves it: a thick stroke."""
+    ink = np.zeros((112, 112), np.float32)
+    ink[20:90, 50 + value:58 + value] = 1.0
+    return ink
+
+
+def test_noise_like_ink_is_refused_and_real_strokes_kept(db):
+    info, _ = db.create_class()
+    rng = np.random.default_rng(0)
+    for noise in (rng.random((112, 112)).astype(np.float32), (rng.random((112, 112)) < 0.1).astype(np.float32),
+                  (rng.random((112, 112)) < 0.6).astype(np.float32)):
+        with pytest.raises(ClassError, match="not_drawn"):
+            db.add_drawing(info.code, "s", digit(1), 1, ink=noise)
+    db.add_drawing(info.code, "s", digit(1), 1, ink=stroke_ink())
+    assert db.count(info.code) == 1
+
+
+def test_bytes_are_capped_per_class_and_per_server_and_kept_by_removals(db, monkeypatch):
+    a, _ = db.create_class()
+    b, _ = db.create_class()
+    first = db.add_drawing(a.code, "s", digit(1), 1, ink=stroke_ink())
+    one = db.bytes_used(a.code)
+    assert 784 < one < 3000 and db.bytes_used() == one
+    monkeypatch.setattr(store, "MAX_CLASS_BYTES", 2 * one + 10)
+    db.add_drawing(a.code, "s", digit(1), 1, ink=stroke_ink())
+    with pytest.raises(ClassError, match="class_full"):
+        db.add_drawing(a.code, "s", digit(1), 1, ink=stroke_ink())
+    monkeypatch.setattr(store, "MAX_STORE_BYTES", 3 * one + 10)
+    db.add_drawing(b.code, "t", digit(1), 1, ink=stroke_ink())
+    with pytest.raises(ClassError, match="server_full"):
+        db.add_drawing(b.code, "t", digit(1), 1, ink=stroke_ink())
+    db.remove_drawing(a.code, first)
+    assert db.bytes_used(a.code) == one and db.bytes_used() == 2 * one
+    db.add_drawing(b.code, "t", digit(1), 1, ink=stroke_ink())
+
+
+def test_the_teacher_removes_a_student_or_a_flood_and_closes_joining(db):
+    info, _ = db.create_class()
+    ada = [db.add_drawing(info.code, "ada", digit(1), 1, nickname=name) for name in ("Ada", "A", "")]
+    bo = db.add_drawing(info.code, "bo", digit(2), 2, nickname="Bo")
+    flood = [db.add_drawing(info.code, f"bot{n}", digit(3), 3) for n in range(5)]
+    assert db.remove_student_of(info.code, ada[1]) == 3  # every drawing of that student, any nickname
+    assert db.remove_anonymous_since(info.code, flood[0]) == 5
+    assert [d.id for d in db.all_drawings(info.code)] == [bo]
+    assert db.remove_student_of(info.code, 10_000) == 0
+    assert db.joining_open(info.code)
+    db.set_joining(info.code, False)
+    assert not db.joining_open(info.code)
+    db.set_joining(info.code, True)
+    assert db.joining_open(info.code) and not db.joining_open("ABCDEFGH")
+
+
+def test_an_empty_class_expires_early_a_class_in_use_does_not(db, clock):
+    empty, _ = db.create_class()
+    used, _ = db.create_class()
+    db.add_drawing(used.code, "s", digit(1), 1)
+    clock.now += store.EMPTY_CLASS_HOURS * 3600 + 60
+    db.create_class()  # creating a class purges
+    assert db.get_class(empty.code) is None and db.get_class(used.code) is not None
+
+
+def test_a_students_token_names_their_place_and_cannot_be_made_up(tmp_path, monkeypatch):
+    from mnist_demo.classroom import identity
+
+    secret = b"k" * 32
+    place = identity.Place("ABCDEFGH", "student-1")
+    token = identity.sign(place, secret, now=1_000_000)
+    assert identity.read(token, secret, now=1_000_100) == place
+    payload, mac = token.split(".")
+    other = identity.sign(identity.Place("ABCDEFGH", "student-2"), secret, now=1_000_000)
+    for forged in (f"{other.split('.')[0]}.{mac}", token + "x", token.replace(".", ""), None, 5, "x" * 400,
+                   identity.sign(place, b"another server" * 3, now=1_000_000)):
+        assert identity.read(forged, secret, now=1_000_100) is None
+    assert identity.read(token, secret, now=1_000_000 + identity.TOKEN_DAYS * 86400 + 1) is None  # too old
+    monkeypatch.setattr(identity, "_secret", None)
+    monkeypatch.delenv("MNIST_DEMO_SECRET", raising=False)
+    monkeypatch.setenv("MNIST_DEMO_STATE", str(tmp_path))
+    kept = identity.server_secret()
+    assert len(kept) == 32 and (tmp_path / identity.SECRET_FILE).stat().st_mode & 0o077 == 0
+    monkeypatch.setattr(identity, "_secret", None)
+    assert identity.server_secret() == kept  # the same after a restart
+    monkeypatch.setattr(identity, "_secret", None)
+    monkeypatch.setenv("MNIST_DEMO_SECRET", "shared by every server")
+    assert identity.server_secret() != kept
+    monkeypatch.setattr(identity, "_secret", None)

@@ -34,6 +34,12 @@ MAX_DRAWINGS_PER_STUDENT = 300
 MAX_STUDENTS_PER_CLASS = 200
 MAX_NICKNAME = 24
 MAX_TITLE = 60
+# Bytes kept (the 784-byte input and the ink PNG of each drawing): a real drawing's ink is ~0.5-1.5 KB, so
+# a full class of 5000 is ~10 MB; noise-like ink is refused (`looks_drawn`) and a PNG above MAX_INK_BYTES too.
+MAX_INK_BYTES = 6 * 1024
+MAX_CLASS_BYTES = int(os.environ.get("MNIST_DEMO_MAX_CLASS_BYTES", str(16 * 1024 * 1024)))
+MAX_STORE_BYTES = int(os.environ.get("MNIST_DEMO_MAX_STORE_BYTES", str(2 * 1024 * 1024 * 1024)))
+EMPTY_CLASS_HOURS = 12  # a class nobody has drawn in expires this long after its creation or last renewal
 MAX_MODEL_BYTES = 8 * 1024 * 1024  # a class model's weights (or its ONNX export); a DigitNet is ~1.3 MB
 DB_NAME = "classes.sqlite3"
 FIELD = 28
@@ -80,6 +86,11 @@ CREATE TABLE IF NOT EXISTS class_models (
     held_ids TEXT NOT NULL DEFAULT '[]',
     trained {real} NOT NULL
 )
+""",
+    # Issue 18: the teacher can close joining; the bytes each class keeps (checked against the caps at every save).
+    """
+ALTER TABLE classes ADD COLUMN joining_closed INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE classes ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0
 """,
 ]
 
@@ -162,6 +173,18 @@ def ink_png(ink: np.ndarray | None) -> bytes | None:
     buffer = io.BytesIO()
     Image.fromarray(array, "L").save(buffer, format="PNG", optimize=False)
     return buffer.getvalue()
+
+
+def looks_drawn(ink: np.ndarray) -> bool:
+    """Ink drawn with the canvas's round brush, not noise: strokes cover at most half the canvas and most of
+    their pixels lie inside a stroke (~75-80% for real digits; random dots have almost none)."""
+    on = np.asarray(ink) > 0.5
+    if (np.asarray(ink) > 0.05).mean() > 0.5:
+        return False
+    if on.sum() == 0:
+        return True
+    inner = on[1:-1, 1:-1] & on[:-2, 1:-1] & on[2:, 1:-1] & on[1:-1, :-2] & on[1:-1, 2:]
+    return inner.sum() >= 0.3 * on.sum()
 
 
 def input_bytes(image: np.ndarray) -> bytes:
@@ -280,7 +303,14 @@ class ClassStore:
         with self._write() as db:
             for table in ("drawings", "class_models"):
                 db.execute(f"DELETE FROM {table} WHERE code IN (SELECT code FROM classes WHERE expires <= ?)", (now,))
-            return db.execute("DELETE FROM classes WHERE expires <= ?", (now,)).rowcount
+            gone = db.execute("DELETE FROM classes WHERE expires <= ?", (now,)).rowcount
+            # Nobody drew in it since its creation (or last renewal) EMPTY_CLASS_HOURS ago: a class opened by a
+            # script, or by mistake; it goes early, so a script cannot hold the server's places for a month.
+            renewed_before = now - EMPTY_CLASS_HOURS * 3600 + CLASS_DAYS * 86400
+            db.execute("DELETE FROM class_models WHERE code IN (SELECT code FROM classes WHERE expires <= ? AND NOT"
+                       " EXISTS (SELECT 1 FROM drawings WHERE drawings.code = classes.code))", (renewed_before,))
+            return gone + db.execute("DELETE FROM classes WHERE expires <= ? AND NOT EXISTS (SELECT 1 FROM drawings"
+                                     " WHERE drawings.code = classes.code)", (renewed_before,)).rowcount
 
     # -- the class's own model ------------------------------------------------------------------
 
@@ -333,12 +363,21 @@ class ClassStore:
         if not isinstance(student, str) or not student or len(student) > 64:
             raise ClassError("bad_student")
         data = input_bytes(image)
+        if ink is not None and not looks_drawn(ink):
+            raise ClassError("not_drawn")
         png = ink_png(ink)
+        size = len(data) + len(png or b"")
+        if png is not None and len(png) > MAX_INK_BYTES:
+            raise ClassError("not_drawn")
         now = self.clock()
         with self._write(code) as db:
-            row = db.execute("SELECT expires FROM classes WHERE code = ?", (code,)).fetchone()
+            row = db.execute("SELECT expires, bytes FROM classes WHERE code = ?", (code,)).fetchone()
             if row is None or row[0] <= now:
                 raise ClassError("no_class")
+            if row[1] + size > MAX_CLASS_BYTES:
+                raise ClassError("class_full")
+            if (db.execute("SELECT COALESCE(SUM(bytes), 0) FROM classes").fetchone()[0] + size) > MAX_STORE_BYTES:
+                raise ClassError("server_full")
             if db.execute("SELECT COUNT(*) FROM drawings WHERE code = ?", (code,)).fetchone()[0] >= MAX_DRAWINGS_PER_CLASS:
                 raise ClassError("class_full")
             mine = db.execute("SELECT COUNT(*) FROM drawings WHERE code = ? AND student = ?",
@@ -348,6 +387,7 @@ class ClassStore:
             if mine == 0 and db.execute("SELECT COUNT(DISTINCT student) FROM drawings WHERE code = ?",
                                         (code,)).fetchone()[0] >= MAX_STUDENTS_PER_CLASS:
                 raise ClassError("too_many_students")
+            db.execute("UPDATE classes SET bytes = bytes + ? WHERE code = ?", (size, code))
             return db.execute(
                 "INSERT INTO drawings (code, student, nickname, input, ink, label, answer, confidence, model, created)"
                 " VALUES (?,?,?,?,?,?,?,?,?,?) RETURNING id",
@@ -403,23 +443,53 @@ class ClassStore:
             "SELECT nickname, COUNT(*) AS n FROM drawings WHERE code = ? AND nickname != '' GROUP BY nickname"
             " ORDER BY n DESC, nickname", (code,))]
 
-    def remove_drawing(self, code: str, drawing_id: int) -> bool:
+    def _remove(self, code: str, where: str, args: tuple) -> int:
+        """Delete the class's drawings matching `where`, keeping the class's byte count; how many went."""
         with self._write(code) as db:
-            return db.execute("DELETE FROM drawings WHERE code = ? AND id = ?", (code, int(drawing_id))).rowcount > 0
+            gone = db.execute(f"DELETE FROM drawings WHERE code = ? AND {where}", (code, *args)).rowcount
+            if gone:
+                db.execute("UPDATE classes SET bytes = (SELECT COALESCE(SUM(LENGTH(input) + COALESCE(LENGTH(ink), 0)),"
+                           " 0) FROM drawings WHERE code = ?) WHERE code = ?", (code, code))
+            return gone
+
+    def remove_drawing(self, code: str, drawing_id: int) -> bool:
+        return self._remove(code, "id = ?", (int(drawing_id),)) > 0
 
     def remove_own_drawing(self, code: str, student: str, drawing_id: int) -> bool:
         """A student takes back one of their own drawings (and only their own)."""
-        with self._write(code) as db:
-            return db.execute("DELETE FROM drawings WHERE code = ? AND student = ? AND id = ?",
-                              (code, student, int(drawing_id))).rowcount > 0
+        return self._remove(code, "student = ? AND id = ?", (student, int(drawing_id))) > 0
 
     def remove_nickname(self, code: str, nickname: str) -> int:
         """Every drawing given under this nickname; returns how many went."""
         name = clean_text(nickname, MAX_NICKNAME)
         if not name:
             return 0
+        return self._remove(code, "nickname = ?", (name,))
+
+    def remove_student_of(self, code: str, drawing_id: int) -> int:
+        """Every drawing of the student who gave drawing `drawing_id` (whatever nicknames they used)."""
+        row = self._one("SELECT student FROM drawings WHERE code = ? AND id = ?", (code, int(drawing_id)))
+        return 0 if row is None else self._remove(code, "student = ?", (row[0],))
+
+    def remove_anonymous_since(self, code: str, first_id: int) -> int:
+        """Every drawing without a nickname numbered `first_id` or later (a flood the teacher noticed)."""
+        return self._remove(code, "nickname = '' AND id >= ?", (int(first_id),))
+
+    def set_joining(self, code: str, open_: bool) -> None:
+        """Open or close joining: while closed, only students who joined already (their browsers) may draw."""
         with self._write(code) as db:
-            return db.execute("DELETE FROM drawings WHERE code = ? AND nickname = ?", (code, name)).rowcount
+            db.execute("UPDATE classes SET joining_closed = ? WHERE code = ?", (0 if open_ else 1, code))
+
+    def joining_open(self, code: str) -> bool:
+        row = self._one("SELECT joining_closed FROM classes WHERE code = ?", (code,))
+        return row is not None and not row[0]
+
+    def bytes_used(self, code: str | None = None) -> int:
+        """Bytes kept by one class, or by all of them."""
+        if code is None:
+            return self._one("SELECT COALESCE(SUM(bytes), 0) FROM classes")[0]
+        row = self._one("SELECT bytes FROM classes WHERE code = ?", (code,))
+        return 0 if row is None else row[0]
 
 
 _default: ClassStore | None = None
