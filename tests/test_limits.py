@@ -192,7 +192,7 @@ class FakeJob:
 
     made: list[FakeJob] = []
 
-    def __init__(self, spec, stop):
+    def __init__(self, spec, stop, session=None):
         self.stop, self.done = stop, threading.Event()
         FakeJob.made.append(self)
 
@@ -201,7 +201,8 @@ class FakeJob:
 
     def snapshot(self):
         state = "cancelled" if self.done.is_set() else "running"
-        return SimpleNamespace(state=state, version=int(self.done.is_set()), queue_position=0, trainings_running=1,
+        return SimpleNamespace(state=state, version=int(self.done.is_set()), queue_position=0, queue_seconds=0.0,
+                               trainings_running=1,
                                latest=None, images_per_sec=0.0, curve=(), test_curve=(), result=None, error=None,
                                finished=self.done.is_set())
 

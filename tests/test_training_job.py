@@ -79,6 +79,7 @@ def test_waits_in_line_shows_its_place_and_can_be_cancelled():
     time.sleep(0.3)
     assert (first.snapshot().state, first.snapshot().queue_position) == ("queued", 1)
     assert second.snapshot().queue_position == 2 and second.snapshot().trainings_running == 1
+    assert 0 < first.snapshot().queue_seconds < second.snapshot().queue_seconds  # estimated starts, in order
 
     stop.set()
     assert _finish(second, 5).state == "cancelled"
@@ -87,6 +88,19 @@ def test_waits_in_line_shows_its_place_and_can_be_cancelled():
     busy.release()
     _finish(first)
     assert slots.running == 0 and slots.waiting == 0
+
+
+def test_queue_one_job_per_session_and_a_closed_tab_cancels_its_place():
+    slots = TrainingSlots(1)
+    busy = slots.join()
+    job = TrainingJob(JobSpec("fastnet", "mnist", SMALL), slots=slots, session="tab-1").start()
+    again = TrainingJob(JobSpec("fastnet", "mnist", SMALL), slots=slots, session="tab-1").start()
+    assert again.snapshot().state == "failed" and "one at a time" in again.snapshot().error
+    assert job.snapshot().queue_position == 1
+    slots.cancel_session("tab-1")  # the tab closed while it waited
+    assert _finish(job, 5).state == "cancelled" and job.pid is None
+    busy.release()
+    assert (slots.running, slots.waiting) == (0, 0)
 
 
 def test_a_failure_is_reported_not_raised():

@@ -39,14 +39,15 @@ from torch import nn
 from ..data import DATASETS, TRAIN_SIZE, resolve_data_dir
 from ..models import MODELS, build_model
 from . import worker
+from .budget import training_seconds
 from .engine import Progress, pick_device
 from .metrics import Evaluation
 from .recipes import Recipe
-from .slots import QueueFull, TrainingSlots, shared_slots
+from .slots import AlreadyQueued, QueueFull, TrainingSlots, shared_slots
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CurvePoint", "ExtraDigits", "JobResult", "JobSpec", "QueueFull", "Snapshot", "TrainingJob", "TrainingTooLong",
+__all__ = ["AlreadyQueued", "CurvePoint", "ExtraDigits", "JobResult", "JobSpec", "QueueFull", "Snapshot", "TrainingJob", "TrainingTooLong",
            "check_length", "max_train_steps", "warm_up"]
 
 TRAIN_THREADS_ENV = "MNIST_DEMO_TRAIN_THREADS"  # torch threads for a training (default: all cores)
@@ -109,6 +110,7 @@ class Snapshot:
     state: str  # queued, running, evaluating, done, cancelled, failed
     version: int  # grows with every change; equal versions mean nothing new
     queue_position: int  # 1 = next in line; 0 once running
+    queue_seconds: float  # estimated seconds until it starts (0 once running)
     trainings_running: int
     latest: Progress | None
     images_per_sec: float  # the latest measured speed (the final report has none of its own)
@@ -207,8 +209,11 @@ class TrainingJob:
 
     def __init__(self, spec: JobSpec, stop: threading.Event | None = None, *, slots: TrainingSlots | None = None,
                  data_dir: str | None = None, device: str | None = None, threads: int | None = None,
-                 nice: int | None = None, report_seconds: float = 0.25) -> None:
+                 nice: int | None = None, report_seconds: float = 0.25, session=None,
+                 cost: float | None = None) -> None:
         self.spec = spec
+        self.session = session  # whose training: one place in line per session
+        self.cost = cost  # declared seconds of machine time (None: worked out from the spec)
         self.stop = stop or threading.Event()
         self.slots = slots or shared_slots()
         self.data_dir = data_dir
@@ -228,18 +233,22 @@ class TrainingJob:
         self._test_curve: list[tuple[int, float]] = []
         self._result: JobResult | None = None
         self._error: str | None = None
-        self.refusal: TrainingTooLong | QueueFull | None = None  # why start() did not start it
+        self.refusal: TrainingTooLong | QueueFull | AlreadyQueued | None = None  # why start() did not start it
         self._thread = threading.Thread(target=self._run, name=f"train-{spec.model}", daemon=True)
 
     def start(self) -> TrainingJob:
-        """Take a place in line and begin. A training that is too long (`check_length`) or that finds
-        the line full (`QueueFull`) does not start: the job is "failed" at once, its error says why
-        (`refusal` holds the exception), and it holds no place in line."""
+        """Take a place in line and begin. A training that is too long (`check_length`), that finds
+        the line full (`QueueFull`) or whose session already has one (`AlreadyQueued`) does not start:
+        the job is "failed" at once, its error says why (`refusal` holds the exception), and it holds no
+        place in line."""
+        extra = len(self.spec.extra) if self.spec.extra else 0
         try:
-            check_length(self.spec.recipe, self.spec.model, self.device,
-                         extra_images=len(self.spec.extra) if self.spec.extra else 0)
-            self._ticket = self.slots.join()
-        except (TrainingTooLong, QueueFull) as exc:
+            check_length(self.spec.recipe, self.spec.model, self.device, extra_images=extra)
+            cost = self.cost
+            if cost is None and self.spec.model in MODELS:
+                cost = training_seconds(self.spec.model, self.spec.recipe, extra)
+            self._ticket = self.slots.join(self.session, cost)
+        except (TrainingTooLong, QueueFull, AlreadyQueued) as exc:
             self.refusal = exc
             self._update(state="failed", error=str(exc))
             return self
@@ -257,10 +266,13 @@ class TrainingJob:
         return None if process is None else process.pid
 
     def snapshot(self) -> Snapshot:
-        position = self._ticket.position() if self._ticket is not None else 0
+        ticket = self._ticket
+        position = ticket.position() if ticket is not None else 0
+        seconds = ticket.estimated_start() if position else 0.0
         running = self.slots.running
         with self._lock:
-            return Snapshot(self._state, self._version, position, running, self._latest, self._images_per_sec,
+            return Snapshot(self._state, self._version, position, seconds, running, self._latest,
+                            self._images_per_sec,
                             tuple(self._curve),
                             tuple(self._test_curve), self._result, self._error)
 
@@ -271,6 +283,8 @@ class TrainingJob:
             self._version += 1
 
     def _record(self, event: Progress) -> None:
+        if self._ticket is not None:
+            self._ticket.report(1.0 if event.kind == "done" else event.fraction)
         with self._lock:
             self._latest = event
             if event.kind == "step":
@@ -288,9 +302,9 @@ class TrainingJob:
         ticket = self._ticket
         try:
             while not ticket.wait(0.2):
-                if self.stop.is_set():
+                if self.stop.is_set() or ticket.cancelled:
                     raise _Cancelled
-                self._update()  # the place in line may have moved
+                self._update()  # the place in line (and its estimate) may have moved
             if self.stop.is_set():
                 raise _Cancelled
             problem = self._problem()

@@ -1,9 +1,22 @@
-"""A global cap on simultaneous trainings, with a first-come queue whose positions users can see.
+"""The fair training queue: a cap on simultaneous trainings and one line that never refuses a class.
 
-A few CPU cores can serve many people's predictions but only one or two trainings at a time;
-further requests wait in line. The cap is $MNIST_DEMO_MAX_TRAININGS (default 1); the line holds
-at most $MNIST_DEMO_MAX_QUEUED (default 8) waiting trainings, beyond which `join` raises `QueueFull`
-(the page says "busy, try again").
+A few CPU cores serve many people's predictions but only one or two trainings at a time; the others
+wait in one line, fairly across browser sessions: each session holds at most one place (running or
+waiting; a second `join` raises `AlreadyQueued`), and places are served oldest first.
+
+Every place declares its cost, the seconds of machine time it expects to take (a class preset a few,
+a full recipe minutes; `budget.training_seconds` works it out). The line is bounded by time, not by
+a small count: a newcomer is admitted while the machine can finish everything in line, the newcomer
+included, within `horizon` seconds ($MNIST_DEMO_QUEUE_SECONDS, default 900), so thirty small class
+trainings fit where three long ones would not. A hard count ($MNIST_DEMO_MAX_QUEUED, default 200)
+is a last bound against scripts; beyond either bound `join` raises `QueueFull`.
+
+Each waiting place sees its position and an estimated start (`Ticket.estimated_start`), worked out
+by playing the line forward over `capacity` slots ($MNIST_DEMO_MAX_TRAININGS, default 1): a running
+training's remaining time comes from its own progress (`Ticket.report`), a waiting one's from its
+declared cost times what declared costs have really taken on this machine so far (`speed`, learned
+from every finished training), so the estimates correct themselves as the lesson goes on.
+`cancel_session` (a tab closed) gives the session's place back.
 """
 
 from __future__ import annotations
@@ -11,34 +24,62 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable, Hashable
 
 MAX_TRAININGS_ENV = "MNIST_DEMO_MAX_TRAININGS"
 MAX_QUEUED_ENV = "MNIST_DEMO_MAX_QUEUED"
-DEFAULT_MAX_QUEUED = 8
+QUEUE_SECONDS_ENV = "MNIST_DEMO_QUEUE_SECONDS"
+DEFAULT_MAX_QUEUED = 200
+DEFAULT_QUEUE_SECONDS = 900.0  # the line holds what the machine can finish within 15 minutes
+DEFAULT_COST = 60.0  # seconds, for a place that declares none
+MIN_REPORTED = 0.05  # below this fraction done, a running training's own progress says too little
+SPEED_WEIGHT = 0.3  # how much each finished training moves the learned speed (an exponential average)
 
 
 class QueueFull(RuntimeError):
-    """Every slot is busy and the line is full: try again later."""
+    """The line holds all the machine can finish in its stated time (or its hard count): try later."""
 
-    def __init__(self, running: int, waiting: int) -> None:
-        super().__init__(f"The server is busy: {running} training(s) running and {waiting} waiting, the most "
+    def __init__(self, running: int, waiting: int, seconds: float | None = None) -> None:
+        wait = f" (about {seconds / 60:.0f} min of work)" if seconds is not None else ""
+        super().__init__(f"The server is busy: {running} training(s) running and {waiting} waiting{wait}, the most "
                          f"it takes. Try again in a few minutes.")
         self.running, self.waiting = running, waiting
 
 
-class Ticket:
-    """One place in line. `wait` until it runs, then `release`."""
+class AlreadyQueued(RuntimeError):
+    """This session already has a training running or in line: one at a time each."""
 
-    def __init__(self, slots: TrainingSlots) -> None:
+    def __init__(self) -> None:
+        super().__init__("You already have a training running or waiting: one at a time each.")
+
+
+class Ticket:
+    """One place in line. `wait` until it runs, `report` its progress while it runs, then `release`."""
+
+    def __init__(self, slots: TrainingSlots, session: Hashable | None, cost: float, joined: float) -> None:
         self._slots = slots
+        self.session = session
+        self.cost = cost  # declared seconds of machine time
+        self.joined = joined
+        self.started: float | None = None  # the slots' clock when it began running
+        self.fraction = 0.0  # how much of it is done, as it reports
+        self.cancelled = False  # given back by `cancel_session` (or `release`) before it ran
 
     def position(self) -> int:
         """0 while running (or released), else 1 for the first in line, 2 for the next, ..."""
         return self._slots.position(self)
 
+    def estimated_start(self) -> float:
+        """Seconds from now until it should start (0 once running or released)."""
+        return self._slots.estimated_start(self)
+
     def wait(self, timeout: float | None = None) -> bool:
-        """Block until this ticket may train (True) or `timeout` seconds pass (False)."""
+        """Block until this ticket may train (True) or `timeout` seconds pass or it is cancelled (False)."""
         return self._slots.wait(self, timeout)
+
+    def report(self, fraction: float) -> None:
+        """How much of the training is done (0..1), for everyone's estimates."""
+        self.fraction = min(max(float(fraction), 0.0), 1.0)
 
     def release(self) -> None:
         """Give the slot (or the place in line) back; safe to call twice."""
@@ -46,46 +87,90 @@ class Ticket:
 
 
 class TrainingSlots:
-    """At most `capacity` tickets run at once; the others (at most `max_waiting`, None: no limit)
-    wait in the order they joined."""
+    """At most `capacity` tickets run at once; the others wait oldest first, one per session, as long
+    as everything in line can be finished within `horizon` seconds (None: no time bound) and at most
+    `max_waiting` wait (None: no count bound)."""
 
-    def __init__(self, capacity: int = 1, max_waiting: int | None = None) -> None:
+    def __init__(self, capacity: int = 1, max_waiting: int | None = None, horizon: float | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         if capacity < 1:
             raise ValueError(f"capacity must be at least 1 (got {capacity})")
         if max_waiting is not None and max_waiting < 0:
             raise ValueError(f"max_waiting must be 0 or more (got {max_waiting})")
+        if horizon is not None and horizon <= 0:
+            raise ValueError(f"horizon must be positive (got {horizon})")
         self.capacity = capacity
         self.max_waiting = max_waiting
+        self.horizon = horizon
+        self.speed = 1.0  # real seconds per declared second, learned from finished trainings
+        self._clock = clock
         self._cond = threading.Condition()
         self._running: list[Ticket] = []
         self._waiting: list[Ticket] = []
 
-    def join(self) -> Ticket:
-        """Take a place at the end of the line (it may start at once); QueueFull if the line is full."""
-        ticket = Ticket(self)
+    def join(self, session: Hashable | None = None, cost: float | None = None) -> Ticket:
+        """Take a place at the end of the line (it may start at once). `session`: whose it is (None: an
+        anonymous caller, never limited to one); `cost`: its declared seconds of machine time.
+        Raises AlreadyQueued if the session holds a place, QueueFull if the line is full."""
+        cost = DEFAULT_COST if cost is None else max(float(cost), 0.1)
         with self._cond:
-            if (self.max_waiting is not None and len(self._running) >= self.capacity
-                    and len(self._waiting) >= self.max_waiting):
+            if session is not None and any(t.session == session for t in self._running + self._waiting):
+                raise AlreadyQueued
+            busy = len(self._running) >= self.capacity or bool(self._waiting)
+            if busy and self.max_waiting is not None and len(self._waiting) >= self.max_waiting:
                 raise QueueFull(len(self._running), len(self._waiting))
+            if busy and self.horizon is not None:
+                free = self._forecast(self._clock())[1]
+                finish = max(max(free), min(free) + cost * self.speed)  # all done, the newcomer included
+                if finish > self.horizon:
+                    raise QueueFull(len(self._running), len(self._waiting), finish)
+            ticket = Ticket(self, session, cost, self._clock())
             self._waiting.append(ticket)
             self._promote()
         return ticket
 
     def _promote(self) -> None:
         while self._waiting and len(self._running) < self.capacity:
-            self._running.append(self._waiting.pop(0))
+            ticket = self._waiting.pop(0)
+            ticket.started = self._clock()
+            self._running.append(ticket)
         self._cond.notify_all()
+
+    def _remaining(self, ticket: Ticket, now: float) -> float:
+        """A running ticket's seconds to go: from its own progress once it has some, else its cost."""
+        elapsed = now - (ticket.started if ticket.started is not None else now)
+        if ticket.fraction >= MIN_REPORTED:
+            return elapsed * (1 - ticket.fraction) / ticket.fraction
+        return max(ticket.cost * self.speed - elapsed, 0.0)
+
+    def _forecast(self, now: float) -> tuple[dict[int, float], list[float]]:
+        """Play the line forward: {id(waiting ticket): seconds until it starts}, and the seconds until
+        each slot would be free once everything in line is done."""
+        free = sorted(self._remaining(t, now) for t in self._running)
+        free += [0.0] * (self.capacity - len(free))
+        starts = {}
+        for ticket in self._waiting:
+            free.sort()
+            starts[id(ticket)] = free[0]
+            free[0] += ticket.cost * self.speed
+        return starts, free
 
     def position(self, ticket: Ticket) -> int:
         with self._cond:
             return self._waiting.index(ticket) + 1 if ticket in self._waiting else 0
+
+    def estimated_start(self, ticket: Ticket) -> float:
+        with self._cond:
+            if ticket not in self._waiting:
+                return 0.0
+            return self._forecast(self._clock())[0][id(ticket)]
 
     def wait(self, ticket: Ticket, timeout: float | None = None) -> bool:
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
             while ticket not in self._running:
                 if ticket not in self._waiting:
-                    return False  # released while waiting
+                    return False  # released or cancelled while waiting
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     return False
@@ -96,9 +181,29 @@ class TrainingSlots:
         with self._cond:
             if ticket in self._running:
                 self._running.remove(ticket)
+                self._learn(ticket)
             elif ticket in self._waiting:
                 self._waiting.remove(ticket)
+                ticket.cancelled = True
             self._promote()
+
+    def _learn(self, ticket: Ticket) -> None:
+        """A training that ran to its end tells what a declared second really takes here."""
+        if ticket.fraction < 1.0 or ticket.started is None:
+            return
+        measured = (self._clock() - ticket.started) / ticket.cost
+        self.speed = (1 - SPEED_WEIGHT) * self.speed + SPEED_WEIGHT * measured
+
+    def cancel_session(self, session: Hashable) -> bool:
+        """The session's tab closed: give its waiting place back (True if it had one). A running training
+        is stopped by its own job, which then releases its ticket."""
+        with self._cond:
+            mine = [t for t in self._waiting if t.session == session]
+            for ticket in mine:
+                self._waiting.remove(ticket)
+                ticket.cancelled = True
+            self._promote()
+        return bool(mine)
 
     @property
     def running(self) -> int:
@@ -109,6 +214,11 @@ class TrainingSlots:
     def waiting(self) -> int:
         with self._cond:
             return len(self._waiting)
+
+    def pending_seconds(self) -> float:
+        """Seconds until everything running and waiting now should be done."""
+        with self._cond:
+            return max(self._forecast(self._clock())[1])
 
 
 _shared: TrainingSlots | None = None
@@ -121,5 +231,6 @@ def shared_slots() -> TrainingSlots:
     with _shared_lock:
         if _shared is None:
             _shared = TrainingSlots(max(1, int(os.environ.get(MAX_TRAININGS_ENV, "1"))),
-                                    max(0, int(os.environ.get(MAX_QUEUED_ENV, str(DEFAULT_MAX_QUEUED)))))
+                                    max(0, int(os.environ.get(MAX_QUEUED_ENV, str(DEFAULT_MAX_QUEUED)))),
+                                    max(1.0, float(os.environ.get(QUEUE_SECONDS_ENV, str(DEFAULT_QUEUE_SECONDS)))))
         return _shared

@@ -33,10 +33,11 @@ from torch import nn
 
 from ..data import Split, load_split, resolve_data_dir
 from ..models import build_model
+from .budget import training_seconds
 from .engine import Progress, train
 from .metrics import accuracy
 from .recipes import Recipe
-from .slots import QueueFull, TrainingSlots, shared_slots
+from .slots import AlreadyQueued, QueueFull, TrainingSlots, shared_slots
 
 MNIST_MIX = 2000  # MNIST images in every teaching epoch (the first ones of the training set)
 MINE_PER_EPOCH = 1000  # the person's digits, repeated, fill about this many images of every epoch
@@ -202,12 +203,16 @@ class TeachJob:
     `result`, `error`; set `stop` to end it (between steps, keeping what was learned)."""
 
     def __init__(self, model: nn.Module, model_name: str, mine: Split, held_out: Split | None, *,
-                 slots: TrainingSlots | None = None, data_dir=None, mnist_before: float | None = None) -> None:
+                 slots: TrainingSlots | None = None, data_dir=None, mnist_before: float | None = None,
+                 session=None) -> None:
         from .job import TRAIN_NICE_ENV, default_threads
 
         self.stop = threading.Event()
         self.state = "queued"  # queued, running, done, cancelled, failed
         self.position = 0
+        self.queue_seconds = 0.0  # estimated seconds until it starts
+        self.session = session  # whose teaching: one place in line per session
+        self._cost = training_seconds(model_name, TEACH, len(repeated(mine)))
         self.latest: Progress | None = None
         self.result: TeachResult | None = None
         self.error: str | None = None
@@ -223,11 +228,11 @@ class TeachJob:
 
     def start(self) -> TeachJob:
         try:
-            self._ticket = self._slots.join()
-        except QueueFull as exc:
+            self._ticket = self._slots.join(self.session, self._cost)
+        except (QueueFull, AlreadyQueued) as exc:
             self.state, self.error = "failed", str(exc)
             return self
-        self.position = self._ticket.position()
+        self.position, self.queue_seconds = self._ticket.position(), self._ticket.estimated_start()
         self._thread.start()
         return self
 
@@ -246,14 +251,14 @@ class TeachJob:
         process = None
         try:
             while not self._ticket.wait(0.2):
-                if self.stop.is_set():
+                if self.stop.is_set() or self._ticket.cancelled:
                     self.state = "cancelled"
                     return
-                self.position = self._ticket.position()
+                self.position, self.queue_seconds = self._ticket.position(), self._ticket.estimated_start()
             if self.stop.is_set():
                 self.state = "cancelled"
                 return
-            self.position, self.state = 0, "running"
+            self.position, self.queue_seconds, self.state = 0, 0.0, "running"
             ctx = _mp_context()
             receiver, sender = ctx.Pipe(duplex=False)
             child_stop = ctx.Event()
@@ -274,6 +279,7 @@ class TeachJob:
                         from None
                 if kind == "progress":
                     self.latest = progress_from_message(payload)
+                    self._ticket.report(1.0 if self.latest.kind == "done" else self.latest.fraction)
                 elif kind == "error":
                     self.state, self.error = "failed", payload
                     return

@@ -153,8 +153,9 @@ STRINGS: dict[str, dict[str, str]] = {
                         "zh": "已加载 **{title}**：可在手写识别或可视化中选择它。"},
     "train.upload_rejected": {"en": "Upload rejected: {reason}", "zh": "上传被拒绝：{reason}"},
     "train.queued": {
-        "en": "Waiting for a free training slot: you are number {position} in line ({running} training now).",
-        "zh": "正在等待空闲的训练名额：你排在第 {position} 位（当前有 {running} 个训练在进行）。",
+        "en": "Waiting for a free training slot: you are number {position} in line ({running} training now); "
+              "yours should start in about {start}.",
+        "zh": "正在等待空闲的训练名额：你排在第 {position} 位（当前有 {running} 个训练在进行），预计约 {start} 后开始。",
     },
     "train.preparing": {"en": "Preparing the data…", "zh": "正在准备数据…"},
     "train.progress": {

@@ -99,7 +99,8 @@ def progress_html(snap: Snapshot | None, lang: str) -> str:
         return ""
     fraction, text = 0.0, ""
     if snap.state == "queued":
-        text = t("train.queued", lang, position=snap.queue_position, running=snap.trainings_running)
+        text = t("train.queued", lang, position=snap.queue_position, running=snap.trainings_running,
+                 start=_clock(snap.queue_seconds))
     elif snap.latest is None:
         text = t("train.preparing", lang)
     else:
@@ -350,7 +351,7 @@ async def run(tab: TrainTab, values: dict):
     session.training, session.run_stop = True, stop
     job = None
     try:
-        job = TrainingJob(spec, stop).start()
+        job = TrainingJob(spec, stop, session=id(session)).start()
         no_points = pd.DataFrame({"epoch": [], "accuracy": []})
         x_lim = [0, spec.recipe.epochs]  # the curves grow from left to right across the whole run
         yield {tab.message: "", tab.progress: progress_html(job.snapshot(), lang),
