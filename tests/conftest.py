@@ -53,15 +53,26 @@ def postgres_url(postgres_server_url):
 
 
 @pytest.fixture
-def class_db(tmp_path, monkeypatch):
-    """A fresh class store in use by the Class tab's handlers, with fresh rate limits and class models."""
-    from mnist_demo.classroom import security, store, tuning
-    from mnist_demo.ui import class_tab
+def class_db(tmp_path):
+    """A fresh class store."""
+    from mnist_demo.classroom.store import ClassStore
 
-    s = store.ClassStore(tmp_path / "state")
-    store.use_store(s)
-    monkeypatch.setattr(class_tab, "GUARD", security.Guard())
-    monkeypatch.setattr(tuning, "MODELS", tuning.ClassModels())
+    s = ClassStore(tmp_path / "state")
     yield s
-    store.use_store(None)
     s.close()
+
+
+@pytest.fixture
+def classroom(class_db):
+    """Class mode over a fresh store, with its own rate limits and class models."""
+    from mnist_demo.classroom.service import Classroom
+
+    return Classroom(class_db)
+
+
+@pytest.fixture
+def class_ui(classroom):
+    """The Class tab's handlers over `classroom`."""
+    from mnist_demo.ui.class_tab import ClassTab
+
+    return ClassTab(classroom)

@@ -99,13 +99,13 @@ class App:
         self.stop()
 
 
-def serve_in_process(port: int | None = None) -> App:
-    """`build_app().launch(...)` in this process (prevent_thread_lock), with app.py's launch options."""
+def serve_in_process(port: int | None = None, **build) -> App:
+    """`build_app(**build).launch(...)` in this process (prevent_thread_lock), with app.py's launch options."""
     from mnist_demo.ui.app import build_app, launch_options
 
     port = port or free_port()
     options = {**launch_options(), "server_name": "127.0.0.1", "server_port": port}
-    demo = build_app()
+    demo = build_app(**build)
     demo.launch(**options, prevent_thread_lock=True, quiet=True)
     app = App(port, demo.close)
     _wait_until_serving(app.url, 60)

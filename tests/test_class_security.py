@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from mnist_demo.classroom import security, store
-from mnist_demo.ui import class_tab
+from mnist_demo.classroom.service import Classroom, Student
+from mnist_demo.classroom.store import ClassStore
 from mnist_demo.ui.i18n import t
 from mnist_demo.ui.session import Session
 
@@ -38,19 +39,19 @@ def a_class(class_db):
     return info, key
 
 
-def dashboard_calls(code: str, key: str):
+def dashboard_calls(ui, code: str, key: str):
     """Every dashboard handler, called as a client could call it (any inputs it likes)."""
     session = Session()
     select = gr.SelectData(None, {"index": [1, 2], "value": 0})
     return {
-        "open": lambda r: class_tab.on_open(code, key, "digitnet", session, "en", r),
-        "tick": lambda r: class_tab.on_tick(code, key, "digitnet", session, "en", None, r),
-        "cell": lambda r: class_tab.on_cell(code, key, "digitnet", session, "en", select, r),
-        "remove": lambda r: class_tab.on_remove(code, key, 1, "digitnet", session, "en", r),
-        "remove_nickname": lambda r: class_tab.on_remove_nickname(code, key, "Ada", "digitnet", session, "en", r),
-        "export": lambda r: class_tab.on_export(code, key, session, "en", r),
-        "renew": lambda r: class_tab.on_renew(code, key, "digitnet", session, "en", r),
-        "delete": lambda r: class_tab.on_delete(code, key, True, "en", r),
+        "open": lambda r: ui.on_open(code, key, "digitnet", session, "en", r),
+        "tick": lambda r: ui.on_tick(code, key, "digitnet", session, "en", None, r),
+        "cell": lambda r: ui.on_cell(code, key, "digitnet", session, "en", select, r),
+        "remove": lambda r: ui.on_remove(code, key, 1, "digitnet", session, "en", r),
+        "remove_nickname": lambda r: ui.on_remove_nickname(code, key, "Ada", "digitnet", session, "en", r),
+        "export": lambda r: ui.on_export(code, key, session, "en", r),
+        "renew": lambda r: ui.on_renew(code, key, "digitnet", session, "en", r),
+        "delete": lambda r: ui.on_delete(code, key, True, "en", r),
     }
 
 
@@ -64,7 +65,7 @@ def refused(call, r) -> bool:
 
 
 @pytest.mark.parametrize("which", ["wrong_key", "other_class_key", "guessed_code", "empty", "malformed"])
-def test_every_dashboard_handler_refuses_without_the_right_key(class_db, a_class, which):
+def test_every_dashboard_handler_refuses_without_the_right_key(class_db, class_ui, a_class, which):
     info, key = a_class
     other, other_key = class_db.create_class("other")
     code, attempt = {
@@ -74,14 +75,14 @@ def test_every_dashboard_handler_refuses_without_the_right_key(class_db, a_class
         "empty": (info.code, ""),
         "malformed": ("'; DROP TABLE classes; --", None),
     }[which]
-    for number, (name, call) in enumerate(dashboard_calls(code, attempt).items()):
+    for number, (name, call) in enumerate(dashboard_calls(class_ui, code, attempt).items()):
         assert refused(call, request(f"10.1.{number}.1")), name  # a new address each: not the rate limit
     assert class_db.count(info.code) == 2 and class_db.get_class(info.code) is not None  # nothing removed, nothing deleted
 
 
-def test_the_right_key_opens_everything(class_db, a_class, tmp_path):
+def test_the_right_key_opens_everything(class_db, class_ui, a_class, tmp_path):
     info, key = a_class
-    calls = dashboard_calls(info.code.lower(), key)
+    calls = dashboard_calls(class_ui, info.code.lower(), key)
     opened = calls["open"](request())
     assert opened[0]["visible"] is True and "7B" in opened[2]
     assert "#1" in opened[3] and "Ada" in opened[3]
@@ -93,76 +94,88 @@ def test_the_right_key_opens_everything(class_db, a_class, tmp_path):
     assert class_db.get_class(info.code) is None
 
 
-def test_refusal_does_not_tell_a_wrong_key_from_an_unknown_code(class_db, a_class):
+def test_refusal_does_not_tell_a_wrong_key_from_an_unknown_code(class_db, class_ui, a_class):
     info, key = a_class
     messages = set()
     for code in (info.code, security.new_code()):
         with pytest.raises(gr.Error) as error:
-            class_tab.on_open(code, "not-the-key", "digitnet", Session(), "en", request(f"10.2.{len(messages)}.1"))
+            class_ui.on_open(code, "not-the-key", "digitnet", Session(), "en", request(f"10.2.{len(messages)}.1"))
         messages.add(error.value.message)
     assert len(messages) == 1
 
 
-def test_key_tries_are_rate_limited_per_address_and_per_class(class_db, a_class):
+def test_key_tries_are_rate_limited_per_address_and_per_class(class_db, class_ui, a_class):
     info, key = a_class
     for _ in range(security.KEY_FAILURES_PER_WINDOW):
         with pytest.raises(gr.Error):
-            class_tab.on_open(info.code, "guess", "digitnet", Session(), "en", request("10.3.0.1"))
+            class_ui.on_open(info.code, "guess", "digitnet", Session(), "en", request("10.3.0.1"))
     with pytest.raises(gr.Error, match="Too many tries"):  # even the right key, from this address, for a while
-        class_tab.on_open(info.code, key, "digitnet", Session(), "en", request("10.3.0.1"))
-    class_tab.on_open(info.code, key, "digitnet", Session(), "en", request("10.3.0.2"))  # the teacher elsewhere
+        class_ui.on_open(info.code, key, "digitnet", Session(), "en", request("10.3.0.1"))
+    class_ui.on_open(info.code, key, "digitnet", Session(), "en", request("10.3.0.2"))  # the teacher elsewhere
     for n in range(security.KEY_FAILURES_PER_CLASS):  # many addresses on one class
         try:
-            class_tab.on_open(info.code, "guess", "digitnet", Session(), "en", request(f"10.4.{n}.1"))
+            class_ui.on_open(info.code, "guess", "digitnet", Session(), "en", request(f"10.4.{n}.1"))
         except gr.Error:
             pass
     with pytest.raises(gr.Error, match="Too many tries"):
-        class_tab.on_open(info.code, "guess", "digitnet", Session(), "en", request("10.5.0.1"))
+        class_ui.on_open(info.code, "guess", "digitnet", Session(), "en", request("10.5.0.1"))
 
 
-def test_joins_with_guessed_codes_are_rate_limited(class_db, a_class):
+def test_joins_with_guessed_codes_are_rate_limited(class_db, class_ui, a_class):
     info, _ = a_class
     for _ in range(security.JOIN_FAILURES_PER_WINDOW):
         with pytest.raises(gr.Error, match="no open class"):
-            class_tab.on_join(security.new_code(), "en", request("10.6.0.1"))
+            class_ui.on_join(security.new_code(), "en", request("10.6.0.1"))
     with pytest.raises(gr.Error, match="Too many tries"):
-        class_tab.on_join(info.code, "en", request("10.6.0.1"))
-    joined = class_tab.on_join(info.code, "en", request("10.6.0.2"))  # a right code from elsewhere
-    assert isinstance(joined[2], class_tab.Student) and joined[2].code == info.code
+        class_ui.on_join(info.code, "en", request("10.6.0.1"))
+    joined = class_ui.on_join(info.code, "en", request("10.6.0.2"))  # a right code from elsewhere
+    assert isinstance(joined[2], Student) and joined[2].code == info.code
     assert security.CODE_SPACE / store.MAX_CLASSES / 2 > 4e8  # tries for an even chance, with every class open
 
 
-def test_students_see_only_their_own_drawings(class_db, a_class):
+def test_students_see_only_their_own_drawings(class_db, class_ui, a_class):
     info, _ = a_class
-    ada = class_tab.Student(info.code, "", "digitnet", "student-a")
-    stranger = class_tab.Student(info.code, "", "digitnet", "someone-new")
-    assert [caption for _, caption in class_tab.my_drawings(ada, "en")] == ["#1: 1 (network: 1)"]
-    assert class_tab.my_drawings(stranger, "en") == []
-    assert class_tab.my_drawings(None, "en") == []
+    ada = Student(info.code, "", "digitnet", "student-a")
+    stranger = Student(info.code, "", "digitnet", "someone-new")
+    assert [caption for _, caption in class_ui.my_drawings(ada, "en")] == ["#1: 1 (network: 1)"]
+    assert class_ui.my_drawings(stranger, "en") == []
+    assert class_ui.my_drawings(None, "en") == []
 
 
-def test_giving_a_drawing_needs_a_joined_class(class_db, a_class):
+def test_giving_a_drawing_needs_a_joined_class(class_db, class_ui, a_class):
     payload = json.dumps({"w": 4, "h": 4, "data": "AAAAAAAAAAAAAAAAAAAAAA==", "final": True})
     with pytest.raises(gr.Error, match="Join a class first"):
-        class_tab.give(3, payload, None, "", "en")
+        class_ui.give(3, payload, None, "", "en")
     info, _ = a_class
-    me = class_tab.Student(info.code, "", "digitnet", "me")
+    me = Student(info.code, "", "digitnet", "me")
     with pytest.raises(gr.Error, match="Draw a digit first"):  # blank
-        class_tab.give(3, payload, me, "", "en")
+        class_ui.give(3, payload, me, "", "en")
     class_db.delete_class(info.code)
     ink = np.zeros((112, 112), np.uint8)
     ink[20:90, 50:60] = 255
     import base64
     drawn = json.dumps({"w": 112, "h": 112, "data": base64.b64encode(ink.tobytes()).decode(), "final": True})
     with pytest.raises(gr.Error, match="closed"):
-        class_tab.give(1, drawn, me, "", "en")
+        class_ui.give(1, drawn, me, "", "en")
 
 
-def test_a_page_load_with_a_class_link_joins(class_db, a_class):
+def test_every_refusal_of_the_service_has_a_message():
+    import inspect
+    import re
+
+    from mnist_demo.classroom import service
+    from mnist_demo.ui.class_tab import MESSAGES
+
+    raised = set(re.findall(r'Refused\("(\w+)"', inspect.getsource(service)))
+    limits = {"class_full", "student_full", "too_many_students", "too_many_classes"}  # the store's, passed on
+    assert len(raised) > 8 and raised | limits == set(MESSAGES)
+
+
+def test_a_page_load_with_a_class_link_joins(class_db, class_ui, a_class):
     info, _ = a_class
-    out = class_tab.on_join_link("en", request(query={"class": security.pretty_code(info.code)}))
+    out = class_ui.on_join_link("en", request(query={"class": security.pretty_code(info.code)}))
     assert out[3].code == info.code and out[2]["visible"] is True
-    assert all(v == gr.skip() for v in class_tab.on_join_link("en", request()))
+    assert all(v == gr.skip() for v in class_ui.on_join_link("en", request()))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -219,15 +232,19 @@ def _inputs(config: dict, fn_index: int, values: dict[str, object]) -> list:
 
 
 @pytest.fixture(scope="module")
-def app_url():
-    """The real app served in this process (so it uses the store the tests set)."""
+def served(tmp_path_factory):
+    """The real app served in this process, on a classroom of its own: (its address, the classroom)."""
     from tests.harness import serve_in_process
 
-    with serve_in_process() as app:
-        yield app.url
+    room = Classroom(ClassStore(tmp_path_factory.mktemp("state")))
+    with serve_in_process(classroom=room) as app:
+        yield app.url, room
+    room.store.close()
 
 
-def test_dashboard_events_by_number_refuse_a_guessed_code_or_a_wrong_key(class_db, app_url):
+def test_dashboard_events_by_number_refuse_a_guessed_code_or_a_wrong_key(served):
+    app_url, room = served
+    class_db = room.store
     info, key = class_db.create_class("api")
     class_db.add_drawing(info.code, "s1", digit_image(3), 3, nickname="Ada")
     events, config = _events(app_url)
@@ -241,7 +258,7 @@ def test_dashboard_events_by_number_refuse_a_guessed_code_or_a_wrong_key(class_d
             data = _inputs(config, fn, {"class-dash-code": code, "class-dash-key": attempt, "class-remove-id": 1,
                                         "class-remove-nickname-pick": "Ada", "class-delete-confirm": True,
                                         "class-model": "digitnet"})
-            class_tab.GUARD = security.Guard()  # the same client address every time: test refusal, not the limit
+            room.guard = security.Guard()  # the same client address every time: test refusal, not the limit
             event = {"index": [8, 4], "value": 1} if name.endswith(".select") else None
             answer = _call(app_url, fn, data, f"attacker{number}{fn}", event)
             if name == "timer.tick":

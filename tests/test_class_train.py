@@ -14,8 +14,8 @@ import torch
 
 from mnist_demo.catalog import DEFAULT_MODEL, shipped
 from mnist_demo.classroom import security, tuning
+from mnist_demo.classroom.service import Student
 from mnist_demo.classroom.store import Drawing
-from mnist_demo.ui import class_tab
 from mnist_demo.ui.i18n import t
 from mnist_demo.ui.session import Session
 from tests.harness import needs_dataset, run_coroutine
@@ -44,7 +44,7 @@ def test_every_fifth_drawing_of_each_digit_is_held_out_in_the_order_given():
 
 
 def test_class_models_are_one_per_class_kept_with_it_bounded_in_memory_and_dropped(class_db):
-    models = tuning.ClassModels(limit=2)
+    models = tuning.ClassModels(class_db, limit=2)
     entry = shipped()[DEFAULT_MODEL]
     codes = [class_db.create_class(name)[0].code for name in "ABC"]
     made = {code: tuning.ClassModel(code, entry, DEFAULT_MODEL, "d", None, [], 0.0) for code in codes}
@@ -63,15 +63,15 @@ def test_class_models_are_one_per_class_kept_with_it_bounded_in_memory_and_dropp
     assert models.drop(c) and models.get(c) is None and not models.drop(c)
 
 
-def test_training_needs_the_teacher_key_and_enough_drawings(class_db):
+def test_training_needs_the_teacher_key_and_enough_drawings(class_db, class_ui):
     info, key = class_db.create_class("few")
-    for call in (lambda: collect(class_tab.on_train(info.code, "wrong", DEFAULT_MODEL, Session(), "en", request())),
-                 lambda: collect(class_tab.on_train(security.new_code(), key, DEFAULT_MODEL, Session(), "en",
+    for call in (lambda: collect(class_ui.on_train(info.code, "wrong", DEFAULT_MODEL, Session(), "en", request())),
+                 lambda: collect(class_ui.on_train(security.new_code(), key, DEFAULT_MODEL, Session(), "en",
                                                     request("10.0.0.2"))),
-                 lambda: class_tab.on_train_stop(info.code, "", "en", request("10.0.0.3"))):
+                 lambda: class_ui.on_train_stop(info.code, "", "en", request("10.0.0.3"))):
         with pytest.raises(gr.Error, match="do not open a dashboard"):
             call()
-    [update] = collect(class_tab.on_train(info.code, key, DEFAULT_MODEL, Session(), "en", request()))
+    [update] = collect(class_ui.on_train(info.code, key, DEFAULT_MODEL, Session(), "en", request()))
     assert update[0] == t("class.train_few", "en", min=tuning.MIN_DRAWINGS, count=0)
 
 
@@ -99,14 +99,14 @@ def unipen_class(class_db, count_per_digit: int = 6):
 
 @pytest.mark.slow
 @needs_dataset("unipen-dev", "the class draws UNIPEN digits")
-def test_train_on_our_class_compares_on_held_out_drawings_and_students_can_pick_it(class_db):
+def test_train_on_our_class_compares_on_held_out_drawings_and_students_can_pick_it(class_db, classroom, class_ui):
     info, key, payloads = unipen_class(class_db)
     other, _ = class_db.create_class("other class")
-    updates = collect(class_tab.on_train(info.code, key, DEFAULT_MODEL, Session(), "en", request()))
+    updates = collect(class_ui.on_train(info.code, key, DEFAULT_MODEL, Session(), "en", request()))
     message, table, train_button, stop_button = updates[-1]
     assert message.startswith("✅"), message
     assert train_button["interactive"] is True and stop_button["interactive"] is False
-    found = tuning.MODELS.get(info.code)
+    found = classroom.models.get(info.code)
     assert found is not None and found.entry.key == f"class:{info.code}"
     result = found.result
     assert (result.trained_on, result.held_out) == (50, 10) and len(found.held_ids) == 10  # every 5th of 6 per digit
@@ -117,17 +117,17 @@ def test_train_on_our_class_compares_on_held_out_drawings_and_students_can_pick_
     assert any("Training on 50 drawings" in str(u[0]) or "Waiting" in str(u[0]) for u in updates[:-1])
 
     # A student of this class picks the class model: it reads (and is recorded with) their drawings
-    student = class_tab.Student(info.code, info.title, DEFAULT_MODEL, "student-new")
-    picked, line = class_tab.on_student_model("class", student, "en")
+    student = Student(info.code, info.title, DEFAULT_MODEL, "student-new")
+    picked, line = class_ui.on_student_model("class", student, "en")
     assert picked.use_class_model and line == t("class.class_model_on", "en")
-    assert class_tab._student_entry(picked) is found.entry
-    assert class_tab._student_entry(student).key == DEFAULT_MODEL  # the default until they pick it
-    class_tab.give(4, payloads[4], picked, "", "en")
+    assert classroom.student_entry(picked) is found.entry
+    assert classroom.student_entry(student).key == DEFAULT_MODEL  # the default until they pick it
+    class_ui.give(4, payloads[4], picked, "", "en")
     assert class_db.student_drawings(info.code, "student-new")[0].model == f"class:{info.code}"
     # ... and only this class's: a student of another class picking "class" gets no class model
-    stranger, line = class_tab.on_student_model("class", class_tab.Student(other.code, "", DEFAULT_MODEL, "x"), "en")
-    assert class_tab._student_entry(stranger).key == DEFAULT_MODEL and line == t("class.no_class_model", "en")
+    stranger, line = class_ui.on_student_model("class", Student(other.code, "", DEFAULT_MODEL, "x"), "en")
+    assert classroom.student_entry(stranger).key == DEFAULT_MODEL and line == t("class.no_class_model", "en")
 
     # Deleting the class drops its model
-    class_tab.on_delete(info.code, key, True, "en", request())
-    assert tuning.MODELS.get(info.code) is None and class_tab._student_entry(picked).key == DEFAULT_MODEL
+    class_ui.on_delete(info.code, key, True, "en", request())
+    assert classroom.models.get(info.code) is None and classroom.student_entry(picked).key == DEFAULT_MODEL

@@ -491,22 +491,3 @@ class ClassStore:
         row = self._one("SELECT bytes FROM classes WHERE code = ?", (code,))
         return 0 if row is None else row[0]
 
-
-_default: ClassStore | None = None
-_default_lock = threading.Lock()
-
-
-def default_store() -> ClassStore:
-    """The app's one store, in `state_dir()`, opened on first use."""
-    global _default
-    with _default_lock:
-        if _default is None:
-            _default = ClassStore()
-        return _default
-
-
-def use_store(store: ClassStore | None) -> None:
-    """Make `store` the app's store (tests, benchmarks); None opens `state_dir()` again on next use."""
-    global _default
-    with _default_lock:
-        _default = store

@@ -77,22 +77,18 @@ def model_key(code: str) -> str:
 
 
 class ClassModels:
-    """code -> ClassModel: the class models of the class store (`store`, default the app's), with the networks
-    loaded in memory (bounded, least recently used first out) and rechecked against the store every `check_s`.
+    """code -> ClassModel: the class models of the class store `store`, with the networks loaded in memory
+    (bounded, least recently used first out) and rechecked against the store every `check_s`.
     Safe from any thread."""
 
-    def __init__(self, limit: int = MAX_MODELS, check_s: float = CHECK_S, store=None, clock=time.monotonic) -> None:
-        self.limit, self.check_s, self.clock = limit, check_s, clock
-        self._store = store
+    def __init__(self, store: class_store.ClassStore, limit: int = MAX_MODELS, check_s: float = CHECK_S,
+                 clock=time.monotonic) -> None:
+        self.store, self.limit, self.check_s, self.clock = store, limit, check_s, clock
         self._models: OrderedDict[str, tuple[ClassModel | None, float]] = OrderedDict()  # code -> (model, checked)
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return sum(model is not None for model, _ in self._models.values())
-
-    @property
-    def store(self):
-        return self._store if self._store is not None else class_store.default_store()
 
     def _remember(self, code: str, model: ClassModel | None) -> None:
         with self._lock:
@@ -137,9 +133,6 @@ class ClassModels:
     def clear(self) -> None:
         with self._lock:
             self._models.clear()
-
-
-MODELS = ClassModels()  # the app's class models
 
 
 def load(stored: class_store.StoredModel | None) -> ClassModel | None:

@@ -7,6 +7,7 @@ every front end (the Draw tab, the API, a benchmark) reports it the same way.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from .photo import from_picture
 
 NOT_SURE_BELOW = 0.5  # a top probability under this gets a "not sure" note, unless the model's card says otherwise
 DIGITS = DATASETS["mnist"].classes
+PREDICT_CONCURRENCY = 4  # a prediction takes a few ms: several run at once (more would only fight over the cores)
+PREDICTING = threading.BoundedSemaphore(PREDICT_CONCURRENCY)  # shared by every blocking prediction, whatever its route
 
 # Outcomes of a reading
 CONFIDENT = "confident"

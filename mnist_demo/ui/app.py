@@ -1,4 +1,4 @@
-"""The Blocks app: a language selector and three tabs sharing per-browser-session state.
+"""The Blocks app: a language selector and four tabs sharing per-browser-session state.
 
 Every limit the server relies on is set here (see LIMITS in the README): Gradio's own (sessions
 kept, upload size, cache cleanup, queue length, no direct HTTP calls of queued events) and the
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
+from ..classroom.service import Classroom
 from ..reading.files import MAX_PICTURE_BYTES
 from . import guard, i18n
 from .i18n import LANGUAGES, Localizer, t
@@ -34,6 +35,7 @@ class Context:
     localizer: Localizer  # create every translated component through it: ctx.localizer(gr.Button, value="key")
     models_changed: gr.State  # bumped when this session's model list changes; pickers refresh on .change
     input_changed: gr.State  # bumped when the Draw tab's current input changes; Visualize follows
+    classroom: Classroom  # class mode's store, rate limits, class models and class trainings (the Class tab)
 
 
 def detect_language(request: gr.Request) -> str:
@@ -46,7 +48,8 @@ def on_page_load(request: gr.Request) -> tuple[str, Session]:
     return detect_language(request), open_session(request)
 
 
-def build_app() -> gr.Blocks:
+def build_app(classroom: Classroom | None = None) -> gr.Blocks:
+    """The app; `classroom`: class mode's state (default: one on the store in `store.state_dir()`)."""
     from . import class_tab, draw_tab, train_tab, visualize_tab  # noqa: F401  (tabs import the core lazily)
 
     L = Localizer()
@@ -64,6 +67,7 @@ def build_app() -> gr.Blocks:
             localizer=L,
             models_changed=gr.State(0),
             input_changed=gr.State(0),
+            classroom=classroom if classroom is not None else Classroom(),
         )
         with gr.Tabs(elem_id="tabs"):
             with L(gr.Tab, label="tab.draw", id="draw", elem_id="tab-draw"):

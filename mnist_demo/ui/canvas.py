@@ -8,7 +8,7 @@ a stroke, an undo or a clear also fires `submit` (the preprocessing panel, the V
 stroke; Gradio then fires the component's `change` event. Strokes are kept as points in [0, 1]
 so the drawing survives any resize, and the 112 px ink is drawn directly from them (exact
 anti-aliasing, no image to upload). Undo and clear are plain DOM events on the canvas, so
-buttons elsewhere on the page can send them (see UNDO_JS and CLEAR_JS).
+buttons elsewhere on the page can send them (`pad_js`).
 """
 
 from __future__ import annotations
@@ -150,10 +150,16 @@ canvas.dataset.ready = '1';
 """
 JS = f"const SEND_EVERY_MS = {SEND_EVERY_MS}, INK_SIDE = {INK_SIDE}, BRUSH = {BRUSH};\n" + SCRIPT
 
-# For buttons elsewhere on the page: `button.click(None, js=UNDO_JS)`.
-UNDO_JS = "() => { document.querySelector('#sketchpad canvas.ink')?.dispatchEvent(new Event('pad-undo')); }"
-CLEAR_JS = ("(...args) => { document.querySelector('#sketchpad canvas.ink')?.dispatchEvent(new Event('pad-clear'));"
+
+def pad_js(elem_id: str, action: str) -> str:
+    """JavaScript for a button elsewhere on the page (`button.click(None, js=pad_js("sketchpad", "undo"))`): send
+    the canvas `elem_id` its `pad-undo` or `pad-clear` event; the event's own inputs pass through unchanged."""
+    return (f"(...args) => {{ document.querySelector('#{elem_id} canvas.ink')?.dispatchEvent(new Event('pad-{action}'));"
             " return args; }")
+
+
+UNDO_JS = pad_js("sketchpad", "undo")
+CLEAR_JS = pad_js("sketchpad", "clear")
 
 
 def drawing_canvas(elem_id: str = "sketchpad") -> gr.HTML:

@@ -7,12 +7,11 @@ nothing but the read-only shipped models.
 
 from __future__ import annotations
 
-import threading
-
 import gradio as gr
 
 from ..catalog import DEFAULT_MODEL, resolve
 from ..reading import predict
+from ..reading.predict import PREDICT_CONCURRENCY, PREDICTING
 from . import teach_panel
 from .canvas import CLEAR_JS, UNDO_JS, drawing_canvas
 from .i18n import t
@@ -21,8 +20,6 @@ from .seen_panel import seen_html
 from .session import Session, model_choices, usable
 
 DATASET = "mnist"  # the picker lists digit models only: a clothing classifier has nothing to say about digits
-PREDICT_CONCURRENCY = 4  # a prediction takes a few ms: several run at once (more would only fight over the cores)
-PREDICTING = threading.BoundedSemaphore(PREDICT_CONCURRENCY)  # shared by every prediction, whatever its route
 PREDICT_GROUP = "draw-predict"
 # The canvas's updates skip Gradio's queue: on a busy 2-core machine the queue's round trip made the
 # label lag 190-300 ms behind the stroke's end, against 30-40 ms without it (bench/stroke_latency.py).

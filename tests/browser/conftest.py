@@ -19,10 +19,27 @@ def pytest_collection_modifyitems(items) -> None:
 
 
 @pytest.fixture(scope="session")
-def app_url():
-    """The real Gradio app, launched once per test run on a free local port."""
-    with serve_in_process() as app:
-        yield app.url
+def served(tmp_path_factory):
+    """The real Gradio app, launched once per test run on a free local port, on a classroom of its own (a store
+    in a temporary folder): (its address, the classroom)."""
+    from mnist_demo.classroom.service import Classroom
+    from mnist_demo.classroom.store import ClassStore
+
+    room = Classroom(ClassStore(tmp_path_factory.mktemp("state")))
+    with serve_in_process(classroom=room) as app:
+        yield app.url, room
+    room.store.close()
+
+
+@pytest.fixture(scope="session")
+def app_url(served):
+    return served[0]
+
+
+@pytest.fixture(scope="session")
+def app_classroom(served):
+    """The served app's class mode: its store, rate limits and class models."""
+    return served[1]
 
 
 @pytest.fixture(scope="session")

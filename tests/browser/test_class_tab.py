@@ -10,20 +10,15 @@ import zipfile
 
 import pytest
 
-from mnist_demo.classroom import store
-from mnist_demo.classroom.store import ClassStore
 from tests.harness import DIGITS, touch_strokes
 
 CANVAS = "#class-canvas canvas.ink"
 
 
 @pytest.fixture
-def class_store(tmp_path):
-    s = ClassStore(tmp_path / "state")
-    store.use_store(s)
-    yield s
-    store.use_store(None)
-    s.close()
+def class_store(app_classroom):
+    """The served app's class store."""
+    return app_classroom.store
 
 
 def field(page, elem_id: str):
