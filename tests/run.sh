@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command (README): installs what the tests need into the current Python environment
-# (requirements, dev requirements, Debian's Chromium when missing), then runs ruff and every test:
+# (requirements, dev requirements, Debian's Chromium and a CJK font when missing), then runs ruff and every test:
 # unit, slow and browser tests (tests/browser) alike. Extra arguments go to pytest (e.g. -m "not browser").
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +16,12 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb 
   echo "--- installing Debian's postgresql for the class store's tests"
   (apt-get update -q && apt-get install -y -q postgresql) >/tmp/mnist-demo-apt-pg.log 2>&1 \
     || { tail -5 /tmp/mnist-demo-apt-pg.log; echo "--- no PostgreSQL: its tests will skip"; }
+fi
+# A CJK font, so the Chinese pages' screenshot and layout checks measure real glyphs (WenQuanYi Micro Hei: 1.6 MB).
+if command -v fc-list >/dev/null 2>&1 && [ -z "$(fc-list :lang=zh 2>/dev/null)" ]; then
+  echo "--- installing a CJK font for the Chinese browser tests"
+  (apt-get update -q && apt-get install -y -q fonts-wqy-microhei) >/tmp/mnist-demo-apt-fonts.log 2>&1 \
+    || { tail -20 /tmp/mnist-demo-apt-fonts.log; exit 1; }
 fi
 python -m pip install -q -r requirements.txt -r requirements-dev.txt
 

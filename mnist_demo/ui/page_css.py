@@ -21,7 +21,13 @@ ANSWER_MAX_HEIGHT_PX = 100  # the probabilities on a phone: the top three bars, 
 PHONE_ORDER = ("draw-canvas-label", "sketchpad", "draw-tools", "draw-status", "prediction", "teach-panel",
                "draw-model", "upload", "my-digits-panel", "seen")
 
+# File boxes whose label sits in the flow above the drop area: Gradio floats it over the box, where a long
+# label (or a narrow box, or Chinese) ran into the "drop a file here" text.
+LABELLED_FILES = ("train-extra", "train-upload", "train-download", "teach-zip", "class-export-file")
+
 CSS = f"""
+{", ".join(f"#{name} [data-testid='block-label']" for name in LABELLED_FILES)} {{
+  position: static !important; margin-bottom: 4px; max-width: 100%; white-space: normal; }}
 #teach-buttons .teach-row {{ flex-wrap: nowrap !important; gap: 4px !important; }}
 #teach-buttons .teach-row button {{ min-width: 0 !important; padding-left: 2px !important;
   padding-right: 2px !important; white-space: nowrap; }}

@@ -480,11 +480,11 @@ def build(ctx) -> None:
         with gr.Column(scale=2, min_width=320):
             model = L(gr.Dropdown, model_choices("en"), value=FIRST_TO_TRAIN, label="train.model",
                       elem_id="train-model")
-            with gr.Row():
-                dataset = L(gr.Dropdown, dataset_choices(), value=MODELS[FIRST_TO_TRAIN].dataset,
-                            label="train.dataset", elem_id="train-dataset", min_width=160)
-                extra = L(gr.File, label="train.extra", file_types=[".zip"], height=90, elem_id="train-extra",
-                          min_width=160)
+            dataset = L(gr.Dropdown, dataset_choices(), value=MODELS[FIRST_TO_TRAIN].dataset,
+                        label="train.dataset", elem_id="train-dataset")
+            # Its own row, full width, label above the box (page_css.LABELLED_FILES): beside the dataset its long
+            # label ran into the box's own text.
+            extra = L(gr.File, label="train.extra", file_types=[".zip"], height=110, elem_id="train-extra")
             preset = L(gr.Dropdown, preset_choices(FIRST_TO_TRAIN, "en"), value=own, label="train.preset",
                        elem_id="train-preset")
             preset_info = gr.Markdown(RECIPES[own].description, elem_id="train-preset-info")
