@@ -355,3 +355,39 @@ def test_one_address_cannot_open_as_many_sessions_as_gradio_keeps():
     from mnist_demo.ui import app
 
     assert app.MAX_SESSIONS >= 2 * guard.PAGE_LOADS_PER_WINDOW
+
+
+def test_one_session_or_one_address_cannot_fill_the_queue(monkeypatch):
+    monkeypatch.setenv("MNIST_DEMO_TRUSTED_PROXIES", "1")
+
+    def request(address: str):
+        return SimpleNamespace(client=SimpleNamespace(host="10.0.0.1"),
+                               headers=SimpleNamespace(getlist=lambda name: [f"6.6.6.6, {address}"]))
+
+    def event(session_hash: str, address: str):
+        return SimpleNamespace(session_hash=session_hash, request=request(address))
+
+    pushed = []
+
+    async def push(body, req, username):
+        pushed.append(body.session_hash)
+        line.queue.append(event(body.session_hash, req.headers.getlist("")[0].split(", ")[1]))
+        return True, "id", "success"
+
+    line = SimpleNamespace(queue=[])
+    queue = SimpleNamespace(event_queue_per_concurrency_id={"x": line}, active_jobs=[None], push=push)
+    guard.bound_queue(queue, per_session=3, per_address=5)
+
+    def join(session_hash: str, address: str) -> str:
+        return run_coroutine(queue.push(SimpleNamespace(session_hash=session_hash), request(address), None))[2]
+
+    assert [join("tab", "198.51.100.9") for _ in range(4)] == ["success"] * 3 + ["queue_full"]
+    assert [join(f"tab{n}", "198.51.100.9") for n in range(3)] == ["success"] * 2 + ["queue_full"]
+    assert join("elsewhere", "198.51.100.10") == "success"
+    line.queue.clear()  # the events ran
+    assert join("tab", "198.51.100.9") == "success"
+
+
+def test_the_app_bounds_its_queue_per_session_and_address():
+    demo = build_app()
+    assert demo._queue.push.__name__ == "bounded"

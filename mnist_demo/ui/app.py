@@ -22,7 +22,7 @@ from .session import Session, close_closed_tab, close_session, is_open, open_ses
 # Gradio's session LRU (~0.4 MB each: a copy of the page's config): twice what one address may open in
 # guard.WINDOW_S, so no single address can push other tabs out
 MAX_SESSIONS = int(os.environ.get("MNIST_DEMO_MAX_SESSIONS", str(2 * guard.PAGE_LOADS_PER_WINDOW)))
-MAX_QUEUE = int(os.environ.get("MNIST_DEMO_MAX_QUEUE", "256"))  # events waiting in Gradio's queue
+MAX_QUEUE = int(os.environ.get("MNIST_DEMO_MAX_QUEUE", "512"))  # events waiting in Gradio's queue (half per address)
 CACHE_CLEANUP = (600, 1800)  # every 10 minutes, remove Gradio's cached files older than 30 minutes
 
 
@@ -86,6 +86,7 @@ def build_app(classroom: Classroom | None = None) -> gr.Blocks:
         lang.change(L.updates, inputs=lang, outputs=L.components, api_visibility="private")
     # api_open=False: queued events only through the queue (bounded by max_size), not by direct HTTP calls.
     demo.queue(max_size=MAX_QUEUE, api_open=False)
+    guard.bound_queue(demo._queue, per_address=MAX_QUEUE // 2)
     guard.EVENTS.update(demo.fns)
     guard.PAGE_LOAD = page_load["id"]
     guard.EVENT_NAMES.update({fn.api_name: i for i, fn in demo.fns.items() if fn.api_name})

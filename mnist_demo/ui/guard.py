@@ -18,6 +18,9 @@
   and drops the least recently used without a word, so loads are what a script would evict real tabs with;
   the app keeps MAX_SESSIONS at twice this, so one address cannot push anyone out) and UPLOADS_PER_WINDOW
   file uploads (anyone may upload; Gradio keeps the files until its cache sweep).
+* `bound_queue`: Gradio's queue takes at most MAX_EVENTS_PER_SESSION waiting or running events of one
+  session and `per_address` of one address (the app passes half the queue), so one tab or one script
+  cannot fill the queue for everyone.
 * `WATCH` notes, per Gradio session hash, its open streams (the heartbeat and `queue/data`)
   and the time of its latest request, so the unload handler can tell a closed tab from a
   dropped connection (see `session.close_closed_tab`).
@@ -61,6 +64,9 @@ PAGE_LOADS_PER_WINDOW = int(os.environ.get("MNIST_DEMO_PAGE_LOADS_PER_WINDOW", "
 UPLOADS_PER_WINDOW = int(os.environ.get("MNIST_DEMO_UPLOADS_PER_WINDOW", "250"))
 TOO_MANY = ("Too many requests from your network right now. Wait a few minutes and reload the page. / "
             "你所在网络的请求过多。请等几分钟后刷新页面。")
+MAX_EVENTS_PER_SESSION = 8  # a page has one or two events in flight (a save, the dashboard's refresh, a training)
+BUSY = ("Too many of your requests are waiting already. Wait for them to finish. / "
+        "你的请求已有太多在等待处理。请等它们完成。")
 HEARTBEAT_WAIT_SECONDS = 5.0  # a page opens its heartbeat beside its load event; this long for the load to land
 MAX_WAITING = 64  # requests waiting for their page load at once; beyond that, refused at once
 RELOAD = "This page's session has ended. Reload the page to go on. / 本页面的会话已结束。请刷新页面后继续。"
@@ -272,6 +278,31 @@ class Guard:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+def request_address(request) -> str:
+    """The client's address of a Starlette request (as `Guard.address` reads a scope)."""
+    headers = getattr(request, "headers", None)
+    forwarded = headers.getlist("x-forwarded-for") if hasattr(headers, "getlist") else []
+    return client_address(getattr(getattr(request, "client", None), "host", None), forwarded)
+
+
+def bound_queue(queue, per_session: int = MAX_EVENTS_PER_SESSION, per_address: int = 128) -> None:
+    """Wrap Gradio's `Queue.push` (what /queue/join calls): refuse, as Gradio refuses a full queue, an event of
+    a session or an address that has `per_session` / `per_address` events waiting or running already."""
+    push = queue.push
+
+    async def bounded(body, request, username):
+        events = [e for line in queue.event_queue_per_concurrency_id.values() for e in line.queue]
+        events += [e for job in queue.active_jobs if job for e in job]
+        if body.session_hash and sum(e.session_hash == body.session_hash for e in events) >= per_session:
+            return False, BUSY, "queue_full"
+        address = request_address(request)
+        if sum(request_address(e.request) == address for e in events) >= per_address:
+            return False, TOO_MANY, "queue_full"
+        return await push(body, request, username)
+
+    queue.push = bounded
 
 
 def middleware() -> list:
