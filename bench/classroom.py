@@ -124,8 +124,10 @@ def find_events(config: dict) -> dict[str, int]:
     events = {"load": []}
     for index, dep in enumerate(config["dependencies"]):
         targets = [tuple(t) for t in dep.get("targets", [])]
-        if (ids.get("sketchpad"), "change") in targets:
+        if (ids.get("sketchpad"), "input") in targets:  # the live event (the server road)
             events["canvas"] = index
+        if (ids.get("sketchpad"), "stop") in targets:  # the stroke's end when the page answers itself
+            events["device_end"] = index
         if (ids.get("sketchpad"), "submit") in targets:
             events["stroke_end"] = index
         if (ids.get("train-start"), "click") in targets:

@@ -629,3 +629,91 @@ def needs_dataset(folder: str, why: str = ""):
 
     where = data_folder() / folder
     return pytest.mark.skipif(not where.is_dir(), reason=f"{where} is missing{': ' + why if why else ''}")
+
+
+# --- the page's own answers (ui/device.py) -------------------------------------------------------
+
+def parity_inks(count: int, seed: int = 0):
+    """`count` ink maps (N x 112 x 112 uint8) as the canvas sends them: half UNIPEN pen digits rendered as
+    the canvas draws them (handwriting.render_ink), half MNIST test digits redrawn by a user and sent as the
+    canvas would (tests/test_rerendered_mnist.py), in a seeded random choice."""
+    import numpy as np
+
+    from mnist_demo import handwriting
+    from mnist_demo.data import load_split
+    from tests.test_rerendered_mnist import browser_ink, render_like_a_user
+
+    rng = np.random.default_rng(seed)
+    pens = handwriting.load_unipen()
+    inks = [handwriting.render_ink(handwriting.to_canvas(pens[i].strokes))
+            for i in rng.choice(len(pens), count // 2, replace=False)]
+    mnist = load_split("mnist", "test").images.numpy()
+    for i in rng.choice(len(mnist), count - count // 2, replace=False):
+        inks.append(np.round(browser_ink(render_like_a_user(mnist[i], rng)) * 255).astype(np.uint8))
+    return np.stack(inks).astype(np.uint8)
+
+
+# Runs in a page of the app once its device runtime is ready: each ink (base64 of its bytes) through the
+# page's own geometry and the model `key`'s ONNX graph; returns base64 float32 inputs (784 each, zeros when
+# blank) and probabilities (10 each, NaN when blank), and the milliseconds each took.
+DEVICE_PARITY_JS = """async ([inks, key, side]) => {
+  const D = globalThis.MnistDevice, entry = D.config.models[key];
+  const session = await ort.InferenceSession.create(new URL(entry.url, document.baseURI).href);
+  const inputs = new Float32Array(inks.length * 784), probs = new Float32Array(inks.length * 10).fill(NaN);
+  const ms = [];
+  for (let i = 0; i < inks.length; i++) {
+    const bytes = Uint8Array.from(atob(inks[i]), (c) => c.charCodeAt(0));
+    const started = performance.now();
+    const x = MnistGeometry.prepare(bytes, side);
+    if (x) {
+      const out = await session.run({ x: new ort.Tensor('float32', x, [1, 1, 28, 28]) });
+      probs.set(out.p.data, i * 10);
+      inputs.set(x, i * 784);
+    }
+    ms.push(performance.now() - started);
+  }
+  const b64 = (a) => { let s = ''; const u = new Uint8Array(a.buffer);
+    for (let i = 0; i < u.length; i += 4096) s += String.fromCharCode.apply(null, u.subarray(i, i + 4096)); return btoa(s); };
+  return { inputs: b64(inputs), probs: b64(probs), ms };
+}"""
+
+DEVICE_READY_JS = "(pad) => !!(globalThis.MnistDevice && MnistDevice.canAnswer && MnistDevice.canAnswer(pad))"
+
+
+def device_parity(page, inks, key: str, batch: int = 250) -> dict:
+    """The page's inputs and probabilities for `inks` (see DEVICE_PARITY_JS), against the server's
+    (reading.geometry.from_ink and the PyTorch model): the figures the README's parity targets name."""
+    import base64
+
+    import numpy as np
+    import torch
+
+    from mnist_demo.catalog import resolve
+    from mnist_demo.models import probabilities
+    from mnist_demo.reading.geometry import from_ink
+
+    side = inks.shape[1]
+    page_inputs, page_probs, ms = [], [], []
+    for start in range(0, len(inks), batch):
+        chunk = [base64.b64encode(ink.tobytes()).decode() for ink in inks[start:start + batch]]
+        out = page.evaluate(DEVICE_PARITY_JS, [chunk, key, side])
+        page_inputs.append(np.frombuffer(base64.b64decode(out["inputs"]), np.float32).reshape(-1, 784))
+        page_probs.append(np.frombuffer(base64.b64decode(out["probs"]), np.float32).reshape(-1, 10))
+        ms += out["ms"]
+    page_inputs, page_probs = np.concatenate(page_inputs), np.concatenate(page_probs)
+    prepared = [from_ink(ink) for ink in inks]
+    server_inputs = np.stack([p.image.reshape(784) for p in prepared]).astype(np.float32)
+    drawn = np.array([not p.blank for p in prepared])
+    model = resolve(key).model
+    with torch.inference_mode():
+        server_probs = probabilities(model, model(torch.from_numpy(server_inputs[drawn]).view(-1, 1, 28, 28))).numpy()
+    page_drawn = ~np.isnan(page_probs[:, 0])
+    diff = np.abs(page_inputs - server_inputs)
+    both = drawn & page_drawn
+    return {
+        "drawings": len(inks), "blank_agree": bool((drawn == page_drawn).all()),
+        "input_diff_p999": float(np.percentile(diff, 99.9)), "input_diff_max": float(diff.max()),
+        "top1_agree": float((page_probs[both].argmax(1) == server_probs[both[drawn]].argmax(1)).mean()),
+        "prob_diff_max": float(np.abs(page_probs[both] - server_probs[both[drawn]]).max()),
+        "page_ms_median": float(np.median(ms)),
+    }

@@ -197,11 +197,15 @@ def test_model_picker_lists_digit_models_with_accuracy_and_this_sessions_own():
     model = build_model("fastnet", seed=0).eval()
     mine = session.add_trained(model, {"model": "fastnet", "dataset": "mnist", "test_accuracy": 0.9812})
     session.add_trained(model, {"model": "fashionnet", "dataset": "fashion-mnist", "test_accuracy": 0.9})
-    update = draw_tab.on_models_changed(session, "no-longer-there")
+    update, device_config = draw_tab.on_models_changed(session, "no-longer-there")
     labels, keys = zip(*update["choices"], strict=True)
     assert mine.key in keys and "98.12%" in labels[keys.index(mine.key)]
     assert all(entry.dataset == "mnist" for key, entry in {**shipped(), **session.trained}.items() if key in keys)
     assert update["value"] == draw_tab.default_choice(list(keys))
+    # The page may run the session's new model itself: exported as it joined the picker (not the NumPy one).
+    files = json.loads(device_config)["models"]
+    assert mine.key in files and "digitnet" in files and "s2-numpy-cnn" not in files
+    assert set(files) <= set(keys)
 
 
 def test_not_sure_names_what_it_is_unsure_between_without_a_contradicting_percentage():

@@ -14,7 +14,7 @@ import gradio as gr
 
 from ..classroom.service import Classroom
 from ..reading.files import MAX_PICTURE_BYTES
-from . import guard, i18n
+from . import device, guard, i18n
 from .i18n import LANGUAGES, Localizer, t
 from .page_css import CSS as PAGE_CSS
 from .session import Session, close_closed_tab, close_session, is_open, open_session
@@ -104,5 +104,5 @@ def launch_options() -> dict:
         "server_port": int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
         "state_session_capacity": MAX_SESSIONS,
         "max_file_size": MAX_PICTURE_BYTES,  # pictures and weights files alike (weights are smaller still)
-        "app_kwargs": {"middleware": guard.middleware()},
+        "app_kwargs": {"middleware": guard.middleware() + device.middleware()},  # /device/: the page's runtime files
     }

@@ -2,16 +2,21 @@
 
 Its value is a small JSON payload `{"w": 112, "h": 112, "data": base64 of 112*112 ink bytes, "final":
 false}` (the format `reading.files.decode_ink_payload` reads; "final" is true once the pointer is
-released), or "" when the canvas is empty. Each change fires `change` (the live answer); the end of
-a stroke, an undo or a clear also fires `submit` (the preprocessing panel, the Visualize tab). The script sets
-`props.value` at most every SEND_EVERY_MS while the pointer moves and once at the end of each
-stroke; Gradio then fires the component's `change` event. Strokes are kept as points in [0, 1]
+released), or "" when the canvas is empty. On the server road the script sets `props.value` at most
+every SEND_EVERY_MS while the pointer moves and once at the end of each stroke, and fires `input`
+(the live answer; setting the value also fires `change`); the end of a stroke, an undo or a clear
+also fires `submit` (the preprocessing panel, the Visualize tab). On the device road (`device=True`
+and the page's runtime ready, see ui/device.py) the answers during a stroke are computed in the page
+and shown through `select`, with no request; only the stroke's end sends the ink (`stop`).
+Strokes are kept as points in [0, 1]
 so the drawing survives any resize, and the 112 px ink is drawn directly from them (exact
 anti-aliasing, no image to upload). Undo and clear are plain DOM events on the canvas, so
 buttons elsewhere on the page can send them (`pad_js`).
 """
 
 from __future__ import annotations
+
+import json
 
 import gradio as gr
 
@@ -72,24 +77,51 @@ function fitToScreen() {  // backing store = on-screen size x devicePixelRatio, 
   redraw();
 }
 
-function payload(final) {
-  if (!strokes.length) return '';
+function inkBytes() {  // the ink map: INK_SIDE x INK_SIDE bytes, 255 = full ink
   trace(inkCtx, INK_SIDE, '#fff', '#000');  // white ink on black: the red channel is the ink
   const rgba = inkCtx.getImageData(0, 0, INK_SIDE, INK_SIDE).data;
   const ink = new Uint8Array(INK_SIDE * INK_SIDE);
   for (let i = 0; i < ink.length; i++) ink[i] = rgba[4 * i];
+  return ink;
+}
+
+function payload(final, ink) {
+  if (!strokes.length) return '';
   let bytes = '';
   for (let i = 0; i < ink.length; i += 4096) bytes += String.fromCharCode.apply(null, ink.subarray(i, i + 4096));
   return JSON.stringify({ w: INK_SIDE, h: INK_SIDE, data: btoa(bytes), final: final });
 }
 
+function toServer(final, ink) {  // the server road: the live event ('input'), and at the stroke's end 'submit'
+  const value = payload(final === true, ink);
+  if (props.value === value && final !== true) return false;
+  props.value = value;
+  trigger('input');  // the answer (setting the value also fires 'change', which the Draw tab leaves unheard)
+  if (final === true) trigger('submit');  // the stroke is complete: the preprocessing panel and Visualize follow
+  globalThis.MnistDevice?.setRoad?.('server');
+  return true;
+}
+
 function send(final) {  // final: the pointer was released (or undo, clear): the drawing is complete for now
   clearTimeout(timer); timer = null;
   lastSent = performance.now();
-  const value = payload(final === true);
-  if (props.value === value && final !== true) return;
-  props.value = value;  // Gradio fires the component's 'change' event: the answer
-  if (final === true) trigger('submit');  // the stroke is complete: the preprocessing panel and Visualize follow
+  const ink = strokes.length ? inkBytes() : null;
+  const device = DEVICE && globalThis.MnistDevice;
+  if (device && device.canAnswer && device.canAnswer(PAD_ID)) {
+    // On the device: no request while drawing; the answer is shown through the display event ('select').
+    // At the stroke's end the ink still goes to the server ('stop'), for the panel, Visualize and saves.
+    device.answer(PAD_ID, ink, INK_SIDE).then((ok) => {
+      if (ok) trigger('select');
+      else if (final !== true) toServer(false, ink);  // the device could not: the server answers this one
+      canvas.dispatchEvent(new Event('pad-answered'));
+    });
+    if (final === true) {
+      props.value = payload(true, ink);
+      trigger('stop');
+    }
+  } else if (!toServer(final, ink)) {
+    return;
+  }
   canvas.dispatchEvent(new Event('pad-sent'));  // for tests and benchmarks
 }
 
@@ -162,7 +194,16 @@ UNDO_JS = pad_js("sketchpad", "undo")
 CLEAR_JS = pad_js("sketchpad", "clear")
 
 
-def drawing_canvas(elem_id: str = "sketchpad") -> gr.HTML:
-    """The canvas component; its `change` event carries the ink payload (or "" when empty)."""
-    return gr.HTML(value="", html_template=HTML, css_template=CSS, js_on_load=JS, elem_id=elem_id,
+def script(elem_id: str, device: bool) -> str:
+    """The canvas's script for the canvas `elem_id`; `device`: it may answer on the device (ui/device.py)."""
+    return f"const PAD_ID = {json.dumps(elem_id)}, DEVICE = {json.dumps(device)};\n" + JS
+
+
+def drawing_canvas(elem_id: str = "sketchpad", device: bool = False) -> gr.HTML:
+    """The canvas component; its `change` and `input` events carry the ink payload (or "" when empty).
+
+    `device`: when the page's runtime can answer (ui/device.py), the answers during a stroke come from
+    the device through `select` (wire it to `device.show_js`), and the stroke's end fires `stop` with
+    the final ink instead of `input` and `submit`."""
+    return gr.HTML(value="", html_template=HTML, css_template=CSS, js_on_load=script(elem_id, device), elem_id=elem_id,
                    apply_default_css=False, container=False, padding=False)

@@ -9,22 +9,24 @@ from __future__ import annotations
 
 import gradio as gr
 
-from ..catalog import DEFAULT_MODEL, resolve
+from ..catalog import DEFAULT_MODEL, resolve, shipped
 from ..reading import predict
 from ..reading.predict import PREDICT_CONCURRENCY, PREDICTING
-from . import teach_panel
+from . import device, teach_panel
 from .canvas import CLEAR_JS, UNDO_JS, drawing_canvas
 from .i18n import t
 from .seen_panel import CSS as SEEN_CSS
 from .seen_panel import seen_html
 from .session import Session, model_choices, usable
 
+CANVAS_ID = "sketchpad"
 DATASET = "mnist"  # the picker lists digit models only: a clothing classifier has nothing to say about digits
 PREDICT_GROUP = "draw-predict"
 # The canvas's updates skip Gradio's queue: on a busy 2-core machine the queue's round trip made the
 # label lag 190-300 ms behind the stroke's end, against 30-40 ms without it (bench/stroke_latency.py).
 # Only the latest drawing matters (always_last drops the stale ones); PREDICTING bounds the work.
 LIVE = {"queue": False, "show_progress": "hidden", "trigger_mode": "always_last", "api_visibility": "private"}
+DISPLAY = {"queue": False, "show_progress": "hidden", "trigger_mode": "always_last", "api_visibility": "private"}  # events run in the page alone
 QUEUED = {"show_progress": "hidden", "trigger_mode": "always_last", "concurrency_limit": PREDICT_CONCURRENCY,
           "concurrency_id": PREDICT_GROUP, "api_visibility": "private"}
 
@@ -156,10 +158,25 @@ def on_clear(session: Session, lang: str, counter: int) -> tuple:
     return None, *show(predict.Reading(predict.BLANK), session, lang, counter)
 
 
-def on_models_changed(session: Session, key: str | None) -> dict:
+def on_drawing_seen(payload: str | None, key: str | None, session: Session, lang: str, counter: int) -> tuple:
+    """(seen panel, input_changed) at a stroke's end when the page answered on the device (the answer is the page's)."""
+    return on_drawing(payload, key, session, lang, counter)[2:]
+
+
+def device_entries(session: Session | None) -> list:
+    """The picker's models (the page may run each one itself), shipped first."""
+    keys = {k for _, k in model_choices(session, DATASET)}
+    return [e for e in [*shipped().values(), *(session.trained.values() if usable(session) else [])] if e.key in keys]
+
+
+def device_config(session: Session | None, key: str | None = None) -> str:
+    return device.config(device_entries(session), {CANVAS_ID: key})
+
+
+def on_models_changed(session: Session, key: str | None) -> tuple:
     choices = model_choices(session, DATASET)
     keys = [k for _, k in choices]
-    return gr.update(choices=choices, value=key if key in keys else default_choice(keys))
+    return gr.update(choices=choices, value=key if key in keys else default_choice(keys)), device_config(session)
 
 
 def predict_api(picture: dict | None) -> dict[str, float]:
@@ -191,10 +208,12 @@ def build(ctx) -> None:
     with gr.Row(equal_height=False, elem_id="draw-row"):  # one column in page_css.PHONE_ORDER on a phone
         with gr.Column(scale=1, min_width=300, elem_id="draw-left"):
             L(gr.Markdown, value="draw.canvas", elem_id="draw-canvas-label")
-            canvas = drawing_canvas("sketchpad")
+            canvas = drawing_canvas(CANVAS_ID, device=True)
             with gr.Row(elem_id="draw-tools"):
                 undo = L(gr.Button, value="draw.undo", elem_id="undo", size="sm")
                 clear = L(gr.Button, value="draw.clear", elem_id="clear", size="sm", variant="stop")
+            # Under the canvas (the right column's answer and teach buttons keep their place on the screen).
+            note = device.source_note(device_config(None, default_choice([k for _, k in choices])))
             upload = L(gr.Image, type="filepath", label="draw.upload", elem_id="upload", height=220,
                        sources=["upload", "clipboard"])
         with gr.Column(scale=1, min_width=300, elem_id="draw-right"):
@@ -210,15 +229,20 @@ def build(ctx) -> None:
 
     shown = [label, status, seen, ctx.input_changed]
     context = [model, ctx.session, ctx.lang, ctx.input_changed]
-    canvas.change(on_live, [canvas, *context[:3]], shown[:2], preprocess=False, postprocess=False, **LIVE)
+    canvas.input(on_live, [canvas, *context[:3]], shown[:2], preprocess=False, postprocess=False, **LIVE)
     canvas.submit(on_drawing, [canvas, *context], shown, **LIVE)  # the stroke's end (see ui.canvas)
+    # The device road (ui/device.py): answers shown from the page itself, the stroke's end still on the server.
+    canvas.select(None, None, shown[:2], js=device.show_js(CANVAS_ID), **DISPLAY)
+    canvas.stop(on_drawing_seen, [canvas, *context], shown[2:], **LIVE)
+    model.change(None, model, None, js=device.set_key_js(CANVAS_ID), **DISPLAY)
+    ctx.lang.change(None, ctx.lang, None, js=device.SET_LANG_JS, **DISPLAY)
     upload.change(on_upload, [upload, *context], shown, preprocess=False, **{**QUEUED, "show_progress": "minimal"})
     undo.click(None, js=UNDO_JS, api_visibility="private")
     clear.click(on_clear, [ctx.session, ctx.lang, ctx.input_changed], [upload, *shown], js=CLEAR_JS,
                 api_visibility="private")
     for trigger in (model.change, ctx.lang.change):
         trigger(on_refresh, [model, ctx.session, ctx.lang], shown[:3], **QUEUED)
-    ctx.models_changed.change(on_models_changed, [ctx.session, model], model, api_visibility="private")
+    ctx.models_changed.change(on_models_changed, [ctx.session, model], [model, note], api_visibility="private")
     build_api()
 
 

@@ -52,6 +52,8 @@ STRINGS: dict[str, dict[str, str]] = {
                              "zh": "⚠️ 无法读取这幅画。请清除画板后重新书写。"},
     "draw.msg.bad_picture": {"en": "⚠️ This file can't be used as a picture of a digit: {detail}",
                              "zh": "⚠️ 这个文件无法作为数字图片使用：{detail}"},
+    "draw.source.device": {"en": "⚡ Answered on this device", "zh": "⚡ 在本设备上计算"},
+    "draw.source.server": {"en": "Answered by the server", "zh": "由服务器计算"},
     "draw.msg.no_model": {"en": "⚠️ No trained network is available yet: train one in the Train tab.",
                           "zh": "⚠️ 还没有训练好的网络：请先在“训练”页训练一个。"},
     "common.reload": {"en": "⚠️ This page's session has ended. Reload the page to go on.",

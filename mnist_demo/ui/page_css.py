@@ -19,7 +19,7 @@ ANSWER_MAX_HEIGHT_PX = 100  # the probabilities on a phone: the top three bars, 
 # The Draw tab's blocks, top to bottom, on a phone (elem_ids of draw_tab and teach_panel; a block that
 # Gradio wraps, such as a dropdown in its form, is ordered through its wrapper).
 PHONE_ORDER = ("draw-canvas-label", "sketchpad", "draw-tools", "draw-status", "prediction", "teach-panel",
-               "draw-model", "upload", "my-digits-panel", "seen")
+               "answer-source", "draw-model", "upload", "my-digits-panel", "seen")
 
 # File boxes whose label sits in the flow above the drop area: Gradio floats it over the box, where a long
 # label (or a narrow box, or Chinese) ran into the "drop a file here" text.
