@@ -108,7 +108,7 @@ class Classroom:
 
     def __init__(self, class_store: ClassStore | None = None, guard: security.Guard | None = None,
                  models: tuning.ClassModels | None = None, slots: TrainingSlots | None = None) -> None:
-        self.store = class_store if class_store is not None else ClassStore()
+        self.store = class_store if class_store is not None else ClassStore().migrate()
         self.guard = guard or security.Guard()
         self.models = models if models is not None else tuning.ClassModels(self.store)
         self.slots = slots  # None: the process's shared training slots
@@ -279,7 +279,7 @@ class Classroom:
         if run is not None:
             run.job.stop.set()
 
-    # -- Train on our class: a TeachJob (its own process, under the training cap); the model kept in memory ------
+    # -- Train on our class: a TeachJob (its own process, under the training cap); the model kept with the class -
 
     def start_training(self, code: object, key: object, address: str, model: str | None,
                        trained: Mapping[str, Entry] | None = None) -> ClassTraining:

@@ -223,6 +223,12 @@ class ClassStore:
                     self._ready = True
         return self.engine
 
+    def migrate(self) -> ClassStore:
+        """Create the schema, or bring it up to date, now rather than on first use: the app does it as it starts, so
+        a database it cannot reach fails the start, not a student's first drawing."""
+        self._migrated()
+        return self
+
     def _rows(self, sql: str, args: tuple = ()) -> list[tuple]:
         return self._migrated().rows(sql, args)
 
