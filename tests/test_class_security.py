@@ -45,7 +45,9 @@ def dashboard_calls(ui, code: str, key: str):
     select = gr.SelectData(None, {"index": [1, 2], "value": 0})
     return {
         "open": lambda r: ui.on_open(code, key, "digitnet", session, "en", r),
-        "tick": lambda r: ui.on_tick(code, key, "digitnet", session, "en", None, r),
+        "tick": lambda r: ui.on_tick(code, key, "digitnet", session, "en", None, False, r),
+        "projector": lambda r: ui.on_project(code, key, "digitnet", session, "en", r),
+        "card": lambda r: ui.on_card(code, key, session, "en", r),
         "cell": lambda r: ui.on_cell(code, key, "digitnet", session, "en", select, r),
         "remove": lambda r: ui.on_remove(code, key, 1, "digitnet", session, "en", r),
         "remove_nickname": lambda r: ui.on_remove_nickname(code, key, "Ada", "digitnet", session, "en", r),
@@ -86,8 +88,8 @@ def test_the_right_key_opens_everything(class_db, class_ui, a_class, tmp_path):
     opened = calls["open"](request())
     assert opened[0]["visible"] is True and "7B" in opened[2]
     assert "#1" in opened[3] and "Ada" in opened[3]
-    path = calls["export"](request())
-    assert path.endswith(".zip")
+    export = calls["export"](request())
+    assert export["value"].endswith(".zip") and export["visible"] is True
     calls["remove"](request())
     assert class_db.count(info.code) == 1
     calls["delete"](request())

@@ -81,7 +81,7 @@ def test_state_folder_created_on_first_use_in_wal_mode(tmp_path, clock):
     first = ClassStore(folder, clock=clock)
     assert not folder.exists()  # nothing until used
     first.create_class("7B")
-    assert first.engine.journal_mode() == "wal" and first.where() == f"SQLite {folder / store.DB_NAME}"
+    assert first.engine.journal_mode() == "wal" and first.where() == f"SQLite {store.DB_NAME}"
     first.close()
     assert sqlite3.connect(folder / store.DB_NAME).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 

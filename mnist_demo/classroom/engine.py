@@ -54,7 +54,8 @@ class SQLiteEngine:
         self._lock = threading.Lock()
 
     def where(self) -> str:
-        return f"SQLite {self.path}"
+        """The file's name alone: the privacy note (and so the page's /config) never shows the server's folders."""
+        return f"SQLite {self.path.name}"
 
     def _db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)

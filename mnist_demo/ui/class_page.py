@@ -29,6 +29,7 @@ HELD_IDS_SHOWN = 40  # held-out drawing numbers listed under the comparison
 CANVAS_ID = "class-canvas"
 UNDO_JS = pad_js(CANVAS_ID, "undo")
 CLEAR_JS = pad_js(CANVAS_ID, "clear")
+TO_TOP_JS = "() => window.scrollTo(0, 0)"  # a view that replaces another starts at the top of the page
 
 # On a phone joined by link: only the student view, so canvas, answer and buttons fit one screen.
 STUDENT_CSS = """<style>
@@ -43,6 +44,33 @@ STUDENT_CSS = """<style>
 #class-answer p, #class-count p { margin: 0 !important; }
 #class-qr svg { width: min(100%, 520px); height: auto; display: block; margin: auto; }
 #class-code code { font-size: 2.2em; letter-spacing: 0.08em; }
+#class-key-step { border: 2px dashed #c80; border-radius: 8px; padding: 8px; }
+/* The teacher's dashboard: the intro and the start panel give way, so the wall is on the first screen; buttons
+   keep their natural height beside taller fields. */
+.gradio-container:has(#class-dashboard:not(.hidden)) #class-about,
+.gradio-container:has(#class-dashboard:not(.hidden)) #class-start { display: none !important; }
+#class-dashboard .class-controls { align-items: flex-end !important; }
+#class-dashboard .class-controls button, #class-dash-top button { align-self: flex-end; flex-grow: 0 !important;
+  min-width: max-content !important; }
+#class-dash-top { align-items: center !important; }
+#class-dash-header h2 { margin: 0 0 2px 0; }
+/* The projector view: the whole window, nothing of the page around it. */
+.gradio-container:has(#class-projector:not(.hidden)) .main .column > *:has(~ #tabs),
+.gradio-container:has(#class-projector:not(.hidden)) #tabs > .tab-wrapper,
+.gradio-container:has(#class-projector:not(.hidden)) #class-about,
+.gradio-container:has(#class-projector:not(.hidden)) #class-start,
+.gradio-container:has(#class-projector:not(.hidden)) footer { display: none !important; }
+#class-projector { position: fixed; inset: 0; z-index: 50; background: var(--body-background-fill, #fff);
+  padding: 1.2vh 1.2vw; overflow: hidden; }
+#class-projector > .row { height: 100%; flex-wrap: nowrap !important; }
+#class-projector-side { flex: 0 0 min(30vw, 64vh) !important; min-width: 0 !important; gap: 1vh !important; }
+#class-projector-main { min-width: 0 !important; overflow: hidden; height: 100%; }
+.pj-label { font-size: clamp(16px, 2.4vh, 30px); opacity: 0.75; }
+.pj-code { font: 700 clamp(30px, min(8.5vh, 3.4vw), 110px)/1.05 ui-monospace, monospace; letter-spacing: 0.04em; white-space: nowrap; }
+.pj-title { font-size: clamp(16px, 2.8vh, 34px); }
+#class-projector-qr svg { width: min(100%, 44vh); height: auto; display: block; }
+#class-projector-stats p { font-size: clamp(18px, 3.6vh, 44px); margin: 0; line-height: 1.2; }
+#class-projector-back { max-width: max-content; opacity: 0.6; }
 </style>"""
 
 WALL_CSS = """
@@ -52,6 +80,10 @@ WALL_CSS = """
 .wall figure.wrong img { border-color: #c22; }
 .wall figure.wrong figcaption { color: #c22; font-weight: 600; }
 .wall-empty { opacity: 0.7; }
+.wall.big { grid-template-columns: repeat(auto-fill, minmax(clamp(130px, 11vw, 260px), 1fr)); gap: 1.2vh 1vw; }
+.wall.big figure { font-size: clamp(13px, 1.9vh, 24px); }
+.wall.big img { border-width: clamp(3px, 0.6vh, 8px); }
+.wall.big figure.wrong img { outline: clamp(3px, 0.5vh, 6px) solid #c22; outline-offset: 2px; }
 """
 
 
@@ -71,7 +103,8 @@ def picture(d: Drawing) -> np.ndarray:
     return 255 - (ink if ink is not None else d.input)
 
 
-def wall_html(drawings: list[Drawing], lang: str) -> str:
+def wall_html(drawings: list[Drawing], lang: str, big: bool = False) -> str:
+    """The live wall, newest first, wrong answers framed; `big`: the projector's larger tiles."""
     if not drawings:
         return f'<div class="wall-empty">{html.escape(t("class.wall_empty", lang))}</div>'
     cards = []
@@ -83,7 +116,7 @@ def wall_html(drawings: list[Drawing], lang: str) -> str:
         wrong = " wrong" if d.answer is not None and d.answer != d.label else ""
         cards.append(f'<figure class="{wrong.strip()}" data-id="{d.id}"><img src="{png_data_uri(picture(d))}" '
                      f'alt="{d.label}"><figcaption>{html.escape(caption)}{name}</figcaption></figure>')
-    return '<div class="wall">' + "".join(cards) + "</div>"
+    return f'<div class="wall{" big" if big else ""}">' + "".join(cards) + "</div>"
 
 
 def confusion_table(result: evaluate.Confusion, lang: str) -> dict:
@@ -92,7 +125,7 @@ def confusion_table(result: evaluate.Confusion, lang: str) -> dict:
     return gr.update(value=rows, headers=headers)
 
 
-def _expires(info: ClassInfo) -> str:
+def expires_text(info: ClassInfo) -> str:
     return dt.datetime.fromtimestamp(info.expires, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
@@ -100,12 +133,31 @@ def dashboard_view(board: Dashboard, lang: str) -> tuple:
     """(header, wall, accuracy, confusion, nickname choices)."""
     info, result = board.info, board.confusion
     header = t("class.dashboard_title", lang, code=security.pretty_code(info.code), title=html.escape(info.title),
-               count=board.drawings, students=board.students, expires=_expires(info))
+               count=board.drawings, students=board.students, expires=expires_text(info))
     accuracy = (t("class.accuracy_none", lang) if result.accuracy is None else
                 t("class.accuracy", lang, accuracy=f"{result.accuracy:.1%}", correct=result.correct,
                   total=result.total))
     return (header, wall_html(board.newest, lang), accuracy, confusion_table(result, lang),
             gr.update(choices=board.nicknames))
+
+
+def projector_code(info: ClassInfo, lang: str) -> str:
+    return (f'<div class="pj-label">{html.escape(t("class.projector_code", lang))}</div>'
+            f'<div class="pj-code">{security.pretty_code(info.code)}</div>'
+            f'<div class="pj-title">{html.escape(info.title)}</div>')
+
+
+def projector_qr(link: str, lang: str) -> str:
+    return f'{qr_svg(link)}<div class="pj-label">{html.escape(t("class.projector_join", lang))}</div>'
+
+
+def projector_view(board: Dashboard, lang: str) -> tuple:
+    """(stats, wall) of the projector view: what the room may see, nothing else."""
+    result = board.confusion
+    stats = (t("class.projector_none", lang) if result.accuracy is None else
+             t("class.projector_stats", lang, accuracy=f"{result.accuracy:.0%}", count=board.drawings,
+               students=board.students))
+    return stats, wall_html(board.newest, lang, big=True)
 
 
 def _pct(value: float | None) -> str:
@@ -138,7 +190,7 @@ def layout(ctx, privacy: str) -> SimpleNamespace:
 
     # Start: join as a student, or open / reopen a class as the teacher
     with gr.Column(elem_id="class-start") as start:
-        with gr.Row(equal_height=False):
+        with gr.Row(equal_height=False, elem_id="class-choose") as choose:
             with gr.Column(min_width=280):
                 L(gr.Markdown, value="class.student_title")
                 join_code = L(gr.Textbox, label="class.join", placeholder="class.join_placeholder", max_length=20,
@@ -148,13 +200,23 @@ def layout(ctx, privacy: str) -> SimpleNamespace:
                 L(gr.Markdown, value="class.teacher_title")
                 title = L(gr.Textbox, label="class.title", max_length=store.MAX_TITLE, elem_id="class-title")
                 create = L(gr.Button, value="class.create", variant="primary", elem_id="class-create")
+        # First, privately: the teacher key (copy it, or download the teacher card), never beside the QR code.
+        with gr.Column(visible=False, elem_id="class-key-step") as key_step:
+            L(gr.Markdown, value="class.key_title")
+            L(gr.Markdown, value="class.key_hint")
+            teacher_key = L(gr.Textbox, label="class.teacher_key", interactive=False, buttons=["copy"],
+                            elem_id="class-teacher-key")
+            with gr.Row(equal_height=False, elem_classes=["class-controls"]):
+                card = L(gr.Button, value="class.card", elem_id="class-card", size="sm")
+                show_screen = L(gr.Button, value="class.show_screen", variant="primary", elem_id="class-show-screen")
+            card_file = L(gr.File, label="class.card_file", interactive=False, visible=False,
+                          elem_id="class-card-file")
+        # Then the class's screen, meant for the room: code, link, QR code; no key.
         with gr.Column(visible=False, elem_id="class-created") as created:
             with gr.Row(equal_height=False):
                 with gr.Column(scale=1, min_width=280):
                     code_md = gr.Markdown(elem_id="class-code")
                     link = L(gr.Textbox, label="class.link", interactive=False, buttons=["copy"], elem_id="class-link")
-                    teacher_key = L(gr.Textbox, label="class.teacher_key", interactive=False, buttons=["copy"],
-                                    elem_id="class-teacher-key")
                 with gr.Column(scale=1, min_width=280):
                     qr = gr.HTML(elem_id="class-qr")
         with gr.Group():
@@ -190,48 +252,68 @@ def layout(ctx, privacy: str) -> SimpleNamespace:
                               show_label=False, allow_preview=False)
         leave = L(gr.Button, value="class.leave", size="sm", elem_id="class-leave")
 
-    # The teacher's dashboard: empty until a handler has checked the key
+    # The teacher's dashboard: empty until a handler has checked the key. Header, accuracy and the way to the
+    # projector first, the wall right under them (on the first screen), then the teacher's tools.
     with gr.Column(visible=False, elem_id="class-dashboard") as dash:
-        header = gr.Markdown(elem_id="class-dash-header")
-        with gr.Row(equal_height=True):
-            choices = model_choices(None, "mnist")
-            model = L(gr.Dropdown, choices, value=DEFAULT_MODEL if DEFAULT_MODEL in [k for _, k in choices] else None,
-                      label="class.model", elem_id="class-model")
+        with gr.Row(equal_height=False, elem_id="class-dash-top"):
+            header = gr.Markdown(elem_id="class-dash-header")
             accuracy = gr.Markdown(elem_id="class-accuracy")
+            projector = L(gr.Button, value="class.projector", variant="primary", elem_id="class-projector-open",
+                          scale=0)
         L(gr.Markdown, value="class.wall")
         wall = gr.HTML(css_template=WALL_CSS, elem_id="class-wall")
+        choices = model_choices(None, "mnist")
+        model = L(gr.Dropdown, choices, value=DEFAULT_MODEL if DEFAULT_MODEL in [k for _, k in choices] else None,
+                  label="class.model", elem_id="class-model")
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
                 confusion = L(gr.Dataframe, label="class.confusion", interactive=False, elem_id="class-confusion",
                               headers=["given \\ answer"] + [str(i) for i in range(10)], wrap=False)
-            with gr.Column(scale=2):
+            with gr.Column(scale=2):  # shown once a cell is clicked
                 cell = L(gr.Gallery, label="class.cell", columns=6, height=260, object_fit="contain",
-                         elem_id="class-cell", allow_preview=False)
-        with gr.Row(equal_height=True):
+                         elem_id="class-cell", allow_preview=False, visible=False)
+        with gr.Row(equal_height=False, elem_classes=["class-controls"]):
             remove_id = L(gr.Number, label="class.remove_id", precision=0, value=None, elem_id="class-remove-id")
             remove = L(gr.Button, value="class.remove", variant="stop", elem_id="class-remove")
             pick = L(gr.Dropdown, [], label="class.remove_nickname_pick", allow_custom_value=True,
                      elem_id="class-remove-nickname-pick")
             remove_name = L(gr.Button, value="class.remove_nickname", variant="stop", elem_id="class-remove-nickname")
-        with gr.Row(equal_height=True):
+        with gr.Row(equal_height=False, elem_classes=["class-controls"]):
             export_button = L(gr.Button, value="class.export", elem_id="class-export")
-            export_file = L(gr.File, label="class.export_file", interactive=False, elem_id="class-export-file")
+            export_file = L(gr.File, label="class.export_file", interactive=False, visible=False,
+                            elem_id="class-export-file")  # shown once an export filled it
         with gr.Group(elem_id="class-train-panel"):
             L(gr.Markdown, value="class.train_title")
-            with gr.Row(equal_height=True):
+            with gr.Row(equal_height=False, elem_classes=["class-controls"]):
                 train = L(gr.Button, value="class.train", variant="primary", elem_id="class-train")
                 train_stop = L(gr.Button, value="class.train_stop", interactive=False, elem_id="class-train-stop")
             train_progress = gr.Markdown("", elem_id="class-train-progress")
             train_result = gr.Markdown("", elem_id="class-train-result")
-        with gr.Row(equal_height=True):
+        with gr.Row(equal_height=False, elem_classes=["class-controls"]):
             renew = L(gr.Button, value="class.renew", elem_id="class-renew")
             confirm = L(gr.Checkbox, label="class.delete_confirm", value=False, elem_id="class-delete-confirm")
             delete = L(gr.Button, value="class.delete", variant="stop", elem_id="class-delete")
             close = L(gr.Button, value="class.close_dashboard", elem_id="class-close")
+
+    # The projector view: the class code, the QR code, the live wall and the class's figures, in the page's
+    # language; nothing that changes anything, and never the key (its handlers send none of it).
+    with gr.Column(visible=False, elem_id="class-projector") as projector_view_:
+        with gr.Row(equal_height=False):
+            with gr.Column(elem_id="class-projector-side"):
+                projector_code_ = gr.HTML(elem_id="class-projector-code")
+                projector_qr_ = gr.HTML(elem_id="class-projector-qr")
+                projector_stats = gr.Markdown(elem_id="class-projector-stats")
+                projector_back = L(gr.Button, value="class.projector_back", size="sm", elem_id="class-projector-back")
+            with gr.Column(elem_id="class-projector-main"):
+                projector_wall = gr.HTML(css_template=WALL_CSS, elem_id="class-projector-wall")
     timer = gr.Timer(REFRESH_S, active=False)
     return SimpleNamespace(timer=timer, seen=gr.State(None), privacy=privacy, start=start, join_code=join_code,
                            join=join, title=title, create=create, created=created, code_md=code_md, link=link,
                            teacher_key=teacher_key, qr=qr, dash_code=dash_code, dash_key=dash_key,
+                           choose=choose, key_step=key_step, card=card, card_file=card_file, show_screen=show_screen,
+                           projector=projector, projector_view=projector_view_, projector_code=projector_code_,
+                           projector_qr=projector_qr_, projector_stats=projector_stats, projector_back=projector_back,
+                           projector_wall=projector_wall, projecting=gr.State(False),
                            open_dash=open_dash, student=student, student_view=student_view, joined=joined,
                            canvas=canvas, answer=answer, teach=teach, count=count, undo=undo, clear=clear,
                            student_model=student_model, nickname=nickname, mine=mine, leave=leave, dash=dash,

@@ -32,6 +32,36 @@ CLASS_STRINGS: dict[str, dict[str, str]] = {
     "class.link": {"en": "Join link", "zh": "加入链接"},
     "class.teacher_key": {"en": "Teacher key: shown only now. Write it down: it opens the dashboard from any "
                                 "browser.", "zh": "教师密钥：只显示这一次。请记下来，它可以在任何浏览器上打开教师面板。"},
+    # The teacher key's private step, before anything meant for the room
+    "class.key_title": {"en": "### Your teacher key: private, not for the projector",
+                        "zh": "### 你的教师密钥：请保密，不要投影"},
+    "class.key_hint": {
+        "en": "With the class code it opens this class's dashboard from any browser (remove drawings, export, delete "
+              "the class). It is shown only now: copy it, or download the teacher card, before you go on. The class's "
+              "screen that follows does not show it.",
+        "zh": "它和课堂代码一起可以在任何浏览器上打开本课堂的教师面板（删除书写、导出、删除课堂）。它只显示这一次："
+              "请先复制它，或下载教师卡片，再继续。接下来给全班看的画面上不会显示它。",
+    },
+    "class.card": {"en": "⬇ Download the teacher card", "zh": "⬇ 下载教师卡片"},
+    "class.card_file": {"en": "Teacher card (keep it private)", "zh": "教师卡片（请保密）"},
+    "class.card_text": {
+        "en": "Teacher card: {title}\n\nClass code: {code}\nTeacher key: {teacher_key}\nJoin link for students: {link}\n"
+              "Kept until: {expires}\n\nTo open the dashboard again: the Class tab, \"Open the dashboard of a class\", "
+              "this code and this key. Keep this card private: the key opens the dashboard from any browser.\n",
+        "zh": "教师卡片：{title}\n\n课堂代码：{code}\n教师密钥：{teacher_key}\n学生加入链接：{link}\n保存至：{expires}\n\n"
+              "再次打开教师面板：在“课堂”页点“打开课堂的教师面板”，填入这个代码和这个密钥。请保管好这张卡片："
+              "密钥可以在任何浏览器上打开教师面板。\n",
+    },
+    "class.show_screen": {"en": "Show the class's screen ▶", "zh": "显示给全班看的画面 ▶"},
+    # The projector view: for the room, no controls that change anything, no key
+    "class.projector": {"en": "📽 Projector view", "zh": "📽 投影画面"},
+    "class.projector_back": {"en": "← Dashboard", "zh": "← 教师面板"},
+    "class.projector_code": {"en": "Class code", "zh": "课堂代码"},
+    "class.projector_join": {"en": "Scan to join, or type the code", "zh": "扫码加入，或输入课堂代码"},
+    "class.projector_stats": {"en": "**{accuracy}** right · {count:plural:drawing:drawings} · "
+                                    "{students:plural:student:students}",
+                              "zh": "答对 **{accuracy}** · {count} 幅书写 · {students} 名学生"},
+    "class.projector_none": {"en": "No drawings yet", "zh": "还没有书写"},
     "class.open_title": {"en": "#### Open the dashboard of a class", "zh": "#### 打开课堂的教师面板"},
     "class.dash_code": {"en": "Class code", "zh": "课堂代码"},
     "class.dash_key": {"en": "Teacher key", "zh": "教师密钥"},
@@ -68,8 +98,8 @@ CLASS_STRINGS: dict[str, dict[str, str]] = {
     "class.msg.too_many_classes": {"en": "⚠️ This server has too many open classes; try again later.",
                                    "zh": "⚠️ 本服务器开设的课堂太多了，请稍后再试。"},
     "class.msg.gone": {"en": "⚠️ This class is closed.", "zh": "⚠️ 这个课堂已关闭。"},
-    "class.msg.created": {"en": "Class opened. Show the QR code; students can also type the code.",
-                          "zh": "课堂已开设。请展示二维码；学生也可以输入课堂代码。"},
+    "class.msg.created": {"en": "Class opened. Keep the teacher key first, then show the class's screen.",
+                          "zh": "课堂已开设。请先保存好教师密钥，再显示给全班看的画面。"},
     "class.dashboard_title": {
         "en": "## Dashboard: class `{code}` {title}\n{count:plural:drawing:drawings} from {students:plural:student:students} · kept until {expires}",
         "zh": "## 教师面板：课堂 `{code}` {title}\n共 {count} 幅书写，来自 {students} 名学生 · 保存至 {expires}",

@@ -22,9 +22,23 @@ from ..addresses import client_address, join_link
 from ..classroom import security, store
 from ..classroom.service import Classroom, Refused, Student
 from ..reading import predict
-from .class_page import CLEAR_JS, UNDO_JS, dashboard_view, layout, picture, qr_svg, student_model_choices, train_table
+from .class_page import (
+    CLEAR_JS,
+    TO_TOP_JS,
+    UNDO_JS,
+    dashboard_view,
+    expires_text,
+    layout,
+    picture,
+    projector_code,
+    projector_qr,
+    projector_view,
+    qr_svg,
+    student_model_choices,
+    train_table,
+)
 from .draw_tab import status_text
-from .i18n import t
+from .i18n import language_from_header, t
 from .session import Session, model_choices
 
 TRAIN_UPDATE_S = 0.5  # the training's progress line
@@ -77,12 +91,33 @@ class ClassTab:
 
     @shows_refusals
     def on_create(self, title: str, lang: str, request: gr.Request) -> tuple:
-        """(created panel, code, link, QR, teacher key, dashboard code, dashboard key)."""
+        """(choose row, key step, teacher key, class screen, code, link, QR, dashboard code, dashboard key): the key
+        first, in a private step; the class's screen (code, link, QR, no key) stays hidden until the teacher
+        has kept the key and asks for it (`on_show_screen`)."""
         info, key = self.room.create(title, client_address(request))
         link = join_link(info.code, request)
         gr.Info(t("class.msg.created", lang))
         code_md = t("class.code_md", lang, code=security.pretty_code(info.code), title=html.escape(info.title))
-        return gr.update(visible=True), code_md, link, qr_svg(link), key, security.pretty_code(info.code), key
+        return (gr.update(visible=False), gr.update(visible=True), key, gr.update(visible=False), code_md, link,
+                qr_svg(link), security.pretty_code(info.code), key)
+
+    @shows_refusals
+    def on_card(self, code: str, key: str, session: Session, lang: str, request: gr.Request):
+        """The teacher card: a small text file with the class code, the key and the join link (checked like every
+        dashboard call), in this session's private folder."""
+        info = self.room.teacher(code, key, client_address(request))
+        if not isinstance(session, Session):
+            raise gr.Error(t("common.reload", lang), print_exception=False)
+        text = t("class.card_text", lang, title=info.title or security.pretty_code(info.code),
+                 code=security.pretty_code(info.code), teacher_key=key, link=join_link(info.code, request),
+                 expires=expires_text(info))
+        path = session.workdir() / f"teacher-card-{security.pretty_code(info.code)}.txt"
+        path.write_text(text, encoding="utf-8")
+        return gr.update(value=str(path), visible=True)
+
+    def on_show_screen(self) -> tuple:
+        """(key step, teacher key, card file, class screen): the key leaves the page before the room sees it."""
+        return gr.update(visible=False), "", gr.update(value=None, visible=False), gr.update(visible=True)
 
     def student_view(self, student: Student, lang: str) -> tuple:
         """(start panel, student panel, student state, header, count line, my drawings)."""
@@ -95,10 +130,13 @@ class ClassTab:
         return self.student_view(self.room.join(code, client_address(request)), lang)
 
     def on_join_link(self, lang: str, request: gr.Request) -> tuple:
-        """`?class=CODE` in the address: select this tab and join. (tabs, *the student view)"""
+        """`?class=CODE` in the address: select this tab and join, in the browser's language (this runs beside the
+        page's own load event, which sets the language selector: `lang` may still be the default). (tabs, *the
+        student view)"""
         code = dict(request.query_params or {}).get("class") if request is not None else None
         if not code:
             return gr.skip(), *(gr.skip(),) * 6
+        lang = language_from_header(dict(request.headers or {}).get("accept-language"))
         try:
             student = self.room.join(code, client_address(request))
         except Refused as exc:
@@ -156,18 +194,34 @@ class ClassTab:
         board = self.room.dashboard(code, key, client_address(request), model, _trained(session))
         return gr.update(visible=True), gr.Timer(active=True), *dashboard_view(board, lang)
 
+    @shows_refusals
+    def on_project(self, code: str, key: str, model: str, session: Session, lang: str, request: gr.Request) -> tuple:
+        """(dashboard, projector view, projecting, code, QR, stats, wall): the room's view of the class, over
+        the whole window; what it shows is rendered here, so nothing of the dashboard (or the key) is in it."""
+        board = self.room.dashboard(code, key, client_address(request), model, _trained(session))
+        return (gr.update(visible=False), gr.update(visible=True), True, projector_code(board.info, lang),
+                projector_qr(join_link(board.info.code, request), lang), *projector_view(board, lang))
+
+    def on_unproject(self) -> tuple:
+        """(dashboard, projector view, projecting): back to the teacher's own view."""
+        return gr.update(visible=True), gr.update(visible=False), False
+
     def on_tick(self, code: str, key: str, model: str, session: Session, lang: str, seen: object,
-                request: gr.Request) -> tuple:
-        """The wall's refresh: (seen, timer, *dashboard), the dashboard only when something changed; a refused key
-        stops the timer without a toast every few seconds."""
+                projecting: object, request: gr.Request) -> tuple:
+        """The wall's refresh: (seen, timer, *dashboard, *projector), the view on screen only and only when
+        something changed; a refused key stops the timer without a toast every few seconds."""
+        unchanged = (gr.skip(),) * 7
         try:
             info, changes = self.room.changes(code, key, client_address(request))
         except Refused:
-            return None, gr.Timer(active=False), *(gr.skip(),) * 5
-        now_seen = (*changes, model, lang)
+            return None, gr.Timer(active=False), *unchanged
+        now_seen = (*changes, model, lang, projecting is True)
         if now_seen == seen:
-            return seen, gr.skip(), *(gr.skip(),) * 5
-        return now_seen, gr.skip(), *dashboard_view(self.room.dashboard_of(info, model, _trained(session)), lang)
+            return seen, gr.skip(), *unchanged
+        board = self.room.dashboard_of(info, model, _trained(session))
+        if projecting is True:
+            return now_seen, gr.skip(), *(gr.skip(),) * 5, *projector_view(board, lang)
+        return now_seen, gr.skip(), *dashboard_view(board, lang), gr.skip(), gr.skip()
 
     @shows_refusals
     def on_cell(self, code: str, key: str, model: str, session: Session, lang: str, evt: gr.SelectData,
@@ -176,7 +230,8 @@ class ClassTab:
         row, column = (evt.index if isinstance(evt.index, (list, tuple)) else (None, None))
         answer = column - 1 if isinstance(column, int) else None  # the table's first column is the digit given
         drawings = self.room.cell(code, key, client_address(request), model, _trained(session), row, answer)
-        return [(picture(d), t("class.cell_caption", lang, id=d.id, nickname=d.nickname)) for d in drawings]
+        return gr.update(value=[(picture(d), t("class.cell_caption", lang, id=d.id, nickname=d.nickname))
+                                for d in drawings], visible=True)
 
     def _after_removal(self, removed: int, code: str, key: str, address: str, model: str, session: Session,
                        lang: str) -> tuple:
@@ -198,10 +253,11 @@ class ClassTab:
         return self._after_removal(removed, code, key, address, model, session, lang)
 
     @shows_refusals
-    def on_export(self, code: str, key: str, session: Session, lang: str, request: gr.Request) -> str:
-        """The class dataset as a zip file (served to this browser only, from this session's folder)."""
+    def on_export(self, code: str, key: str, session: Session, lang: str, request: gr.Request):
+        """The class dataset as a zip file (served to this browser only, from this session's folder); its file box
+        shows from now on."""
         folder = session.workdir() if isinstance(session, Session) else None
-        return str(self.room.export(code, key, client_address(request), folder))
+        return gr.update(value=str(self.room.export(code, key, client_address(request), folder)), visible=True)
 
     @shows_refusals
     def on_renew(self, code: str, key: str, model: str, session: Session, lang: str, request: gr.Request) -> tuple:
@@ -257,10 +313,12 @@ class ClassTab:
     def on_close_dashboard(self) -> tuple:
         return gr.update(visible=False), gr.Timer(active=False), None
 
-    def on_language(self, lang: str) -> tuple:
-        """The texts built with placeholders: the privacy note and the ten buttons; the students' model choice."""
+    def on_language(self, lang: str, student: Student | None) -> tuple:
+        """The texts built with placeholders: the privacy note and the ten buttons; the students' model choice; a
+        joined student's header and count."""
+        joined = (self.student_view(student, lang)[3:5] if isinstance(student, Student) else (gr.skip(), gr.skip()))
         return (self.privacy_text(lang), *[gr.update(value=t("class.teach", lang, digit=d)) for d in range(10)],
-                gr.update(choices=student_model_choices(lang)))
+                gr.update(choices=student_model_choices(lang)), *joined)
 
 
 def build(ctx) -> None:
@@ -269,8 +327,10 @@ def build(ctx) -> None:
     p = layout(ctx, tab.privacy_text("en"))
     lang = ctx.lang
     student_outputs = [p.start, p.student_view, p.student, p.joined, p.count, p.mine]
-    p.create.click(tab.on_create, [p.title, lang], [p.created, p.code_md, p.link, p.qr, p.teacher_key, p.dash_code,
-                                                    p.dash_key], **PRIVATE)
+    p.create.click(tab.on_create, [p.title, lang], [p.choose, p.key_step, p.teacher_key, p.created, p.code_md, p.link,
+                                                    p.qr, p.dash_code, p.dash_key], **PRIVATE)
+    p.card.click(tab.on_card, [p.dash_code, p.dash_key, ctx.session, lang], p.card_file, **PRIVATE)
+    p.show_screen.click(tab.on_show_screen, None, [p.key_step, p.teacher_key, p.card_file, p.created], **PRIVATE)
     p.join.click(tab.on_join, [p.join_code, lang], student_outputs, **PRIVATE)
     p.join_code.submit(tab.on_join, [p.join_code, lang], student_outputs, **PRIVATE)
     p.leave.click(tab.on_leave, None, student_outputs, **PRIVATE)
@@ -287,10 +347,15 @@ def build(ctx) -> None:
     keyed, session = [p.dash_code, p.dash_key], ctx.session
     shown = [p.header, p.wall, p.accuracy, p.confusion, p.pick]
     opened = [p.dash, p.timer, *shown]
-    p.open_dash.click(tab.on_open, [*keyed, p.model, session, lang], opened, **PRIVATE)
-    p.dash_key.submit(tab.on_open, [*keyed, p.model, session, lang], opened, **PRIVATE)
-    p.timer.tick(tab.on_tick, [*keyed, p.model, session, lang, p.seen], [p.seen, p.timer, *shown],
-                 show_progress="hidden", **PRIVATE)
+    for trigger in (p.open_dash.click, p.dash_key.submit):
+        trigger(tab.on_open, [*keyed, p.model, session, lang], opened, **PRIVATE).then(None, js=TO_TOP_JS, **PRIVATE)
+    projected = [p.projector_stats, p.projector_wall]
+    p.timer.tick(tab.on_tick, [*keyed, p.model, session, lang, p.seen, p.projecting],
+                 [p.seen, p.timer, *shown, *projected], show_progress="hidden", **PRIVATE)
+    p.projector.click(tab.on_project, [*keyed, p.model, session, lang],
+                      [p.dash, p.projector_view, p.projecting, p.projector_code, p.projector_qr, *projected], **PRIVATE)
+    p.projector_back.click(tab.on_unproject, None, [p.dash, p.projector_view, p.projecting], **PRIVATE).then(
+        None, js=TO_TOP_JS, **PRIVATE)
     p.model.input(tab.on_open, [*keyed, p.model, session, lang], opened, **PRIVATE)
     p.confusion.select(tab.on_cell, [*keyed, p.model, session, lang], p.cell, **PRIVATE)
     p.remove.click(tab.on_remove, [*keyed, p.remove_id, p.model, session, lang], shown, **PRIVATE)
@@ -302,7 +367,8 @@ def build(ctx) -> None:
     p.renew.click(tab.on_renew, [*keyed, p.model, session, lang], shown, **PRIVATE)
     p.delete.click(tab.on_delete, [*keyed, p.confirm, lang], [p.dash, p.timer, p.confirm, p.dash_key], **PRIVATE)
     p.close.click(tab.on_close_dashboard, None, [p.dash, p.timer, p.seen], **PRIVATE)
-    lang.change(tab.on_language, lang, [p.privacy, *p.teach, p.student_model], **PRIVATE)
+    lang.change(tab.on_language, [lang, p.student], [p.privacy, *p.teach, p.student_model, p.joined, p.count],
+                **PRIVATE)
     ctx.models_changed.change(lambda s, k: gr.update(choices=model_choices(s, "mnist"), value=k),
                               [session, p.model], p.model, **PRIVATE)
 

@@ -38,9 +38,14 @@ def test_a_lesson_teacher_and_three_phones(browser, app_url, class_store):
     teacher.get_by_role("tab", name="Class").click()
     field(teacher, "class-title").fill("7B")
     teacher.locator("#class-create").click()
-    teacher.wait_for_selector("#class-qr svg", timeout=30_000)
-    link = field(teacher, "class-link").input_value()
+    teacher.wait_for_function("() => document.querySelector('#class-teacher-key input, #class-teacher-key textarea')"
+                              "?.value.length > 10", timeout=30_000)
     key = field(teacher, "class-teacher-key").input_value()
+    assert not teacher.locator("#class-qr svg").is_visible()  # the key first, alone
+    teacher.locator("#class-show-screen").click()
+    teacher.wait_for_selector("#class-qr svg", timeout=30_000)
+    assert key not in teacher.locator("body").inner_text()  # the class's screen: no key
+    link = field(teacher, "class-link").input_value()
     code = link.split("class=")[1]
     assert teacher.locator("#class-code").inner_text().replace("-", "").find(code) >= 0
     assert class_store.check_key(code, key) is not None
