@@ -76,3 +76,14 @@ def class_ui(classroom):
     from mnist_demo.ui.class_tab import ClassTab
 
     return ClassTab(classroom)
+
+
+@pytest.fixture
+def a_class(class_db):
+    """A class "7B" with two drawings: Ada's 1 (answered 1) and Bo's 7 (answered 2); (its info, its teacher key)."""
+    from tests.test_class_security import digit_image
+
+    info, key = class_db.create_class("7B")
+    class_db.add_drawing(info.code, "student-a", digit_image(1), 1, nickname="Ada", answer=1, confidence=0.9)
+    class_db.add_drawing(info.code, "student-b", digit_image(2), 7, nickname="Bo", answer=2, confidence=0.8)
+    return info, key

@@ -11,7 +11,7 @@ import gradio as gr
 
 from mnist_demo.classroom import security
 from mnist_demo.ui.session import Session
-from tests.test_class_security import a_class, digit_image, request  # noqa: F401  (a_class: a fixture)
+from tests.test_class_security import digit_image, request
 
 
 def flat(outputs) -> str:

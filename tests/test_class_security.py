@@ -31,14 +31,6 @@ def digit_image(value: int) -> np.ndarray:
     return image
 
 
-@pytest.fixture
-def a_class(class_db):
-    info, key = class_db.create_class("7B")
-    class_db.add_drawing(info.code, "student-a", digit_image(1), 1, nickname="Ada", answer=1, confidence=0.9)
-    class_db.add_drawing(info.code, "student-b", digit_image(2), 7, nickname="Bo", answer=2, confidence=0.8)
-    return info, key
-
-
 def dashboard_calls(ui, code: str, key: str):
     """Every dashboard handler, called as a client could call it (any inputs it likes)."""
     session = Session()
