@@ -11,6 +11,9 @@ import os
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 if __name__ == "__main__":
+    from mnist_demo import settings
+
+    settings.load()  # every setting, read once, now
     from mnist_demo.training.job import warm_up
     from mnist_demo.ui.app import build_app, launch_options
 

@@ -1,6 +1,6 @@
 """Class mode under a hostile script: the probes of issue 18, against the real app (`python app.py`, the proxy
 trusted as on a Space), each sent as a script sends it, through /gradio_api by event number with fresh session
-hashes and forged headers. Each probe returns its figures; `python bench/class_attack.py` runs them all and
+hashes and forged headers. Each probe returns its figures; `python -m bench.class_attack` runs them all and
 writes bench/results/class_attack.{json,md} (`--out NAME` for another name, `--cwd DIR` for another checkout).
 tests/test_class_attack.py runs the same probes and asserts what they must show.
 
@@ -14,16 +14,13 @@ from __future__ import annotations
 import argparse
 import json
 import secrets
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from mnist_demo.handwriting import render_payload  # noqa: E402
-from tests.harness import (  # noqa: E402
+from mnist_demo.handwriting import render_payload
+from tests.harness import (
     DIGITS,
     ROOT,
     Script,

@@ -1,9 +1,9 @@
 """Benchmark: a class drawing at once on the real app, through the very requests the page's canvas sends.
 
-    python bench/classroom.py                       # 10, 25, 50, 100, 150 students, with and without a training
-    python bench/classroom.py --students 50 --seconds 40 --training-only
-    python bench/classroom.py --class-mode --students 50 --seconds 60   # one class: bench/results/classroom_class.*
-    python bench/classroom.py --class-mode --postgres --servers 2 --classes 2 --students 100 --seconds 30 \
+    python -m bench.classroom                       # 10, 25, 50, 100, 150 students, with and without a training
+    python -m bench.classroom --students 50 --seconds 40 --training-only
+    python -m bench.classroom --class-mode --students 50 --seconds 60   # one class: bench/results/classroom_class.*
+    python -m bench.classroom --class-mode --postgres --servers 2 --classes 2 --students 100 --seconds 30 \
         --name classroom_two_servers                   # two app servers sharing one PostgreSQL
 
 Each simulated student draws real UNIPEN digits (unipen-dev, pen strokes of writers outside
@@ -46,11 +46,9 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from tests.harness import (  # noqa: E402
+from tests.harness import (
     PERCENTILE_DEFINITION,
+    ROOT,
     Connection,
     default_inputs,
     percentile,

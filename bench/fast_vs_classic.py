@@ -1,6 +1,6 @@
 """Benchmark: wall time to 99% MNIST test accuracy, the fast recipe against pytorch/examples' classic one.
 
-    python bench/fast_vs_classic.py --threads 2 --seed 0
+    python -m bench.fast_vs_classic --threads 2 --seed 0
 
 Both runs go through the same engine (`mnist_demo.training.train`) on the CPU, in one process.
 The clock starts before the model is built and the data cache is cleared first, so data loading
@@ -15,18 +15,16 @@ import argparse
 import os
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as mnist_demo sets it; must precede torch's import
 
-import torch  # noqa: E402
+import torch
 
-from mnist_demo import data  # noqa: E402
-from mnist_demo.models import build_model, param_count  # noqa: E402
-from mnist_demo.training.engine import train  # noqa: E402
-from mnist_demo.training.recipes import Recipe, recipe_for  # noqa: E402
-from tests.harness import RESULTS, command_line, load_average, machine_info, write_results  # noqa: E402
+from mnist_demo import data
+from mnist_demo.models import build_model, param_count
+from mnist_demo.training.engine import train
+from mnist_demo.training.recipes import Recipe, recipe_for
+from tests.harness import RESULTS, command_line, load_average, machine_info, write_results
 
 TARGET = 0.99
 

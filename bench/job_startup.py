@@ -2,9 +2,9 @@
 time of tests/test_training_job.py's SMALL run (or the fast preset), and the CPU time the server
 process itself spent meanwhile, for the first job of a server process and for the jobs after it.
 
-    MNIST_DEMO_DATA=../shared/data python bench/job_startup.py --runs 3 --jobs 3
-    MNIST_DEMO_DATA=../shared/data python bench/job_startup.py --runs 3 --jobs 3 --warm-up 10
-    MNIST_DEMO_DATA=../shared/data python bench/job_startup.py --runs 1 --jobs 1 --recipe fast --probe
+    MNIST_DEMO_DATA=../shared/data python -m bench.job_startup --runs 3 --jobs 3
+    MNIST_DEMO_DATA=../shared/data python -m bench.job_startup --runs 3 --jobs 3 --warm-up 10
+    MNIST_DEMO_DATA=../shared/data python -m bench.job_startup --runs 1 --jobs 1 --recipe fast --probe
 
 Each run is a fresh Python process (like a freshly started server) that imports the app's
 training job, then trains SMALL `--jobs` times one after another. Prints one line per job and

@@ -1,7 +1,7 @@
 """Benchmark: what one live canvas update costs the server, and how many it sustains.
 
-    python bench/live_route.py                      # this checkout
-    python bench/live_route.py --app-dir ../old     # another checkout's app.py, for a before/after pair
+    python -m bench.live_route                      # this checkout
+    python -m bench.live_route --app-dir ../old     # another checkout's app.py, for a before/after pair
 
 Sends the canvas's own request (`/gradio_api/run/predict` with the live event's fn_index, the ink
 of a real UNIPEN digit mid-stroke) on keep-alive connections: first one client in sequence (server
@@ -25,13 +25,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from classroom import drawings, find_events  # noqa: E402
-
-from tests.harness import Connection, default_inputs, process_cpu_seconds, serve_subprocess, write_results  # noqa: E402
+from bench.classroom import drawings, find_events
+from tests.harness import ROOT, Connection, default_inputs, process_cpu_seconds, serve_subprocess, write_results
 
 
 async def _client(port: int, config: dict, events: dict, payloads: list[str], count: int | None,

@@ -1,6 +1,6 @@
 """Benchmark: how many pictures per second the `/predict` API sustains.
 
-    python bench/predict_api.py [--clients 8] [--seconds 20]
+    python -m bench.predict_api [--clients 8] [--seconds 20]
 
 Real UNIPEN digits rendered as 280 px pictures (dark ink on white, as a screenshot would be) are
 uploaded once through `/gradio_api/upload`; then `--clients` clients in a closed loop call the
@@ -18,12 +18,8 @@ import io
 import json
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from tests.harness import Connection, percentile, process_cpu_seconds, serve_subprocess, write_results  # noqa: E402
+from tests.harness import Connection, percentile, process_cpu_seconds, serve_subprocess, write_results
 
 
 def pictures(count: int) -> list[tuple[int, bytes]]:

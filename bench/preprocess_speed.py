@@ -1,6 +1,6 @@
 """Benchmark: how long preprocessing takes for a canvas ink map and for a phone-sized photo.
 
-    python bench/preprocess_speed.py [--repeats 50]
+    python -m bench.preprocess_speed [--repeats 50]
 
 Prints the median wall time and the median CPU time of this process per call (the CPU time is the
 fairer figure on a machine shared with other work). Cases: `from_ink` on a 112x112 ink map (what
@@ -14,19 +14,15 @@ from __future__ import annotations
 import argparse
 import io
 import statistics
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import numpy as np
+from PIL import Image, ImageDraw
 
-import numpy as np  # noqa: E402
-from PIL import Image, ImageDraw  # noqa: E402
-
-from mnist_demo.reading.files import load_picture  # noqa: E402
-from mnist_demo.reading.geometry import from_ink  # noqa: E402
-from mnist_demo.reading.photo import from_picture  # noqa: E402
-from tests.harness import describe_machine, machine_info  # noqa: E402
+from mnist_demo.reading.files import load_picture
+from mnist_demo.reading.geometry import from_ink
+from mnist_demo.reading.photo import from_picture
+from tests.harness import describe_machine, machine_info
 
 
 def ink_map(side: int) -> np.ndarray:

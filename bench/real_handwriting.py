@@ -1,6 +1,6 @@
 """Every shipped digit model on real handwriting from writers outside MNIST: UNIPEN digits drawn on the app's canvas.
 
-    MNIST_DEMO_DATA=/path/to/data python bench/real_handwriting.py [--limit N] [--threads 2]
+    MNIST_DEMO_DATA=/path/to/data python -m bench.real_handwriting [--limit N] [--threads 2]
 
 Each of unipen-dev's 7,714 digits (UNIPEN 1a, International Unipen Foundation; Guyon et al., ICPR
 1994; CC BY 4.0) is placed on the canvas as a person draws it and read through the app's two roads:
@@ -23,21 +23,19 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project and its tests/harness.py
+import numpy as np
+import torch
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from mnist_demo import handwriting as hw  # noqa: E402
-from mnist_demo import weights  # noqa: E402
-from mnist_demo.calibration import confidence_report  # noqa: E402
-from mnist_demo.catalog import DEFAULT_MODEL, shipped  # noqa: E402
-from mnist_demo.models import probabilities  # noqa: E402
-from mnist_demo.reading.files import decode_ink_payload  # noqa: E402
-from mnist_demo.reading.geometry import from_ink  # noqa: E402
-from mnist_demo.reading.photo import from_picture  # noqa: E402
-from mnist_demo.reading.predict import threshold_of  # noqa: E402
-from tests.harness import cpu_name  # noqa: E402
+from mnist_demo import handwriting as hw
+from mnist_demo import weights
+from mnist_demo.calibration import confidence_report
+from mnist_demo.catalog import DEFAULT_MODEL, shipped
+from mnist_demo.models import probabilities
+from mnist_demo.reading.files import decode_ink_payload
+from mnist_demo.reading.geometry import from_ink
+from mnist_demo.reading.photo import from_picture
+from mnist_demo.reading.predict import threshold_of
+from tests.harness import cpu_name
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BASE = Path(__file__).resolve().parent.parent / "weights" / "base" / "digitnet-mnist.safetensors"
@@ -160,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         default["temperature"] = card["calibration"].get("temperature")
         default["temperature_fitted_on"] = card["calibration"].get("fitted_on")
 
-    command = "MNIST_DEMO_DATA=... python bench/real_handwriting.py" + " ".join(
+    command = "MNIST_DEMO_DATA=... python -m bench.real_handwriting" + " ".join(
         [""] + (argv if argv is not None else sys.argv[1:]))
     result = {"command": command, "machine": machine(args.threads), "digits": len(digits),
               "per_site_count": {s: int((sources == s).sum()) for s in hw.SITES}, "credit": hw.CREDIT,

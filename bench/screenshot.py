@@ -1,10 +1,10 @@
 """The README's pictures of the app, one tab at a time, in headless Chromium.
 
-    python bench/screenshot.py --tab draw        [--digit 5] [--lang en]   # docs/draw_tab.png
-    python bench/screenshot.py --tab draw --phone [--lang en]              # docs/my_digits_phone.png
-    python bench/screenshot.py --tab train       [--lang en]               # docs/train_tab.png (trains ~1 min)
-    python bench/screenshot.py --tab visualize   [--index 0] [--lang en]   # docs/visualize_tab.png, visualize_conv.png
-    python bench/screenshot.py --tab class       [--lang en]               # docs/class_wall.png, class_phone.png
+    python -m bench.screenshot --tab draw        [--digit 5] [--lang en]   # docs/draw_tab.png
+    python -m bench.screenshot --tab draw --phone [--lang en]              # docs/my_digits_phone.png
+    python -m bench.screenshot --tab train       [--lang en]               # docs/train_tab.png (trains ~1 min)
+    python -m bench.screenshot --tab visualize   [--index 0] [--lang en]   # docs/visualize_tab.png, visualize_conv.png
+    python -m bench.screenshot --tab class       [--lang en]               # docs/class_wall.png, class_phone.png
 
 Starts `python app.py` on a free port (stopped by its PID afterwards) and Debian's Chromium
 ($CHROMIUM). draw: a digit drawn with the mouse and its prediction; with --phone, on a 390x844
@@ -21,12 +21,9 @@ else ./data).
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from tests.harness import (  # noqa: E402
+from tests.harness import (
     CANVAS,
     DIGITS,
     ROOT,

@@ -1,9 +1,9 @@
 """The seed reproduction table: each tutorial system trained with its own recipe, as written, next to
 what its article reports.
 
-    python bench/seed_table.py --device cuda            # train all through the CLI, then write the table
-    python bench/seed_table.py --skip-train             # only rebuild the table from the cards in weights/
-    python bench/seed_table.py --only s3-mlp,s3-mlp-as-written --epochs 1 --train-subset 2000 \
+    python -m bench.seed_table --device cuda            # train all through the CLI, then write the table
+    python -m bench.seed_table --skip-train             # only rebuild the table from the cards in weights/
+    python -m bench.seed_table --only s3-mlp,s3-mlp-as-written --epochs 1 --train-subset 2000 \
         --out-dir /tmp/w --results-dir /tmp/r           # a quick end-to-end check
 
 Each model is trained by the project's command line (`python -m mnist_demo.train --model M --recipe
@@ -20,11 +20,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from mnist_demo.models import MODELS  # noqa: E402
-from tests.harness import RESULTS, command_line, write_results  # noqa: E402
+from mnist_demo.models import MODELS
+from tests.harness import RESULTS, ROOT, command_line, write_results
 
 SEED_MODELS = ["s1-bn-cnn", "s2-numpy-cnn", "s3-mlp-as-written", "s3-mlp", "s4-two-conv",
                "s5-lenet-as-written", "s5-lenet", "s5-lenet-fashion"]

@@ -1,7 +1,7 @@
 """How live is the Draw tab? Stroke end to label in headless Chromium, updates during strokes, server time.
 
-    python bench/stroke_latency.py                 # starts `python app.py` on a free port, stops it after
-    python bench/stroke_latency.py --url http://127.0.0.1:7860/
+    python -m bench.stroke_latency                 # starts `python app.py` on a free port, stops it after
+    python -m bench.stroke_latency --url http://127.0.0.1:7860/
 
 Browser: draws the digits 0-9 (tests/harness.py's DIGITS) with the mouse at ~60 pointer events a
 second, clearing between digits, and times each stroke from mouse-up to the moment the page
@@ -18,13 +18,9 @@ import argparse
 import base64
 import json
 import statistics
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from tests.harness import (  # noqa: E402
+from tests.harness import (
     CANVAS,
     DIGITS,
     PERCENTILE_DEFINITION,

@@ -7,8 +7,8 @@ Teach button), and the writer's other digits measure it before and after. MNIST'
 measured before and after each teaching. Reported over writers: median and worst decile of the
 unseen-digit accuracy, the MNIST change, seconds per teaching (wall, and CPU time / threads).
 
-    python bench/teach.py                      # every such writer, the default model, 2 threads
-    python bench/teach.py --writers 4          # the first 4 (a quick look)
+    python -m bench.teach                      # every such writer, the default model, 2 threads
+    python -m bench.teach --writers 4          # the first 4 (a quick look)
 """
 
 from __future__ import annotations
@@ -19,16 +19,14 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import torch
 
-import torch  # noqa: E402
-
-from mnist_demo import handwriting as hw  # noqa: E402
-from mnist_demo import weights  # noqa: E402
-from mnist_demo.catalog import WEIGHTS_DIR, Entry  # noqa: E402
-from mnist_demo.data import Split  # noqa: E402
-from mnist_demo.training import teach as T  # noqa: E402
-from tests.harness import PERCENTILE_DEFINITION, percentile, write_results  # noqa: E402
+from mnist_demo import handwriting as hw
+from mnist_demo import weights
+from mnist_demo.catalog import WEIGHTS_DIR, Entry
+from mnist_demo.data import Split
+from mnist_demo.training import teach as T
+from tests.harness import PERCENTILE_DEFINITION, percentile, write_results
 
 PER_CLASS = 5
 

@@ -1,6 +1,6 @@
 """Time to 99% from the browser versus the command line, and another user's predictions meanwhile.
 
-    python bench/train_from_browser.py            # writes bench/results/train_from_browser.{md,json}
+    python -m bench.train_from_browser            # writes bench/results/train_from_browser.{md,json}
 
 1. CLI: `python -m mnist_demo.train --model fastnet --recipe fast` (process wall time, and the
    card's train_seconds: training plus the final test pass).
@@ -27,9 +27,7 @@ import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from tests.harness import (  # noqa: E402
+from tests.harness import (
     PERCENTILE_DEFINITION,
     RESULTS,
     ROOT,

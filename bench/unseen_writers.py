@@ -1,6 +1,6 @@
 """Does mixing rendered handwriting into training help on writers never seen? Two splits of unipen-dev.
 
-    MNIST_DEMO_DATA=/path/to/data python bench/unseen_writers.py [--split sites|writers] [--train] [--threads 2]
+    MNIST_DEMO_DATA=/path/to/data python -m bench.unseen_writers [--split sites|writers] [--train] [--threads 2]
 
 UNIPEN 1a, International Unipen Foundation; Guyon et al., ICPR 1994; CC BY 4.0. For each group of
 test writers a digitnet is fine-tuned from the MNIST-only base (weights/base/digitnet-mnist) with the
@@ -33,18 +33,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import numpy as np
+import torch
+import torch.nn.functional as F
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-from real_handwriting import machine, predict_probs, prepare  # noqa: E402
-
-from mnist_demo import handwriting as hw  # noqa: E402
-from mnist_demo import weights  # noqa: E402
-from mnist_demo.calibration import confidence_report  # noqa: E402
-from mnist_demo.reading.predict import NOT_SURE_BELOW, threshold_of  # noqa: E402
+from bench.real_handwriting import machine, predict_probs, prepare
+from mnist_demo import handwriting as hw
+from mnist_demo import weights
+from mnist_demo.calibration import confidence_report
+from mnist_demo.reading.predict import NOT_SURE_BELOW, threshold_of
+from tests.harness import ROOT
 
 BASE = ROOT / "weights" / "base" / "digitnet-mnist.safetensors"
 RUNS = ROOT / "runs" / "unseen"
@@ -205,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
                  "threshold_on_held_out": (final_card.get("calibration") or {}).get("not_sure"),
                  "forward_ms_1_thread": round(forward_ms(final_model), 3),
                  "base_forward_ms_1_thread": round(forward_ms(base), 3)}
-    command = "MNIST_DEMO_DATA=... python bench/unseen_writers.py" + " ".join(
+    command = "MNIST_DEMO_DATA=... python -m bench.unseen_writers" + " ".join(
         [""] + (argv if argv is not None else sys.argv[1:]))
     result = {"command": command, "split": args.split, "machine": machine(args.threads), "credit": hw.CREDIT,
               "threshold": NOT_SURE_BELOW, "seconds": round(time.perf_counter() - started, 1),

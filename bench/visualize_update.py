@@ -1,6 +1,6 @@
 """Server time and payload of one Visualize-tab update, on one CPU thread.
 
-    MNIST_DEMO_DATA=/path/to/data python bench/visualize_update.py [--repeats 30]
+    MNIST_DEMO_DATA=/path/to/data python -m bench.visualize_update [--repeats 30]
 
 Times the tab's own handlers, exactly as the app calls them, plus Gradio's postprocessing of the
 outputs that need it (the bar chart and the table), for three kinds of update:
@@ -17,24 +17,20 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 from dataclasses import replace
-from pathlib import Path
 from types import SimpleNamespace
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import gradio as gr
+import numpy as np
+import pandas as pd
+import torch
 
-import gradio as gr  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import torch  # noqa: E402
-
-from mnist_demo.catalog import UNTRAINED_PREFIX, shipped  # noqa: E402
-from mnist_demo.data import load_split  # noqa: E402
-from mnist_demo.ui import visualize_tab as tab  # noqa: E402
-from mnist_demo.ui.session import Session  # noqa: E402
-from tests.harness import PERCENTILE_DEFINITION, RESULTS, machine_info, percentile, write_results  # noqa: E402
+from mnist_demo.catalog import UNTRAINED_PREFIX, shipped
+from mnist_demo.data import load_split
+from mnist_demo.ui import visualize_tab as tab
+from mnist_demo.ui.session import Session
+from tests.harness import PERCENTILE_DEFINITION, RESULTS, machine_info, percentile, write_results
 
 MODELS = ["digitnet", "s5-lenet", "s2-numpy-cnn", "s3-mlp", "classic", "fashionnet"]
 BAR_PLOT = gr.BarPlot(x="class", y="probability", render=False)

@@ -7,8 +7,9 @@ the core needs no gradio; None (a direct call in a test or a script) is "local".
 
 from __future__ import annotations
 
-import os
 import urllib.parse
+
+from . import settings
 
 
 def _headers(request) -> dict[str, str]:
@@ -20,7 +21,7 @@ def client_address(request) -> str:
     if request is None:
         return "local"
     forwarded = _headers(request).get("x-forwarded-for", "")
-    if forwarded and (os.environ.get("SPACE_ID") or os.environ.get("MNIST_DEMO_TRUST_PROXY")):
+    if forwarded and (settings.current().space_id or settings.current().trust_proxy):
         return forwarded.split(",")[0].strip()
     client = getattr(request, "client", None)
     return str(getattr(client, "host", None) or "unknown")
@@ -28,7 +29,7 @@ def client_address(request) -> str:
 
 def page_url(request) -> str:
     """The app's address as the browser sees it (for the join link): $MNIST_DEMO_PUBLIC_URL, the referer, the host."""
-    configured = os.environ.get("MNIST_DEMO_PUBLIC_URL")
+    configured = settings.current().public_url
     if configured:
         return configured.rstrip("/") + "/"
     headers = _headers(request)

@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import settings
+
 DATA_ENV = "MNIST_DEMO_DATA"
 TRAIN_SIZE = 60_000  # images in the training split of both datasets
 TEST_SIZE = 10_000  # ... and in the test split
@@ -74,7 +76,7 @@ def to_input(images: torch.Tensor) -> torch.Tensor:
 
 def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
     """The data folder: the argument, else $MNIST_DEMO_DATA, else ./data."""
-    return Path(data_dir or os.environ.get(DATA_ENV) or "data").expanduser()
+    return Path(data_dir or settings.current().data).expanduser()
 
 
 def _candidate_folders(root: Path, info: DatasetInfo) -> list[Path]:

@@ -11,12 +11,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import weights
+from . import settings, weights
 from .data import DATASETS, DataMissingError, load_split
 from .training.metrics import evaluate_model, format_report
 
 
 def main(argv: list[str] | None = None) -> int:
+    settings.load()
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("weights", help="a .safetensors file (its .json card beside it)")
     p.add_argument("--dataset", choices=list(DATASETS), help="default: the one in the card")

@@ -22,7 +22,7 @@ import time
 import torch
 from tqdm import tqdm
 
-from . import calibration, handwriting, weights
+from . import calibration, handwriting, settings, weights
 from .augment import AUGMENTATIONS
 from .data import DATASETS, TRAIN_SIZE, DataMissingError, Split, load_split
 from .models import MODELS, build_model, param_count
@@ -65,6 +65,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    settings.load()
     args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)

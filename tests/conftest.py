@@ -8,6 +8,7 @@ import tempfile
 
 import pytest
 
+from mnist_demo import settings
 from tests.harness import ROOT
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -17,6 +18,24 @@ os.environ.setdefault("MNIST_DEMO_DATA", str(ROOT / "data"))
 # Any late call of the app (a class dashboard tick in flight after a test) lands in a temporary state folder,
 # never ./state.
 os.environ.setdefault("MNIST_DEMO_STATE", tempfile.mkdtemp(prefix="mnist-demo-state-"))
+settings.load()  # the app reads its settings once, at its start: here, with the defaults above
+
+
+@pytest.fixture
+def environment():
+    """`environment(NAME=value, OTHER=None)`: change environment variables for one test (None: unset) and read the
+    settings again, as a restarted app would; both are restored after the test."""
+    with pytest.MonkeyPatch.context() as patch:
+        def change(**variables) -> settings.Settings:
+            for name, value in variables.items():
+                if value is None:
+                    patch.delenv(name, raising=False)
+                else:
+                    patch.setenv(name, str(value))
+            return settings.load()
+
+        yield change
+    settings.load()
 
 
 @pytest.fixture(scope="session")

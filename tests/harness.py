@@ -1,8 +1,9 @@
 """The one harness shared by the tests and the benchmarks: Chromium, the app on a free port, pen strokes
 on the canvas, machine info, one percentile, and writing results.
 
-Tests import it as `tests.harness` (pytest puts the repository root on sys.path, `tests` being a
-package); bench scripts put the repository root on sys.path first. It lives under tests/ because the
+Tests import it as `tests.harness` (pytest runs from the repository root, `tests` being a package);
+bench scripts run as modules from the repository root (`python -m bench.x`), which imports it the same
+way. It lives under tests/ because the
 tests are its main user and CI runs them, so a broken helper fails there first. Nothing here imports
 gradio, torch or Playwright at import time: a bench script pays only for what it uses.
 """
@@ -590,11 +591,12 @@ def describe_machine(machine: dict) -> str:
 
 
 def command_line(argv: Sequence[str] | None = None) -> str:
-    """How this script was run, as a reader would type it: `python bench/x.py --flag value`."""
+    """How this script was run, as a reader would type it: `python -m bench.x --flag value`."""
     argv = list(sys.argv if argv is None else argv)
     script = Path(argv[0]).resolve()
-    shown = script.relative_to(ROOT) if script.is_relative_to(ROOT) else Path(argv[0])
-    return shlex.join(["python", str(shown), *argv[1:]])
+    if script.is_relative_to(ROOT) and script.suffix == ".py":  # run as `python -m bench.x`: argv[0] is its file
+        return shlex.join(["python", "-m", ".".join(script.relative_to(ROOT).with_suffix("").parts), *argv[1:]])
+    return shlex.join(["python", argv[0], *argv[1:]])
 
 
 def now() -> str:

@@ -347,11 +347,10 @@ def test_the_client_address_is_the_one_the_trusted_proxy_saw(socket, forwarded, 
     assert security.client_address(socket, forwarded, hops) == expected
 
 
-def test_trusted_proxies_come_from_the_environment(monkeypatch):
-    for name in ("MNIST_DEMO_TRUSTED_PROXIES", "SPACE_ID", "MNIST_DEMO_TRUST_PROXY"):
-        monkeypatch.delenv(name, raising=False)
+def test_trusted_proxies_come_from_the_environment(environment):
+    environment(MNIST_DEMO_TRUSTED_PROXIES=None, SPACE_ID=None, MNIST_DEMO_TRUST_PROXY=None)
     assert security.trusted_proxies() == 0
-    monkeypatch.setenv("SPACE_ID", "me/app")
+    environment(SPACE_ID="me/app")
     assert security.trusted_proxies() == 1
-    monkeypatch.setenv("MNIST_DEMO_TRUSTED_PROXIES", "2")
+    environment(MNIST_DEMO_TRUSTED_PROXIES=2)
     assert security.trusted_proxies() == 2

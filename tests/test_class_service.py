@@ -94,15 +94,13 @@ def test_training_refuses_too_few_drawings_and_a_wrong_key(classroom: Classroom)
     assert refusal(lambda: classroom.stop_training(info.code, "", "10.0.0.3")).reason == "refused"
 
 
-def test_the_callers_address_and_the_join_link(monkeypatch):
-    monkeypatch.delenv("SPACE_ID", raising=False)
-    monkeypatch.delenv("MNIST_DEMO_TRUST_PROXY", raising=False)
-    monkeypatch.delenv("MNIST_DEMO_PUBLIC_URL", raising=False)
+def test_the_callers_address_and_the_join_link(environment):
+    environment(SPACE_ID=None, MNIST_DEMO_TRUST_PROXY=None, MNIST_DEMO_PUBLIC_URL=None)
     request = types.SimpleNamespace(client=types.SimpleNamespace(host="10.9.0.1"),
                                     headers={"X-Forwarded-For": "1.2.3.4", "Host": "class.example:7860"})
     assert client_address(request) == "10.9.0.1" and client_address(None) == "local"  # a forged header is ignored
-    monkeypatch.setenv("MNIST_DEMO_TRUST_PROXY", "1")
+    environment(MNIST_DEMO_TRUST_PROXY=1)
     assert client_address(request) == "1.2.3.4"
     assert join_link("ABCDEFGH", request) == "http://class.example:7860/?class=ABCDEFGH"
-    monkeypatch.setenv("MNIST_DEMO_PUBLIC_URL", "https://demo.example/app")
+    environment(MNIST_DEMO_PUBLIC_URL="https://demo.example/app")
     assert join_link("ABCDEFGH", request) == "https://demo.example/app/?class=ABCDEFGH"

@@ -101,15 +101,14 @@ def test_a_sqlite_file_from_before_migrations_is_brought_up_to_date(tmp_path, cl
     db.close()
 
 
-def test_the_app_store_is_postgres_when_a_database_url_is_set(monkeypatch, tmp_path, postgres_url):
-    monkeypatch.setenv("MNIST_DEMO_DATABASE_URL", postgres_url)
-    monkeypatch.setenv("MNIST_DEMO_STATE", str(tmp_path / "state"))
+def test_the_app_store_is_postgres_when_a_database_url_is_set(environment, tmp_path, postgres_url):
+    environment(MNIST_DEMO_DATABASE_URL=postgres_url, MNIST_DEMO_STATE=tmp_path / "state")
     s = ClassStore()
     assert s.engine.name == "postgres" and "@" not in s.where() and s.where().startswith("PostgreSQL 127.0.0.1:")
     s.create_class("x")
     assert not (tmp_path / "state").exists()  # nothing written beside the database
     s.close()
-    monkeypatch.setenv("MNIST_DEMO_DATABASE_URL", "mysql://x@y/z")
+    environment(MNIST_DEMO_DATABASE_URL="mysql://x@y/z")
     with pytest.raises(ValueError, match="postgresql://"):
         ClassStore()
 
@@ -168,10 +167,10 @@ def test_two_servers_starting_together_migrate_postgres_once(postgres_url, clock
         server.close()
 
 
-def test_state_dir_from_the_environment(monkeypatch, tmp_path):
-    monkeypatch.setenv("MNIST_DEMO_STATE", str(tmp_path / "x"))
+def test_state_dir_from_the_environment(environment, tmp_path):
+    environment(MNIST_DEMO_STATE=tmp_path / "x")
     assert store.state_dir() == tmp_path / "x"
-    monkeypatch.delenv("MNIST_DEMO_STATE")
+    environment(MNIST_DEMO_STATE=None)
     assert store.state_dir() in (store.Path("state"), store.Path("/data/mnist-demo"))
 
 
@@ -548,7 +547,7 @@ def test_an_empty_class_expires_early_a_class_in_use_does_not(db, clock):
     assert db.get_class(empty.code) is None and db.get_class(used.code) is not None
 
 
-def test_a_students_token_names_their_place_and_cannot_be_made_up(tmp_path, monkeypatch):
+def test_a_students_token_names_their_place_and_cannot_be_made_up(tmp_path, monkeypatch, environment):
     from mnist_demo.classroom import identity
 
     secret = b"k" * 32
@@ -562,13 +561,12 @@ def test_a_students_token_names_their_place_and_cannot_be_made_up(tmp_path, monk
         assert identity.read(forged, secret, now=1_000_100) is None
     assert identity.read(token, secret, now=1_000_000 + identity.TOKEN_DAYS * 86400 + 1) is None  # too old
     monkeypatch.setattr(identity, "_secret", None)
-    monkeypatch.delenv("MNIST_DEMO_SECRET", raising=False)
-    monkeypatch.setenv("MNIST_DEMO_STATE", str(tmp_path))
+    environment(MNIST_DEMO_SECRET=None, MNIST_DEMO_STATE=tmp_path)
     kept = identity.server_secret()
     assert len(kept) == 32 and (tmp_path / identity.SECRET_FILE).stat().st_mode & 0o077 == 0
     monkeypatch.setattr(identity, "_secret", None)
     assert identity.server_secret() == kept  # the same after a restart
     monkeypatch.setattr(identity, "_secret", None)
-    monkeypatch.setenv("MNIST_DEMO_SECRET", "shared by every server")
+    environment(MNIST_DEMO_SECRET="shared by every server")
     assert identity.server_secret() != kept
     monkeypatch.setattr(identity, "_secret", None)

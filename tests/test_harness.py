@@ -46,7 +46,7 @@ def test_results_carry_the_command_and_the_machine(tmp_path):
 
 def test_command_line_is_relative_to_the_repository():
     assert harness.command_line([str(harness.ROOT / "bench" / "x.py"), "--tab", "draw"]) == \
-        "python bench/x.py --tab draw"
+        "python -m bench.x --tab draw"
 
 
 def test_every_digit_has_strokes_inside_the_canvas():
@@ -56,8 +56,8 @@ def test_every_digit_has_strokes_inside_the_canvas():
             assert len(stroke) >= 2 and all(0 <= x <= 1 and 0 <= y <= 1 for x, y in stroke)
 
 
-def test_a_missing_optional_dataset_skips_with_its_path(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNIST_DEMO_DATA", str(tmp_path))
+def test_a_missing_optional_dataset_skips_with_its_path(tmp_path, environment):
+    environment(MNIST_DEMO_DATA=tmp_path)
     mark = harness.needs_dataset("unipen-dev", "the handwriting set")
     assert mark.args[0] is True and str(tmp_path / "unipen-dev") in mark.kwargs["reason"]
     (tmp_path / "unipen-dev").mkdir()

@@ -332,12 +332,12 @@ def test_a_heartbeat_of_a_hash_that_never_loads_the_page_is_refused(gated, monke
     assert client.get("/gradio_api/heartbeat/tab").status_code == 200
 
 
-def test_page_loads_and_uploads_are_limited_per_address_the_proxy_saw(gated, monkeypatch):
+def test_page_loads_and_uploads_are_limited_per_address_the_proxy_saw(gated, monkeypatch, environment):
     client, _ = gated
     monkeypatch.setattr(guard, "PAGE_LOAD", 0)
     monkeypatch.setattr(guard, "PAGE_LOADS_PER_WINDOW", 5)
     monkeypatch.setattr(guard, "UPLOADS_PER_WINDOW", 3)
-    monkeypatch.setenv("MNIST_DEMO_TRUSTED_PROXIES", "1")
+    environment(MNIST_DEMO_TRUSTED_PROXIES=1)
 
     def load(session_hash: str, forwarded: str) -> int:
         return client.post("/gradio_api/run/predict", headers={"x-forwarded-for": forwarded},
@@ -357,8 +357,8 @@ def test_one_address_cannot_open_as_many_sessions_as_gradio_keeps():
     assert app.MAX_SESSIONS >= 2 * guard.PAGE_LOADS_PER_WINDOW
 
 
-def test_one_session_or_one_address_cannot_fill_the_queue(monkeypatch):
-    monkeypatch.setenv("MNIST_DEMO_TRUSTED_PROXIES", "1")
+def test_one_session_or_one_address_cannot_fill_the_queue(monkeypatch, environment):
+    environment(MNIST_DEMO_TRUSTED_PROXIES=1)
 
     def request(address: str):
         return SimpleNamespace(client=SimpleNamespace(host="10.0.0.1"),

@@ -11,7 +11,7 @@ import torch
 
 from mnist_demo.data import load_split
 from mnist_demo.my_digits import MyDigits
-from mnist_demo.training.job import MAX_TRAIN_STEPS_ENV, ExtraDigits, TrainingJob, check_length
+from mnist_demo.training.job import ExtraDigits, TrainingJob, check_length
 from mnist_demo.training.recipes import RECIPES
 from mnist_demo.training.slots import TrainingSlots
 from mnist_demo.training.worker import extra_split
@@ -62,8 +62,8 @@ def test_bytes_that_are_not_digits_are_refused_in_the_process():
             extra_split({"images": images, "labels": labels, "info": {}})
 
 
-def test_the_length_check_counts_the_extra_digits(monkeypatch):
-    monkeypatch.setenv(MAX_TRAIN_STEPS_ENV, "100")
+def test_the_length_check_counts_the_extra_digits(environment):
+    environment(MNIST_DEMO_MAX_TRAIN_STEPS=100)
     recipe = RECIPES["fast"].with_changes(train_subset=1000, batch_size=10, epochs=1)
     check_length(recipe, "fastnet", "cpu")  # 100 steps
     with pytest.raises(ValueError, match="101 steps"):

@@ -13,7 +13,6 @@ import pytest
 
 from mnist_demo.training import job as job_module
 from mnist_demo.training.job import (
-    MAX_TRAIN_STEPS_ENV,
     JobSpec,
     QueueFull,
     TrainingJob,
@@ -203,8 +202,8 @@ def test_friendly_errors_show_no_server_paths():
     assert friendly_error(KeyError()) == "KeyError"
 
 
-def test_too_long_a_training_is_refused_before_it_queues(monkeypatch):
-    monkeypatch.delenv(MAX_TRAIN_STEPS_ENV, raising=False)
+def test_too_long_a_training_is_refused_before_it_queues(environment):
+    environment(MNIST_DEMO_MAX_TRAIN_STEPS=None)
     for model in ("fastnet", "digitnet", "fashionnet", "classic", "s1-bn-cnn", "s2-numpy-cnn", "s4-two-conv"):
         check_length(recipe_for(model), model, "cpu")  # every preset fits on the CPU
     check_length(RECIPES["fast"], "fastnet", "cpu")
@@ -219,7 +218,7 @@ def test_too_long_a_training_is_refused_before_it_queues(monkeypatch):
     assert snap.finished and snap.state == "failed" and "600,000 steps" in snap.error
     assert isinstance(job.refusal, ValueError)  # TrainingTooLong: a form shows it with its other checks
     assert (slots.running, slots.waiting) == (0, 0) and job.pid is None
-    monkeypatch.setenv(MAX_TRAIN_STEPS_ENV, "30")
+    environment(MNIST_DEMO_MAX_TRAIN_STEPS=30)
     with pytest.raises(TrainingTooLong, match="at most 30"):
         check_length(SMALL, "fastnet", "cpu")  # 40 steps
 

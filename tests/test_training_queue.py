@@ -6,11 +6,8 @@ import threading
 
 import pytest
 
+from mnist_demo.settings import Settings
 from mnist_demo.training.slots import (
-    DEFAULT_MAX_QUEUED,
-    DEFAULT_QUEUE_SECONDS,
-    MAX_QUEUED_ENV,
-    QUEUE_SECONDS_ENV,
     AlreadyQueued,
     QueueFull,
     TrainingSlots,
@@ -170,17 +167,15 @@ def test_queue_two_slots_estimate_the_earliest_free_slot():
     assert [t.estimated_start() for t in (a, b, c)] == [10.0, 15.0, 20.0]
 
 
-def test_queue_shared_line_is_bounded_by_the_environment(monkeypatch):
+def test_queue_shared_line_is_bounded_by_the_environment(monkeypatch, environment):
     from mnist_demo.training import slots as slots_module
 
     monkeypatch.setattr(slots_module, "_shared", None)
-    monkeypatch.setenv(MAX_QUEUED_ENV, "3")
-    monkeypatch.setenv(QUEUE_SECONDS_ENV, "240")
+    environment(MNIST_DEMO_MAX_QUEUED=3, MNIST_DEMO_QUEUE_SECONDS=240)
     shared = slots_module.shared_slots()
     assert (shared.max_waiting, shared.horizon) == (3, 240.0)
     monkeypatch.setattr(slots_module, "_shared", None)
-    monkeypatch.delenv(MAX_QUEUED_ENV)
-    monkeypatch.delenv(QUEUE_SECONDS_ENV)
+    environment(MNIST_DEMO_MAX_QUEUED=None, MNIST_DEMO_QUEUE_SECONDS=None)
     shared = slots_module.shared_slots()
-    assert (shared.max_waiting, shared.horizon) == (DEFAULT_MAX_QUEUED, DEFAULT_QUEUE_SECONDS)
+    assert (shared.max_waiting, shared.horizon) == (Settings().max_queued, Settings().queue_seconds)
     monkeypatch.setattr(slots_module, "_shared", None)

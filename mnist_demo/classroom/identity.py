@@ -20,6 +20,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from .. import settings
 from . import security
 
 TOKEN_DAYS = 30  # as long as a class can live without renewal
@@ -40,7 +41,7 @@ def server_secret() -> bytes:
     global _secret
     with _lock:
         if _secret is None:
-            configured = os.environ.get("MNIST_DEMO_SECRET")
+            configured = settings.current().secret
             if configured:
                 _secret = hashlib.sha256(configured.encode("utf-8")).digest()
             else:

@@ -26,12 +26,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
-import os
 import secrets
 import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Iterable
+
+from .. import settings
 
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # 31 symbols: no 0 O 1 I L
 CODE_ALPHABET_SIZE = len(CODE_ALPHABET)
@@ -282,10 +283,10 @@ class Guard:
 def trusted_proxies() -> int:
     """How many proxies in front of the app append to X-Forwarded-For: $MNIST_DEMO_TRUSTED_PROXIES, else 1 on
     a Space ($SPACE_ID) or with $MNIST_DEMO_TRUST_PROXY, else 0 (the socket's address is the client's)."""
-    configured = os.environ.get("MNIST_DEMO_TRUSTED_PROXIES", "").strip()
-    if configured.isdigit():
-        return min(int(configured), 10)
-    return 1 if os.environ.get("SPACE_ID") or os.environ.get("MNIST_DEMO_TRUST_PROXY") else 0
+    configured = settings.current()
+    if configured.trusted_proxies is not None:
+        return min(configured.trusted_proxies, 10)
+    return 1 if configured.space_id or configured.trust_proxy else 0
 
 
 def limit_key(address: str) -> str:

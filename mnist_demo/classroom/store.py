@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from .. import settings
 from . import engine as engines
 from . import security
 
@@ -37,8 +38,8 @@ MAX_TITLE = 60
 # Bytes kept (the 784-byte input and the ink PNG of each drawing): a real drawing's ink is ~0.5-1.5 KB, so
 # a full class of 5000 is ~10 MB; noise-like ink is refused (`looks_drawn`) and a PNG above MAX_INK_BYTES too.
 MAX_INK_BYTES = 6 * 1024
-MAX_CLASS_BYTES = int(os.environ.get("MNIST_DEMO_MAX_CLASS_BYTES", str(16 * 1024 * 1024)))
-MAX_STORE_BYTES = int(os.environ.get("MNIST_DEMO_MAX_STORE_BYTES", str(2 * 1024 * 1024 * 1024)))
+MAX_CLASS_BYTES = settings.current().max_class_bytes
+MAX_STORE_BYTES = settings.current().max_store_bytes
 EMPTY_CLASS_HOURS = 12  # a class nobody has drawn in expires this long after its creation or last renewal
 MAX_MODEL_BYTES = 8 * 1024 * 1024  # a class model's weights (or its ONNX export); a DigitNet is ~1.3 MB
 DB_NAME = "classes.sqlite3"
@@ -97,12 +98,12 @@ ALTER TABLE classes ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0
 
 def database_url() -> str | None:
     """$MNIST_DEMO_DATABASE_URL: a postgresql:// URL shared by several app servers; unset: SQLite in state_dir()."""
-    return os.environ.get("MNIST_DEMO_DATABASE_URL") or None
+    return settings.current().database_url
 
 
 def state_dir() -> Path:
     """Where the app keeps what must outlive it: $MNIST_DEMO_STATE, else Spaces' persistent /data, else ./state."""
-    configured = os.environ.get("MNIST_DEMO_STATE")
+    configured = settings.current().state
     if configured:
         return Path(configured)
     data = Path("/data")

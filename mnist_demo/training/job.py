@@ -36,6 +36,7 @@ import torch
 from safetensors.torch import load as load_tensors
 from torch import nn
 
+from .. import settings
 from ..data import DATASETS, TRAIN_SIZE, resolve_data_dir
 from ..models import MODELS, build_model
 from . import worker
@@ -50,10 +51,6 @@ log = logging.getLogger(__name__)
 __all__ = ["AlreadyQueued", "CurvePoint", "ExtraDigits", "JobResult", "JobSpec", "QueueFull", "Snapshot", "TrainingJob", "TrainingTooLong",
            "check_length", "max_train_steps", "warm_up"]
 
-TRAIN_THREADS_ENV = "MNIST_DEMO_TRAIN_THREADS"  # torch threads for a training (default: all cores)
-TRAIN_NICE_ENV = "MNIST_DEMO_TRAIN_NICE"  # how much lower a training's CPU priority is (default 10)
-TRAIN_START_ENV = "MNIST_DEMO_TRAIN_START"  # how training processes start: forkserver (default) or spawn
-MAX_TRAIN_STEPS_ENV = "MNIST_DEMO_MAX_TRAIN_STEPS"  # the longest training, in optimizer steps
 DEFAULT_MAX_TRAIN_STEPS = {"cpu": 20_000, "cuda": 200_000}  # cpu: every preset (fashion's 18,760 the longest)
 STOP_GRACE_SECONDS = 120.0  # after a stop, how long the process may take to evaluate and report
 EXIT_SECONDS = 10.0  # after its result, how long the process may take to exit
@@ -125,9 +122,9 @@ class Snapshot:
 
 
 def default_threads() -> int:
-    env = os.environ.get(TRAIN_THREADS_ENV)
-    if env:
-        return max(1, int(env))
+    configured = settings.current().train_threads
+    if configured is not None:
+        return max(1, configured)
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
@@ -142,9 +139,9 @@ def _device_type(model: str, device: str | None) -> str:
 
 def max_train_steps(device_type: str = "cpu") -> int:
     """The most optimizer steps one training may take on this kind of device."""
-    env = os.environ.get(MAX_TRAIN_STEPS_ENV)
-    if env:
-        return max(1, int(env))
+    configured = settings.current().max_train_steps
+    if configured is not None:
+        return max(1, configured)
     return DEFAULT_MAX_TRAIN_STEPS.get(device_type, DEFAULT_MAX_TRAIN_STEPS["cuda"])
 
 
@@ -171,7 +168,7 @@ def _mp_context():
     global _context
     with _context_lock:
         if _context is None:
-            method = os.environ.get(TRAIN_START_ENV, "forkserver")
+            method = settings.current().train_start
             if method not in ("forkserver", "spawn") or method not in multiprocessing.get_all_start_methods():
                 method = "spawn"
             _context = multiprocessing.get_context(method)
@@ -219,7 +216,7 @@ class TrainingJob:
         self.data_dir = data_dir
         self.device = device
         self.threads = threads or default_threads()
-        self.nice = int(os.environ.get(TRAIN_NICE_ENV, "10")) if nice is None else nice
+        self.nice = settings.current().train_nice if nice is None else nice
         self.report_seconds = report_seconds
         self._lock = threading.Lock()
         self._state = "queued"

@@ -21,16 +21,12 @@ from every finished training), so the estimates correct themselves as the lesson
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable, Hashable
 
-MAX_TRAININGS_ENV = "MNIST_DEMO_MAX_TRAININGS"
-MAX_QUEUED_ENV = "MNIST_DEMO_MAX_QUEUED"
-QUEUE_SECONDS_ENV = "MNIST_DEMO_QUEUE_SECONDS"
-DEFAULT_MAX_QUEUED = 200
-DEFAULT_QUEUE_SECONDS = 900.0  # the line holds what the machine can finish within 15 minutes
+from .. import settings
+
 DEFAULT_COST = 60.0  # seconds, for a place that declares none
 MIN_REPORTED = 0.05  # below this fraction done, a running training's own progress says too little
 SPEED_WEIGHT = 0.3  # how much each finished training moves the learned speed (an exponential average)
@@ -230,7 +226,7 @@ def shared_slots() -> TrainingSlots:
     global _shared
     with _shared_lock:
         if _shared is None:
-            _shared = TrainingSlots(max(1, int(os.environ.get(MAX_TRAININGS_ENV, "1"))),
-                                    max(0, int(os.environ.get(MAX_QUEUED_ENV, str(DEFAULT_MAX_QUEUED)))),
-                                    max(1.0, float(os.environ.get(QUEUE_SECONDS_ENV, str(DEFAULT_QUEUE_SECONDS)))))
+            configured = settings.current()
+            _shared = TrainingSlots(max(1, configured.max_trainings), max(0, configured.max_queued),
+                                    max(1.0, configured.queue_seconds))
         return _shared

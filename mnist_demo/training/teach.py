@@ -31,6 +31,7 @@ from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 from torch import nn
 
+from .. import settings
 from ..data import Split, load_split, resolve_data_dir
 from ..models import build_model
 from .budget import training_seconds
@@ -205,7 +206,7 @@ class TeachJob:
     def __init__(self, model: nn.Module, model_name: str, mine: Split, held_out: Split | None, *,
                  slots: TrainingSlots | None = None, data_dir=None, mnist_before: float | None = None,
                  session=None) -> None:
-        from .job import TRAIN_NICE_ENV, default_threads
+        from .job import default_threads
 
         self.stop = threading.Event()
         self.state = "queued"  # queued, running, done, cancelled, failed
@@ -222,7 +223,7 @@ class TeachJob:
             {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}),
             "mine": save_tensors(_tensors(mine)), "held_out": save_tensors(_tensors(held_out)),
             "data_dir": data_dir, "mnist_before": mnist_before, "threads": default_threads(),
-            "nice": int(os.environ.get(TRAIN_NICE_ENV, "10"))}
+            "nice": settings.current().train_nice}
         self._slots = slots or shared_slots()
         self._thread = threading.Thread(target=self._run, name="teach", daemon=True)
 

@@ -7,11 +7,11 @@ request-body gate (`guard.Guard`).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import gradio as gr
 
+from .. import settings
 from ..classroom.service import Classroom
 from ..reading.files import MAX_PICTURE_BYTES
 from . import device, guard, i18n
@@ -21,8 +21,8 @@ from .session import Session, close_closed_tab, close_session, is_open, open_ses
 
 # Gradio's session LRU (~0.4 MB each: a copy of the page's config): twice what one address may open in
 # guard.WINDOW_S, so no single address can push other tabs out
-MAX_SESSIONS = int(os.environ.get("MNIST_DEMO_MAX_SESSIONS", str(2 * guard.PAGE_LOADS_PER_WINDOW)))
-MAX_QUEUE = int(os.environ.get("MNIST_DEMO_MAX_QUEUE", "512"))  # events waiting in Gradio's queue (half per address)
+MAX_SESSIONS = settings.current().max_sessions or 2 * guard.PAGE_LOADS_PER_WINDOW
+MAX_QUEUE = settings.current().max_queue  # events waiting in Gradio's queue (half per address)
 CACHE_CLEANUP = (600, 1800)  # every 10 minutes, remove Gradio's cached files older than 30 minutes
 
 
@@ -100,8 +100,8 @@ def launch_options() -> dict:
     and the page's CSS (the phone layout)."""
     return {
         "css": PAGE_CSS,
-        "server_name": os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
-        "server_port": int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
+        "server_name": settings.current().server_name,
+        "server_port": settings.current().server_port,
         "state_session_capacity": MAX_SESSIONS,
         "max_file_size": MAX_PICTURE_BYTES,  # pictures and weights files alike (weights are smaller still)
         "app_kwargs": {"middleware": guard.middleware() + device.middleware()},  # /device/: the page's runtime files

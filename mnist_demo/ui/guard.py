@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import threading
 import time
@@ -38,9 +37,10 @@ from collections import OrderedDict
 from collections.abc import Callable
 from urllib.parse import parse_qs
 
+from .. import settings
 from ..classroom.security import RateLimiter, client_address
 
-MAX_REQUEST_BYTES = int(os.environ.get("MNIST_DEMO_MAX_REQUEST_BYTES", str(64 * 1024)))
+MAX_REQUEST_BYTES = settings.current().max_request_bytes
 API = "/gradio_api/"
 _HEARTBEAT = re.compile(r"/gradio_api/heartbeat/([^/?]{1,128})$")
 _BY_NAME = re.compile(r"/gradio_api/(?:run|api|call|call/v2)/([^/]+)/?$")
@@ -60,8 +60,8 @@ UNKNOWN_WAIT_SECONDS = 0.3
 PAGE_LOAD: int | None = None  # the page's own load event (it makes the tab's session)
 WINDOW_S = 600.0
 # A class of 200 behind one school address opens its pages (and reloads some) within the window.
-PAGE_LOADS_PER_WINDOW = int(os.environ.get("MNIST_DEMO_PAGE_LOADS_PER_WINDOW", "250"))
-UPLOADS_PER_WINDOW = int(os.environ.get("MNIST_DEMO_UPLOADS_PER_WINDOW", "250"))
+PAGE_LOADS_PER_WINDOW = settings.current().page_loads_per_window
+UPLOADS_PER_WINDOW = settings.current().uploads_per_window
 TOO_MANY = ("Too many requests from your network right now. Wait a few minutes and reload the page. / "
             "你所在网络的请求过多。请等几分钟后刷新页面。")
 MAX_EVENTS_PER_SESSION = 8  # a page has one or two events in flight (a save, the dashboard's refresh, a training)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import shutil
 import tempfile
 import threading
@@ -27,11 +26,12 @@ from pathlib import Path
 
 import gradio as gr
 
+from .. import settings
 from ..catalog import SESSION_PREFIX, Entry, shipped
 from . import guard
 
-MAX_SESSION_MODELS = int(os.environ.get("MNIST_DEMO_MAX_SESSION_MODELS", "3"))
-MAX_HELD_MODELS = int(os.environ.get("MNIST_DEMO_MAX_HELD_MODELS", "120"))  # ~5 MB each at most
+MAX_SESSION_MODELS = settings.current().max_session_models
+MAX_HELD_MODELS = settings.current().max_held_models  # ~5 MB each at most
 UNLOAD_GRACE_SECONDS = 10.0  # an unload is acted on only if the tab shows no sign of life for this long
 
 
