@@ -94,10 +94,23 @@ def device_file(model: nn.Module | None) -> DeviceFile | None:
     with _LOCK:  # one export at a time: a model asked for twice at once is exported once
         found = _BY_MODEL.get(model)
         if found is None:
-            data = to_onnx(model)
-            found = DeviceFile(hashlib.sha256(data).hexdigest()[:20], data, gzip.compress(data, 6, mtime=0))
-            _BY_MODEL[model] = found  # the file lives as long as the model (a deep copy gets none)
-            _FILES[found.digest] = found
+            found = _keep(model, to_onnx(model))
+    return found
+
+
+def adopt(model: nn.Module, data: bytes) -> DeviceFile:
+    """`data`, an export of `model` made before (a class model's, stored with its class by the server that trained
+    it), as the model's file: not exported again, and the same name on every server."""
+    with _LOCK:
+        found = _BY_MODEL.get(model)
+        return found if found is not None else _keep(model, data)
+
+
+def _keep(model: nn.Module, data: bytes) -> DeviceFile:
+    """Hold `data` as the model's file (under _LOCK)."""
+    found = DeviceFile(hashlib.sha256(data).hexdigest()[:20], data, gzip.compress(data, 6, mtime=0))
+    _BY_MODEL[model] = found  # the file lives as long as the model (a deep copy gets none)
+    _FILES[found.digest] = found
     return found
 
 

@@ -7,7 +7,7 @@ training cap); this module only says which drawings teach and which measure, and
   drawing is kept apart (`teach.hold_out`) and both models, the picked one and the class-tuned one, are
   measured on those alone. A digit with fewer than 5 drawings is all taught.
 * Kept with the class in the class store (`store.save_class_model`: safetensors bytes, card, the comparison,
-  an ONNX export slot), one model per class (training again replaces it), deleted with the class: it survives
+  and its ONNX export for the page's runtime, `device_models`, which every server then serves as is), one model per class (training again replaces it), deleted with the class: it survives
   a restart, and every app server sharing the database serves the same one. Each process keeps the networks
   it has loaded in memory, at most MAX_MODELS at once (the least recently used goes first), and asks the store
   at most every CHECK_S seconds whether a class's model is still the newest: a training finished on another
@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import weights
+from .. import device_models, weights
 from ..catalog import Entry
 from ..data import Split
 from ..training import teach as teaching
@@ -104,6 +104,9 @@ class ClassModels:
         trained = self.store.save_class_model(model.code, weights.to_bytes(model.entry.model, card), card,
                                               base=model.base_key, base_title=model.base_title,
                                               held_ids=model.held_ids)
+        found = device_models.device_file(model.entry.model)  # the page's runtime runs it as ONNX: exported once
+        if found is not None:
+            self.store.save_class_model_onnx(model.code, trained, found.data)
         self._remember(model.code, dataclasses.replace(model, trained_at=trained))
 
     def get(self, code: str | None) -> ClassModel | None:
@@ -143,6 +146,8 @@ def load(stored: class_store.StoredModel | None) -> ClassModel | None:
     taught = card.get("taught", {})
     result = teaching.TeachResult(model, **{f.name: taught.get(f.name) for f in dataclasses.fields(teaching.TeachResult)
                                             if f.name != "model"})
+    if stored.onnx is not None:
+        device_models.adopt(model, stored.onnx)
     entry = Entry(model_key(stored.code), model, card)
     return ClassModel(stored.code, entry, stored.base, stored.base_title, result, stored.held_ids, stored.trained)
 
