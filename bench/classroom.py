@@ -401,7 +401,8 @@ def class_mode(args, pool: list[dict]) -> int:
     from tests.harness import new_database, postgres_server
 
     state = Path(tempfile.mkdtemp(prefix="mnist-demo-bench-state-"))
-    environment = {"MNIST_DEMO_STATE": str(state)}  # the served apps' state folder
+    # The served apps' state folder, and one secret for all of them (a student's place is signed with it)
+    environment = {"MNIST_DEMO_STATE": str(state), "MNIST_DEMO_SECRET": secrets.token_hex(16)}
     rows = []
     with contextlib.ExitStack() as stack:
         if args.postgres:  # a throwaway server with PostgreSQL's default durability, one database for all servers

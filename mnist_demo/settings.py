@@ -58,7 +58,7 @@ class Settings:
     max_class_bytes: int = _setting("MNIST_DEMO_MAX_CLASS_BYTES", 16 * 1024 * 1024, "bytes one class's drawings keep",
                                     "16 MiB")
     max_store_bytes: int = _setting("MNIST_DEMO_MAX_STORE_BYTES", 2 * 1024 * 1024 * 1024,
-                                    "bytes all classes' drawings keep on one server", "2 GiB")
+                                    "bytes all classes' drawings keep in one store (one server's, or the servers' shared database)", "2 GiB")
     # Training
     max_trainings: int = _setting("MNIST_DEMO_MAX_TRAININGS", 1, "trainings running at once (the others wait)")
     max_queued: int = _setting("MNIST_DEMO_MAX_QUEUED", 200, "trainings waiting in line (a last bound on scripts)")

@@ -63,7 +63,8 @@ def open_class(browser, url: str):
 
 
 def test_two_servers_one_postgres_a_student_on_one_the_teacher_on_the_other(browser, postgres_url, tmp_path):
-    environment = {"MNIST_DEMO_DATABASE_URL": postgres_url, "MNIST_DEMO_STATE": str(tmp_path / "state")}
+    environment = {"MNIST_DEMO_DATABASE_URL": postgres_url, "MNIST_DEMO_STATE": str(tmp_path / "state"),
+                   "MNIST_DEMO_SECRET": "one deployment"}
     with serve_subprocess(env=environment) as first, serve_subprocess(env=environment) as second:
         teacher_context, teacher, _, code = open_class(browser, first.url)
         assert "PostgreSQL 127.0.0.1:" in teacher.locator("#class-privacy").inner_text()
@@ -98,6 +99,7 @@ def test_two_servers_behind_docs_nginx_conf_keep_each_browser_on_one_server(brow
     """docs/nginx.conf as written (its ports and log moved into this test's): a teacher and two students, every
     page through nginx, work as on one server; the log shows each browser's requests all went to one server."""
     environment = {"MNIST_DEMO_DATABASE_URL": postgres_url, "MNIST_DEMO_STATE": str(tmp_path / "state"),
+                   "MNIST_DEMO_SECRET": "one deployment",
                    "MNIST_DEMO_TRUSTED_PROXIES": "1"}
     with serve_subprocess(env=environment) as first, serve_subprocess(env=environment) as second:
         port, log = free_port(), tmp_path / "access.log"
