@@ -14,7 +14,8 @@ buttons and My digits. train: four short epochs on
 default model, the convolution stepped a little way in. class: the app on a fresh state folder; a teacher
 opens a class, 30 UNIPEN digits (unipen-dev, 3 of each, drawn through the canvas path) are given into it as
 five nicknamed students would, a phone (390x844, touch) joins by the link and draws a 7; the phone before its
-button is pressed, then the teacher's wall. Train, visualize and class read the data folder ($MNIST_DEMO_DATA,
+button is pressed, then the teacher's wall, the teacher's first screen at 1280x800 (class_dashboard.png) and the
+projector view at 1280x720 (class_projector.png). Train, visualize and class read the data folder ($MNIST_DEMO_DATA,
 else ./data).
 """
 
@@ -141,36 +142,9 @@ def visualize_tab(browser, url: str, options) -> list[Path]:
     return outs
 
 
-def seed_class(code: str, per_digit: int = 3) -> None:
-    """UNIPEN digits given into the class as five students would, with the default model's answers."""
-    import numpy as np
-    import torch
-
-    from mnist_demo import handwriting as hw
-    from mnist_demo.catalog import DEFAULT_MODEL, shipped
-    from mnist_demo.classroom.store import ClassStore
-    from mnist_demo.models import evaluating, probabilities
-
-    model = shipped()[DEFAULT_MODEL].model
-    digits = hw.load_unipen()
-    names = ["Ada", "Bo", "Cy", "Dee", ""]
-    rows = []
-    for n in range(per_digit):
-        for label in range(10):
-            digit = [d for d in digits if d.label == label and d.source in ("ibm", "syn")][n * 7]
-            rows.append((label, hw.prepared_canvas(digit), hw.render_ink(hw.to_canvas(digit.strokes))))
-    x = torch.from_numpy(np.stack([r[1] for r in rows]).astype(np.float32) / 255).unsqueeze(1)
-    with torch.inference_mode(), evaluating(model):
-        conf, answer = probabilities(model, model(x)).max(1)
-    db = ClassStore()
-    for i, ((label, image, ink), a, c) in enumerate(zip(rows, answer.tolist(), conf.tolist(), strict=True)):
-        db.add_drawing(code, f"student-{i % 5}", image, label, ink=ink, answer=a, confidence=c,
-                       nickname=names[i % 5], model=DEFAULT_MODEL)
-    db.close()
-
-
 def class_tab(browser, url: str, options) -> list[Path]:
-    from tests.harness import touch_strokes
+    from mnist_demo.classroom.store import ClassStore
+    from tests.harness import seed_class, touch_strokes
 
     def field(page, elem_id: str):
         return page.locator(f"#{elem_id} textarea, #{elem_id} input").first
@@ -180,9 +154,12 @@ def class_tab(browser, url: str, options) -> list[Path]:
     teacher.locator("#tab-class-button, [role=tab]").nth(3).click()
     field(teacher, "class-title").fill("7B")
     teacher.locator("#class-create").click()
+    teacher.locator("#class-show-screen").click()  # after the key's private step
     teacher.wait_for_selector("#class-qr svg", timeout=60_000)
     link = field(teacher, "class-link").input_value()
-    seed_class(link.split("class=")[1])
+    db = ClassStore()
+    seed_class(db, link.split("class=")[1])
+    db.close()
 
     context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
                                   has_touch=True, locale=LOCALES[options.lang])
@@ -194,7 +171,8 @@ def class_tab(browser, url: str, options) -> list[Path]:
     touch_strokes(phone, phone.locator("#class-canvas canvas.ink").bounding_box(), DIGITS[7], pause_ms=10)
     phone.wait_for_function("() => document.querySelector('#class-answer').innerText.includes('7')", timeout=30_000)
     phone.wait_for_timeout(800)
-    outs = [options.out_dir / "class_wall.png", options.out_dir / "class_phone.png"]
+    outs = [options.out_dir / "class_wall.png", options.out_dir / "class_phone.png",
+            options.out_dir / "class_dashboard.png", options.out_dir / "class_projector.png"]
     phone.screenshot(path=outs[1])
     phone.locator("#class-teach-7").click()
     phone.wait_for_function("() => document.querySelector('#class-count').innerText.includes('1')", timeout=30_000)
@@ -205,6 +183,17 @@ def class_tab(browser, url: str, options) -> list[Path]:
     dash, wall = page_box(teacher, "#class-dashboard"), page_box(teacher, "#class-wall")
     teacher.screenshot(path=outs[0], full_page=True, clip={"x": dash["x"], "y": dash["y"] - 8, "width": dash["width"],
                                                            "height": wall["y"] + wall["height"] - dash["y"] + 16})
+    # The teacher's own first screen at 1280x800, then the projector view at 1280x720 (toasts closed first)
+    teacher.evaluate("() => document.querySelectorAll('.toast-close').forEach(b => b.click())")
+    teacher.set_viewport_size({"width": 1280, "height": 800})
+    teacher.evaluate("() => window.scrollTo(0, 0)")
+    teacher.wait_for_timeout(800)
+    teacher.screenshot(path=outs[2])
+    teacher.locator("#class-projector-open").click()
+    teacher.set_viewport_size({"width": 1280, "height": 720})
+    teacher.wait_for_selector("#class-projector-wall figure", timeout=60_000)
+    teacher.wait_for_timeout(1500)
+    teacher.screenshot(path=outs[3])
     context.close()
     return outs
 

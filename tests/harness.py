@@ -524,6 +524,80 @@ def touch_strokes(page, box: dict, strokes: Sequence[Sequence[Point]], pause_ms:
     cdp.detach()
 
 
+# --- the screens people see ----------------------------------------------------------------------
+
+# Pairs of visible things that overlap on screen under `root`: text (each line box of each text node) and
+# pictures, fields and canvases. Overlapping text is what a person sees as a broken layout (a label run into a
+# box's own text, a button over a heading); nested boxes are not pairs (one element's own lines never are).
+OVERLAPS_JS = r"""(rootSelector) => {
+  const root = document.querySelector(rootSelector);
+  const shown = (el) => { for (let e = el; e; e = e.parentElement) { const s = getComputedStyle(e);
+    if (s.display === 'none' || s.visibility === 'hidden' || Number(s.opacity) === 0) return false; } return true; };
+  const items = [];
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  for (let node; (node = walker.nextNode());) {
+    if (!node.textContent.trim() || !shown(node.parentElement)) continue;
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    for (const r of range.getClientRects())
+      if (r.width > 1 && r.height > 1) items.push({ r, what: node.textContent.trim().slice(0, 40), el: node.parentElement });
+  }
+  const things = 'input:not([type=checkbox]):not([type=radio]):not([type=file]), textarea, img, canvas';
+  for (const el of root.querySelectorAll(things)) {
+    const r = el.getBoundingClientRect();
+    if (r.width > 1 && r.height > 1 && shown(el))
+      items.push({ r, what: el.tagName.toLowerCase() + ' in #' + (el.closest('[id]')?.id || '?'), el });
+  }
+  const found = [];
+  for (let i = 0; i < items.length; i++) for (let j = i + 1; j < items.length; j++) {
+    const a = items[i].r, b = items[j].r;
+    const w = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+    const h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+    if (w > 2 && h > 2 && items[i].el !== items[j].el) found.push([items[i].what, items[j].what]);
+  }
+  return found;
+}"""
+
+# Everything of an element a person could read off the screen: its text and the values of its fields.
+READABLE_JS = """(selector) => { const el = document.querySelector(selector); if (!el) return '';
+  return el.innerText + ' ' + [...el.querySelectorAll('input, textarea')].map(i => i.value).join(' '); }"""
+
+
+def overlaps(page, root: str) -> list:
+    """The overlapping pairs (OVERLAPS_JS) of what is visible under `root`."""
+    return page.evaluate(OVERLAPS_JS, root)
+
+
+def readable(page, selector: str) -> str:
+    return page.evaluate(READABLE_JS, selector)
+
+
+def seed_class(class_store, code: str, per_digit: int = 3) -> None:
+    """UNIPEN digits (unipen-dev, drawn through the canvas path) given into the class as five students would,
+    with the default model's answers."""
+    import numpy as np
+    import torch
+
+    from mnist_demo import handwriting as hw
+    from mnist_demo.catalog import DEFAULT_MODEL, shipped
+    from mnist_demo.models import evaluating, probabilities
+
+    model = shipped()[DEFAULT_MODEL].model
+    digits = hw.load_unipen()
+    names = ["Ada", "Bo", "Cy", "Dee", ""]
+    rows = []
+    for n in range(per_digit):
+        for label in range(10):
+            digit = [d for d in digits if d.label == label and d.source in ("ibm", "syn")][n * 7]
+            rows.append((label, hw.prepared_canvas(digit), hw.render_ink(hw.to_canvas(digit.strokes))))
+    x = torch.from_numpy(np.stack([r[1] for r in rows]).astype(np.float32) / 255).unsqueeze(1)
+    with torch.inference_mode(), evaluating(model):
+        conf, answer = probabilities(model, model(x)).max(1)
+    for i, ((label, image, ink), a, c) in enumerate(zip(rows, answer.tolist(), conf.tolist(), strict=True)):
+        class_store.add_drawing(code, f"student-{i % 5}", image, label, ink=ink, answer=a, confidence=c,
+                                nickname=names[i % 5], model=DEFAULT_MODEL)
+
+
 # --- measuring -----------------------------------------------------------------------------------
 
 PERCENTILE_DEFINITION = "the measured value at index round(q/100*(n-1)) of the sorted values, numpy's method='nearest'"

@@ -66,10 +66,10 @@ STUDENT_CSS = """<style>
 #class-projector-side { flex: 0 0 min(30vw, 64vh) !important; min-width: 0 !important; gap: 1vh !important; }
 #class-projector-main { min-width: 0 !important; overflow: hidden; height: 100%; }
 .pj-label { font-size: clamp(16px, 2.4vh, 30px); opacity: 0.75; }
-.pj-code { font: 700 clamp(30px, min(8.5vh, 3.4vw), 110px)/1.05 ui-monospace, monospace; letter-spacing: 0.04em; white-space: nowrap; }
+.pj-code { font: 700 clamp(30px, min(8.5vh, 3.4vw), 110px)/1.3 ui-monospace, monospace; letter-spacing: 0.04em; white-space: nowrap; }
 .pj-title { font-size: clamp(16px, 2.8vh, 34px); }
 #class-projector-qr svg { width: min(100%, 44vh); height: auto; display: block; }
-#class-projector-stats p { font-size: clamp(18px, 3.6vh, 44px); margin: 0; line-height: 1.2; }
+#class-projector-stats p { font-size: clamp(18px, 3.6vh, 44px); margin: 0; line-height: 1.4; }
 #class-projector-back { max-width: max-content; opacity: 0.6; }
 </style>"""
 
