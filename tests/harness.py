@@ -1,5 +1,5 @@
-"""The one harness shared by the tests and the benchmarks: Chromium, the app on a free port, pen strokes
-on the canvas, machine info, one percentile, and writing results.
+"""The one harness shared by the tests and the benchmarks: Chromium, the app on a free port, a throwaway
+PostgreSQL server, pen strokes on the canvas, machine info, one percentile, and writing results.
 
 Tests import it as `tests.harness` (pytest runs from the repository root, `tests` being a package);
 bench scripts run as modules from the repository root (`python -m bench.x`), which imports it the same
