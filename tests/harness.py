@@ -188,14 +188,21 @@ def postgres_server(port: int | None = None, durable: bool = False):
 
     def run(*command: str) -> None:
         argv = ["su", "postgres", "-s", "/bin/sh", "-c", shlex.join(command)] if as_root else list(command)
-        done = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120)
+        try:
+            done = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120)
+        except OSError as exc:  # no `su` here
+            raise PostgresUnavailable(f"{argv[0]} could not run: {exc}") from None
         if done.returncode:
             log = folder / "log"
             tail = log.read_text(errors="replace")[-1500:] if log.is_file() else ""
             raise PostgresUnavailable(f"{command[0]} failed: {done.stdout[-1500:]}{tail}")
 
     if as_root:
-        shutil.chown(folder, "postgres")
+        try:
+            shutil.chown(folder, "postgres")  # the package's user: PostgreSQL refuses to run as root
+        except (LookupError, OSError) as exc:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise PostgresUnavailable(f"no postgres user to run the server as: {exc}") from None
     data = str(folder / "data")
     stopped = []
 
