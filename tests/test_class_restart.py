@@ -47,7 +47,7 @@ def test_a_class_its_drawings_and_its_model_survive_a_restart_and_the_key_still_
         fn = events["class-create.click"]
         created = _call(base, fn, _inputs(config, fn, {"class-title": "7B restart"}), "teacher")
         assert created["success"], created
-        key, code = created["output"]["data"][4], created["output"]["data"][5]
+        key, code = created["output"]["data"][2], created["output"]["data"][7]  # on_create: the key step, then the rest
         assert security.normalize_code(code) and len(key) > 16
         page_loads(base, config, "phone")
         fn = events["class-join-go.click"]

@@ -301,6 +301,44 @@ def test_fifty_threads_writing_at_once(db):
     assert errors == []
     assert db.count(info.code) == 1000
     assert all(db.student_count(info.code, f"student-{n}") == 20 for n in range(50))
+    assert sorted(d.number for d in db.all_drawings(info.code)) == list(range(1, 1001))  # each number once
+
+
+def test_drawings_are_numbered_per_class_and_a_number_is_never_given_twice(db):
+    first, _ = db.create_class("a")
+    second, _ = db.create_class("b")
+    for n in range(3):
+        db.add_drawing(first.code, "s", digit(n), n)
+    db.add_drawing(second.code, "s", digit(5), 5)
+    assert [d.number for d in db.newest(second.code)] == [1]  # a new class's first drawing is #1
+    assert [d.number for d in db.all_drawings(first.code)] == [1, 2, 3]
+    assert db.id_of_number(second.code, 2) is None and db.id_of_number(first.code, 2) is not None
+    db.remove_drawing(first.code, db.id_of_number(first.code, 3))
+    db.add_drawing(first.code, "s", digit(7), 7)
+    assert [d.number for d in db.newest(first.code)] == [4, 2, 1]  # #3 is not given again
+
+
+def test_drawings_stored_before_numbers_are_numbered_per_class_by_the_migration(tmp_path, clock):
+    folder = tmp_path / "old"
+    folder.mkdir()
+    old = sqlite3.connect(folder / store.DB_NAME)
+    old.executescript("CREATE TABLE schema_version (version INTEGER NOT NULL);" + ";".join(
+        m.format(**store.engines.SQLiteEngine.types) for m in store.MIGRATIONS[:3]))
+    old.execute("INSERT INTO schema_version VALUES (3)")
+    for code in ("AAAAAAAA", "BBBBBBBB"):
+        old.execute("INSERT INTO classes (code, title, salt, key_hash, model, created, expires)"
+                    " VALUES (?, '', x'00', x'00', '', 1, ?)", (code, clock.now + 86400))
+    for code in ("AAAAAAAA", "BBBBBBBB", "AAAAAAAA", "BBBBBBBB", "BBBBBBBB"):
+        old.execute("INSERT INTO drawings (code, student, input, label, created) VALUES (?, 's', ?, 1, 1)",
+                    (code, bytes(784)))
+    old.commit()
+    old.close()
+    db = ClassStore(folder, clock=clock)
+    assert [d.number for d in db.all_drawings("AAAAAAAA")] == [1, 2]
+    assert [d.number for d in db.all_drawings("BBBBBBBB")] == [1, 2, 3]
+    db.add_drawing("BBBBBBBB", "t", digit(1), 1)
+    assert db.newest("BBBBBBBB")[0].number == 4
+    db.close()
 
 
 def test_caps_hold_under_concurrent_writers(db, monkeypatch):

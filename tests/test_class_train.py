@@ -34,11 +34,11 @@ def collect(generator) -> list:
 
 
 def test_every_fifth_drawing_of_each_digit_is_held_out_in_the_order_given():
-    labels = [3] * 7 + [5] * 4 + [3] * 4  # ids 1..15
-    drawings = [Drawing(i + 1, "", label, None, None, "", 0.0, np.full((28, 28), i, np.uint8))
+    labels = [3] * 7 + [5] * 4 + [3] * 4  # ids 1..15, numbered #101..#115 in their class
+    drawings = [Drawing(i + 1, "", label, None, None, "", 0.0, np.full((28, 28), i, np.uint8), number=i + 101)
                 for i, label in enumerate(labels)]
     split = tuning.split_drawings(list(reversed(drawings)))  # any order in: by id out
-    assert split.held_ids == [5, 14]  # the 5th and 10th 3; the 5 has only four drawings, all taught
+    assert split.held_ids == [105, 114]  # the 5th and 10th 3, by the numbers the class sees; the 5 has only four
     assert len(split.taught) == 13 and len(split.held) == 2 and split.counts[3] == 11 and split.counts[5] == 4
     assert split.held.images[0, 0, 0].item() == 4 and split.held.labels.tolist() == [3, 3]
 

@@ -244,8 +244,9 @@ class Classroom:
     def remove(self, code: object, key: object, address: str, drawing_id: object) -> int:
         """Remove one drawing by its number: how many went (0 or 1)."""
         info = self.teacher(code, key, address)
-        if isinstance(drawing_id, (int, float)) and drawing_id >= 1:
-            return int(self.store.remove_drawing(info.code, int(drawing_id)))
+        if isinstance(drawing_id, (int, float)) and 1 <= drawing_id < 2**53:
+            found = self.store.id_of_number(info.code, int(drawing_id))  # the number the class sees, in this class
+            return 0 if found is None else int(self.store.remove_drawing(info.code, found))
         return 0
 
     def remove_nickname(self, code: object, key: object, address: str, nickname: str | None) -> int:

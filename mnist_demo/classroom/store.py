@@ -93,6 +93,16 @@ CREATE TABLE IF NOT EXISTS class_models (
 ALTER TABLE classes ADD COLUMN joining_closed INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE classes ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0
 """,
+    # Issue 23: drawings numbered per class (#1 is a class's first drawing), so a class's numbers say nothing
+    # about other classes; `numbered` counts the numbers given (never reused after a removal).
+    """
+ALTER TABLE drawings ADD COLUMN number INTEGER;
+ALTER TABLE classes ADD COLUMN numbered INTEGER NOT NULL DEFAULT 0;
+UPDATE drawings SET number = (SELECT COUNT(*) FROM drawings AS earlier WHERE earlier.code = drawings.code
+                              AND earlier.id <= drawings.id);
+UPDATE classes SET numbered = (SELECT COALESCE(MAX(number), 0) FROM drawings WHERE drawings.code = classes.code);
+CREATE UNIQUE INDEX IF NOT EXISTS drawings_by_number ON drawings(code, number)
+""",
 ]
 
 
@@ -155,6 +165,7 @@ class Drawing:
     input: np.ndarray  # (28, 28) uint8, white ink on black: the model input
     ink_png: bytes | None = None  # the canvas's ink map as a PNG (white on black), when asked for
     student: str = ""
+    number: int = 0  # its number in its class (#1 the class's first): what people see; `id` stays internal
 
 
 def clean_text(text: object, limit: int) -> str:
@@ -394,16 +405,18 @@ class ClassStore:
             if mine == 0 and db.execute("SELECT COUNT(DISTINCT student) FROM drawings WHERE code = ?",
                                         (code,)).fetchone()[0] >= MAX_STUDENTS_PER_CLASS:
                 raise ClassError("too_many_students")
-            db.execute("UPDATE classes SET bytes = bytes + ? WHERE code = ?", (size, code))
+            db.execute("UPDATE classes SET bytes = bytes + ?, numbered = numbered + 1 WHERE code = ?", (size, code))
+            number = db.execute("SELECT numbered FROM classes WHERE code = ?", (code,)).fetchone()[0]
             return db.execute(
-                "INSERT INTO drawings (code, student, nickname, input, ink, label, answer, confidence, model, created)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?) RETURNING id",
+                "INSERT INTO drawings (code, student, nickname, input, ink, label, answer, confidence, model, created,"
+                " number) VALUES (?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
                 (code, student, clean_text(nickname, MAX_NICKNAME), data, png, label,
                  None if answer is None else int(answer), None if confidence is None else float(confidence),
-                 clean_text(model, 80), now)).fetchone()[0]
+                 clean_text(model, 80), now, number)).fetchone()[0]
 
     def _drawings(self, where: str, args: tuple, limit: int | None, with_ink: bool, newest_first: bool = True):
-        columns = "id, nickname, label, answer, confidence, model, created, input, student" + (", ink" if with_ink else "")
+        columns = "id, nickname, label, answer, confidence, model, created, input, student, number" + (
+            ", ink" if with_ink else "")
         order = "DESC" if newest_first else "ASC"
         sql = f"SELECT {columns} FROM drawings WHERE {where} ORDER BY id {order}"
         if limit is not None:
@@ -412,7 +425,7 @@ class ClassStore:
         for row in self._rows(sql, args):
             image = np.frombuffer(row[7], np.uint8).reshape(FIELD, FIELD)
             out.append(Drawing(row[0], row[1], row[2], row[3], row[4], row[5], row[6], image,
-                               row[9] if with_ink else None, row[8]))
+                               row[10] if with_ink else None, row[8], row[9] or 0))
         return out
 
     def newest(self, code: str, limit: int = 60, with_ink: bool = False) -> list[Drawing]:
@@ -458,6 +471,11 @@ class ClassStore:
                 db.execute("UPDATE classes SET bytes = (SELECT COALESCE(SUM(LENGTH(input) + COALESCE(LENGTH(ink), 0)),"
                            " 0) FROM drawings WHERE code = ?) WHERE code = ?", (code, code))
             return gone
+
+    def id_of_number(self, code: str, number: int) -> int | None:
+        """The drawing shown as #`number` in this class (None: no such drawing in it)."""
+        row = self._one("SELECT id FROM drawings WHERE code = ? AND number = ?", (code, int(number)))
+        return None if row is None else row[0]
 
     def remove_drawing(self, code: str, drawing_id: int) -> bool:
         return self._remove(code, "id = ?", (int(drawing_id),)) > 0

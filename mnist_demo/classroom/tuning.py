@@ -57,7 +57,7 @@ def split_drawings(drawings: list[Drawing]) -> ClassSplit:
     split = Split(images, torch.from_numpy(labels))
     taught, held = teaching.hold_out(labels)
     return ClassSplit(teaching.subset(split, taught), teaching.subset(split, held) if len(held) else None,
-                      [ordered[i].id for i in taught], [ordered[i].id for i in held],
+                      [ordered[i].number for i in taught], [ordered[i].number for i in held],
                       np.bincount(labels, minlength=10).tolist())
 
 

@@ -111,7 +111,7 @@ def wall_html(drawings: list[Drawing], lang: str, big: bool = False) -> str:
     for d in drawings:
         answer = "?" if d.answer is None else str(d.answer)
         prob = "" if d.confidence is None else f"{d.confidence:.0%}"
-        caption = t("class.wall_caption", lang, id=d.id, label=d.label, answer=answer, prob=prob)
+        caption = t("class.wall_caption", lang, id=d.number, label=d.label, answer=answer, prob=prob)
         name = f"<br>{html.escape(d.nickname)}" if d.nickname else ""
         wrong = " wrong" if d.answer is not None and d.answer != d.label else ""
         cards.append(f'<figure class="{wrong.strip()}" data-id="{d.id}"><img src="{png_data_uri(picture(d))}" '

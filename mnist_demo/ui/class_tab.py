@@ -159,7 +159,7 @@ class ClassTab:
     def my_drawings(self, student: Student | None, lang: str) -> list:
         """(picture, caption) of this student's own drawings, newest first: never anyone else's."""
         return [(255 - np.kron(d.input, np.ones((4, 4), np.uint8)),
-                 t("class.mine_caption", lang, id=d.id, label=d.label, answer="?" if d.answer is None else d.answer))
+                 t("class.mine_caption", lang, id=d.number, label=d.label, answer="?" if d.answer is None else d.answer))
                 for d in self.room.my_drawings(student)]
 
     async def on_live(self, payload: str | None, student: Student | None, lang: str) -> str:
@@ -230,7 +230,7 @@ class ClassTab:
         row, column = (evt.index if isinstance(evt.index, (list, tuple)) else (None, None))
         answer = column - 1 if isinstance(column, int) else None  # the table's first column is the digit given
         drawings = self.room.cell(code, key, client_address(request), model, _trained(session), row, answer)
-        return gr.update(value=[(picture(d), t("class.cell_caption", lang, id=d.id, nickname=d.nickname))
+        return gr.update(value=[(picture(d), t("class.cell_caption", lang, id=d.number, nickname=d.nickname))
                                 for d in drawings], visible=True)
 
     def _after_removal(self, removed: int, code: str, key: str, address: str, model: str, session: Session,

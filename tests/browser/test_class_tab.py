@@ -94,7 +94,7 @@ def test_a_lesson_teacher_and_three_phones(browser, app_url, class_store):
 
     # Remove one drawing
     cy = [d for d in class_store.newest(code) if d.nickname == "Cy"][0]
-    field(teacher, "class-remove-id").fill(str(cy.id))
+    field(teacher, "class-remove-id").fill(str(cy.number))  # the number the wall shows
     teacher.locator("#class-remove").click()
     teacher.wait_for_function("() => document.querySelectorAll('#class-wall figure').length === 2", timeout=30_000)
     assert class_store.count(code) == 2
