@@ -1,340 +1,33 @@
-"""Class mode under a hostile script: the probes of issue 18, against the real app (`python app.py`, the proxy
-trusted as on a Space), each sent as a script sends it, through /gradio_api by event number with fresh session
-hashes and forged headers. Each probe returns its figures; `python -m bench.class_attack` runs them all and
-writes bench/results/class_attack.{json,md} (`--out NAME` for another name, `--cwd DIR` for another checkout).
-tests/test_class_attack.py runs the same probes and asserts what they must show.
-
-On a Space the proxy appends the address it saw to X-Forwarded-For; everything left of it was written by the
-client. Here the script plays both: `via(forged, real)` is the header a client forging `forged` sends
-through a proxy that saw `real`.
+"""Class mode under a hostile script: the probes of issue 18 (tests/class_probes.py) against the real app
+(`python app.py` with the proxy trusted, as on a Space). `python -m bench.class_attack` runs them all and writes
+bench/results/class_attack.{json,md} (`--out NAME` for another name, `--cwd DIR` to probe another checkout, e.g.
+the code before the fixes).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import secrets
 import tempfile
-import time
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-from mnist_demo.handwriting import render_payload
-from tests.harness import (
-    DIGITS,
-    ROOT,
-    Script,
-    answer_of,
-    load_average,
-    serve_subprocess,
-    write_results,
+from tests.class_probes import (
+    PROXY_ENV,
+    Classroom,
+    config_paths,
+    creations,
+    eviction,
+    flood,
+    forged_guesses,
+    gate,
+    hash_,
+    heartbeat_eviction,
+    lockout,
+    noise_ink,
+    rotating_guesses,
+    uploads,
+    via,
 )
-
-ATTACKER = "203.0.113.7"  # the address the proxy sees for the script
-SCHOOL = "198.51.100.9"  # a school's NAT address
-PROXY_ENV = {"MNIST_DEMO_TRUST_PROXY": "1"}
-LIMITED = "Too many"  # the start of every rate-limit message
-PAYLOADS = {d: render_payload(DIGITS[d]) for d in range(10)}
-
-
-def via(*hops: str) -> dict[str, str]:
-    """The X-Forwarded-For header of a request whose hops are these, the proxy's own (the real one) last."""
-    return {"X-Forwarded-For": ", ".join(hops)}
-
-
-def hash_() -> str:
-    return secrets.token_hex(8)
-
-
-def parallel(tasks, threads: int = 4) -> list:
-    with ThreadPoolExecutor(threads) as pool:
-        return list(pool.map(lambda task: task(), tasks))
-
-
-class Classroom:
-    """The Class tab's events as a script calls them."""
-
-    def __init__(self, script: Script) -> None:
-        self.s = script
-        self.create_dep = script.trigger("class-create")
-        self.join_dep = script.trigger("class-join-go")
-        self.give_deps = [script.trigger(f"class-teach-{d}") for d in range(10)]
-        self.open_dep = script.trigger("class-open")
-        self.export_dep = script.trigger("class-export")
-
-    def create(self, session_hash: str, headers: dict, title: str = "probe") -> tuple[str, str | None, str | None]:
-        """(outcome, code, key) of opening a class."""
-        message = self.s.queued(self.create_dep, self.s.inputs(self.create_dep, {"class-title": title}, {"radio": "en"}),
-                                session_hash, headers)
-        answer = answer_of(message)
-        if answer != "ok":
-            return answer, None, None
-        data = message["output"]["data"]
-        strings = [v for v in data if isinstance(v, str)]
-        code = next(v for v in strings if len(v) == 9 and v[4] == "-")
-        key = data[-1]
-        return answer, code, key
-
-    def join(self, code: str, session_hash: str, headers: dict) -> tuple[str, dict]:
-        """(outcome, what the browser would store from the answer: input type -> value)."""
-        message = self.s.queued(self.join_dep, self.s.inputs(self.join_dep, {"class-join": code}, {"radio": "en"}),
-                                session_hash, headers)
-        return answer_of(message), self.stored(self.join_dep, message)
-
-    def stored(self, dep: dict, message) -> dict:
-        """Browser-storage outputs of an answer (what a page would keep across reloads)."""
-        if not isinstance(message, dict) or not message.get("success"):
-            return {}
-        kept = {}
-        for output, value in zip(dep["outputs"], message["output"]["data"], strict=False):
-            if self.s.types[output] == "browserstate" and isinstance(value, str):
-                kept["browserstate"] = value
-        return kept
-
-    def give(self, digit: int, session_hash: str, headers: dict, payload: str | None = None,
-             stored: dict | None = None) -> str:
-        dep = self.give_deps[digit]
-        data = self.s.inputs(dep, {"class-canvas": payload or PAYLOADS[digit]}, {"radio": "en", "textbox": "",
-                                                                                **(stored or {})})
-        return answer_of(self.s.queued(dep, data, session_hash, headers))
-
-    def give_answer(self, digit: int, session_hash: str, headers: dict, stored: dict | None = None) -> dict | None:
-        dep = self.give_deps[digit]
-        data = self.s.inputs(dep, {"class-canvas": PAYLOADS[digit]}, {"radio": "en", "textbox": "", **(stored or {})})
-        return self.s.queued(dep, data, session_hash, headers)
-
-    def student(self, code: str, address: str) -> tuple[str, dict]:
-        """A page opened, then joined: (session hash, browser storage)."""
-        session_hash = hash_()
-        self.s.open_page(session_hash, via(address))
-        answer, stored = self.join(code, session_hash, via(address))
-        assert answer == "ok", answer
-        return session_hash, stored
-
-
-def guessed_code() -> str:
-    from mnist_demo.classroom.security import new_code, pretty_code
-
-    return pretty_code(new_code())
-
-
-# --- the probes ------------------------------------------------------------------------------------
-
-
-def forged_guesses(room: Classroom, tries: int = 60) -> dict:
-    """Wrong class codes, each with a new forged first X-Forwarded-For hop, all from one real address."""
-    def guess(i: int):
-        def task():
-            session_hash = hash_()
-            headers = via(f"10.{i // 250}.{i % 250}.1", ATTACKER)
-            room.s.page_load(session_hash, headers)
-            return room.join(guessed_code(), session_hash, headers)[0]
-        return task
-
-    started = time.monotonic()
-    answers = parallel([guess(i) for i in range(tries)])
-    seconds = time.monotonic() - started
-    unlimited = sum(not a.startswith(LIMITED) for a in answers)
-    return {"tries": tries, "not_rate_limited": unlimited, "seconds": round(seconds, 1),
-            "guesses_per_s": round(unlimited / seconds, 1)}
-
-
-def lockout(room: Classroom, code: str) -> dict:
-    """30 failed joins naming the school's address as the first hop; then a student at the school joins."""
-    for _ in range(30):
-        session_hash = hash_()
-        room.s.page_load(session_hash, via(SCHOOL, ATTACKER))
-        room.join(guessed_code(), session_hash, via(SCHOOL, ATTACKER))
-    session_hash = hash_()
-    room.s.page_load(session_hash, via(SCHOOL))
-    return {"school_student_join": room.join(code, session_hash, via(SCHOOL))[0]}
-
-
-def rotating_guesses(room: Classroom, tries: int = 400) -> dict:
-    """Wrong codes from many real addresses (a botnet): the proxy's hop itself rotates."""
-    def guess(i: int):
-        def task():
-            session_hash = hash_()
-            headers = via(f"10.77.{i // 250}.{i % 250}")
-            room.s.page_load(session_hash, headers)
-            return room.join(guessed_code(), session_hash, headers)[0]
-        return task
-
-    answers = parallel([guess(i) for i in range(tries)])
-    return {"tries": tries, "not_rate_limited": sum(not a.startswith(LIMITED) for a in answers)}
-
-
-def creations(room: Classroom, count: int = 60, rotate_real: bool = False) -> dict:
-    """Classes opened by one script, each with a new forged first hop (or a new real address)."""
-    def create(i: int):
-        def task():
-            session_hash = hash_()
-            address = f"10.88.{i // 250}.{i % 250}"
-            headers = via(address) if rotate_real else via(address, ATTACKER)
-            room.s.page_load(session_hash, headers)
-            return room.create(session_hash, headers)[0]
-        return task
-
-    answers = parallel([create(i) for i in range(count)])
-    return {"tries": count, "created": answers.count("ok")}
-
-
-def eviction(room: Classroom, code: str, loads: int = 210, rotate_real: bool = False) -> dict:
-    """A joined student saves, a script makes `loads` page loads, the student saves again; if told to reload,
-    the student's page reloads (with what the browser stored) and saves again."""
-    student = "192.0.2.44"
-    session_hash, stored = room.student(code, student)
-    first = room.give(3, session_hash, via(student), stored=stored)
-
-    def load(i: int):
-        def task():
-            address = f"10.99.{i // 250}.{i % 250}" if rotate_real else ATTACKER
-            return room.s.page_load(hash_(), via(address)).status_code
-        return task
-
-    started = time.monotonic()
-    statuses = parallel([load(i) for i in range(loads)])
-    seconds = time.monotonic() - started
-    after = room.give(7, session_hash, via(student), stored=stored)
-    result = {"loads": loads, "loads_served": statuses.count(200), "seconds": round(seconds, 1),
-              "first_save": first, "save_after_loads": after}
-    if after != "ok":  # the page says "reload": the student reloads and tries again
-        session_hash = hash_()
-        room.s.open_page(session_hash, via(student), stored)
-        message = room.give_answer(7, session_hash, via(student), stored)
-        result["save_after_reload"] = answer_of(message)
-        result["count_line_after_reload"] = (message or {}).get("output", {}).get("data", [None, None])[1] \
-            if answer_of(message) == "ok" else None
-    return result
-
-
-def flood(room: Classroom, code: str, pairs: int = 208) -> dict:
-    """Join+save pairs from one address (a new student each), then a real student from elsewhere."""
-    def pair(i: int):
-        def task():
-            session_hash = hash_()
-            room.s.page_load(session_hash, via(ATTACKER))
-            joined, stored = room.join(code, session_hash, via(ATTACKER))
-            if joined != "ok":
-                return joined
-            return room.give(i % 10, session_hash, via(ATTACKER), stored=stored)
-        return task
-
-    started = time.monotonic()
-    answers = parallel([pair(i) for i in range(pairs)])
-    seconds = time.monotonic() - started
-    real, stored = room.student(code, "192.0.2.77")
-    return {"pairs": pairs, "saved": answers.count("ok"), "seconds": round(seconds, 1),
-            "refusals": sorted({a[:60] for a in answers if a != "ok"}),
-            "real_student_save": room.give(4, real, via("192.0.2.77"), stored=stored)}
-
-
-def noise_ink(room: Classroom, code: str) -> dict:
-    """A save of random ink (the largest payload the canvas sends)."""
-    import base64
-
-    import numpy as np
-
-    from mnist_demo.reading.files import MAX_PAYLOAD_SIDE
-
-    ink = np.random.default_rng(0).integers(0, 256, (MAX_PAYLOAD_SIDE, MAX_PAYLOAD_SIDE), dtype=np.uint8)
-    payload = json.dumps({"w": MAX_PAYLOAD_SIDE, "h": MAX_PAYLOAD_SIDE, "data": base64.b64encode(ink.tobytes()).decode(),
-                          "final": True})
-    session_hash, stored = room.student(code, "192.0.2.88")
-    return {"noise_save": room.give(5, session_hash, via("192.0.2.88"), payload, stored)}
-
-
-def gate(room: Classroom, code: str, key: str) -> dict:
-    """Requests the gate should refuse: escaped keys, duplicate keys, a fresh hash with its heartbeat open,
-    a private event by name without fn_index; the export without a session (temporary folders left)."""
-    import httpx
-
-    s = room.s
-    known = hash_()
-    s.page_load(known)
-    dep = room.open_dep
-    data = s.inputs(dep, {"class-dash-code": code, "class-dash-key": key, "class-model": "digitnet"}, {"radio": "en"})
-    payload = json.dumps(data)
-
-    def join_raw(body: str) -> str:
-        answer = s.post("/gradio_api/queue/join", content=body.encode(), headers={"content-type": "application/json"})
-        return "passed" if answer.status_code == 200 else f"refused {answer.status_code}"
-
-    fresh = hash_()
-    escaped = join_raw(f'{{"data": {payload}, "fn\\u005findex": {dep["id"]}, "session_hash": "{fresh}", '
-                       '"event_data": null}')
-    duplicate = join_raw(f'{{"data": {payload}, "fn_index": {dep["id"]}, "session_hash": "{known}", '
-                         f'"session_hash": "{hash_()}", "event_data": null}}')
-    results = {"escaped_fn_index": escaped, "duplicate_session_hash": duplicate}
-
-    beating = hash_()
-    with httpx.Client(base_url=s.url, timeout=30) as other, other.stream("GET", f"/gradio_api/heartbeat/{beating}"):
-        time.sleep(0.3)
-        results["fresh_hash_with_heartbeat"] = join_raw(json.dumps(
-            {"data": data, "fn_index": dep["id"], "session_hash": beating, "event_data": None}))
-    by_name = [d for d in s.deps if d.get("queue") is False and d.get("api_name") not in ("on_page_load", None)
-               and d.get("api_visibility") != "public"]
-    if by_name:
-        name = by_name[0]["api_name"]
-        answer = s.post(f"/gradio_api/run/{name}", json={"data": [None] * len(by_name[0]["inputs"]),
-                                                          "session_hash": hash_()})
-        results["private_event_by_name_without_fn_index"] = f"{name}: HTTP {answer.status_code}"
-    before = set(Path(tempfile.gettempdir()).glob("mnist-demo-class-*"))
-    exports = []
-    for _ in range(5):  # a fresh hash with its heartbeat open: no page load, so no session
-        fresh = hash_()
-        with httpx.Client(base_url=s.url, timeout=30) as other, other.stream("GET", f"/gradio_api/heartbeat/{fresh}"):
-            time.sleep(0.2)
-            exports.append(answer_of(s.queued(room.export_dep, s.inputs(room.export_dep, {
-                "class-dash-code": code, "class-dash-key": key}, {"radio": "en"}), fresh)))
-    left = set(Path(tempfile.gettempdir()).glob("mnist-demo-class-*")) - before
-    results["sessionless_exports"] = f"{sum(a == 'ok' for a in exports)} of 5 answered, {len(left)} temporary folders left"
-    return results
-
-
-def heartbeat_eviction(room: Classroom, code: str, count: int = 210) -> dict:
-    """A joined student saves; a script opens and closes `count` heartbeat streams of fresh hashes (Gradio
-    runs the unload event for each, which makes it a session); the student saves again."""
-    import httpx
-
-    student = "192.0.2.45"
-    session_hash, stored = room.student(code, student)
-    first = room.give(2, session_hash, via(student), stored=stored)
-
-    def beat():
-        with httpx.Client(base_url=room.s.url, timeout=10) as other:
-            try:
-                with other.stream("GET", f"/gradio_api/heartbeat/{hash_()}", headers=via(ATTACKER)) as stream:
-                    next(stream.iter_lines(), None)
-                    return stream.status_code
-            except httpx.HTTPError:
-                return 0
-
-    started = time.monotonic()
-    statuses = parallel([beat] * count, threads=8)
-    seconds = time.monotonic() - started
-    time.sleep(1)  # the unload events run after the streams end
-    return {"heartbeats": count, "streamed": statuses.count(200), "seconds": round(seconds, 1), "first_save": first,
-            "save_after": room.give(2, session_hash, via(student), stored=stored)}
-
-
-def uploads(room: Classroom, count: int = 20) -> dict:
-    started = time.monotonic()
-    accepted = 0
-    for i in range(count):
-        answer = room.s.http.post("/gradio_api/upload", files={"files": (f"x{i}.png", b"\0" * 1_000_000)})
-        accepted += answer.status_code == 200
-    return {"uploads_1mb": count, "accepted": accepted, "seconds": round(time.monotonic() - started, 1)}
-
-
-def config_paths(script: Script) -> dict:
-    """Absolute server paths in the page's /config (the repository's, the state folder's, /tmp's)."""
-    text = script.http.get("/config").text
-    found = [p for p in (str(ROOT), "/tmp/", "/data/", tempfile.gettempdir()) if p in text]
-    return {"absolute_paths_in_config": found}
-
-
-# --- all of them -----------------------------------------------------------------------------------
+from tests.harness import ROOT, Script, load_average, serve_subprocess, write_results
 
 
 def run_all(url: str) -> dict:
@@ -355,6 +48,7 @@ def run_all(url: str) -> dict:
     results["creations_rotating_real"] = creations(room, 150, rotate_real=True)
     results["eviction"] = eviction(room, code)
     results["eviction_rotating_real"] = eviction(room, code, rotate_real=True)
+    results["eviction_rotating_real_520"] = eviction(room, code, loads=520, rotate_real=True)
     results["heartbeat_eviction"] = heartbeat_eviction(room, code)
     results["noise_ink"] = noise_ink(room, code_b)
     results["flood"] = flood(room, code_b)

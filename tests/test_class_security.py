@@ -12,6 +12,7 @@ import httpx
 import numpy as np
 import pytest
 
+from mnist_demo import addresses
 from mnist_demo.classroom import security, store
 from mnist_demo.classroom.service import Classroom, Student
 from mnist_demo.classroom.store import ClassStore
@@ -119,10 +120,10 @@ def test_joins_with_guessed_codes_are_rate_limited(class_db, class_ui, a_class):
     info, _ = a_class
     for _ in range(security.JOIN_FAILURES_PER_WINDOW):
         with pytest.raises(gr.Error, match="no open class"):
-            class_ui.on_join(security.new_code(), "en", request("10.6.0.1"))
+            class_ui.on_join(security.new_code(), None, "en", request("10.6.0.1"))
     with pytest.raises(gr.Error, match="Too many tries"):
-        class_ui.on_join(info.code, "en", request("10.6.0.1"))
-    joined = class_ui.on_join(info.code, "en", request("10.6.0.2"))  # a right code from elsewhere
+        class_ui.on_join(info.code, None, "en", request("10.6.0.1"))
+    joined = class_ui.on_join(info.code, None, "en", request("10.6.0.2"))  # a right code from elsewhere
     assert isinstance(joined[2], Student) and joined[2].code == info.code
     assert security.CODE_SPACE / store.MAX_CLASSES / 2 > 4e8  # tries for an even chance, with every class open
 
@@ -161,15 +162,16 @@ def test_every_refusal_of_the_service_has_a_message():
     from mnist_demo.ui.class_tab import MESSAGES
 
     raised = set(re.findall(r'Refused\("(\w+)"', inspect.getsource(service)))
-    limits = {"class_full", "student_full", "too_many_students", "too_many_classes"}  # the store's, passed on
+    limits = {"class_full", "student_full", "too_many_students", "too_many_classes", "not_drawn",
+              "server_full"}  # the store's, passed on
     assert len(raised) > 8 and raised | limits == set(MESSAGES)
 
 
 def test_a_page_load_with_a_class_link_joins(class_db, class_ui, a_class):
     info, _ = a_class
-    out = class_ui.on_join_link("en", request(query={"class": security.pretty_code(info.code)}))
+    out = class_ui.on_join_link("en", None, request(query={"class": security.pretty_code(info.code)}))
     assert out[3].code == info.code and out[2]["visible"] is True
-    assert all(v == gr.skip() for v in class_ui.on_join_link("en", request()))
+    assert all(v == gr.skip() for v in class_ui.on_join_link("en", None, request()))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -344,13 +346,13 @@ def test_rotating_addresses_share_one_global_budget_that_spares_addresses_that_s
     ("10.0.0.2", ["junk" * 40], 1, ("junk" * 40)[:64]),
 ])
 def test_the_client_address_is_the_one_the_trusted_proxy_saw(socket, forwarded, hops, expected):
-    assert security.client_address(socket, forwarded, hops) == expected
+    assert addresses.resolve(socket, forwarded, hops) == expected
 
 
 def test_trusted_proxies_come_from_the_environment(environment):
     environment(MNIST_DEMO_TRUSTED_PROXIES=None, SPACE_ID=None, MNIST_DEMO_TRUST_PROXY=None)
-    assert security.trusted_proxies() == 0
+    assert addresses.trusted_proxies() == 0
     environment(SPACE_ID="me/app")
-    assert security.trusted_proxies() == 1
+    assert addresses.trusted_proxies() == 1
     environment(MNIST_DEMO_TRUSTED_PROXIES=2)
-    assert security.trusted_proxies() == 2
+    assert addresses.trusted_proxies() == 2

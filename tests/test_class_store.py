@@ -396,12 +396,11 @@ def test_rate_limiter_counts_per_key_and_forgets_after_the_window():
 def test_guard_limits_key_tries_per_address_and_per_class():
     guard = security.Guard(clock=Clock(0.0))
     for _ in range(security.KEY_FAILURES_PER_WINDOW):
-        assert guard.may_try_key("a", "CODE")
-        guard.failed_key("a", "CODE")
-    assert not guard.may_try_key("a", "OTHER")  # this address is out of tries
+        assert guard.try_key("a", "CODE") == 0  # each try counted as it starts, a failure until key_ok
+    assert guard.try_key("a", "OTHER") > 0  # this address is out of tries
     for n in range(security.KEY_FAILURES_PER_CLASS - security.KEY_FAILURES_PER_WINDOW):
-        guard.failed_key(f"addr{n}", "CODE")  # many addresses on one class
-    assert not guard.may_try_key("fresh", "CODE") and guard.may_try_key("fresh", "OTHER")
+        assert guard.try_key(f"addr{n}", "CODE") == 0  # many addresses on one class
+    assert guard.try_key("fresh", "CODE") > 0 and guard.try_key("fresh", "OTHER") == 0
 
 
 class Fixed(nn.Module):

@@ -17,22 +17,19 @@
 * Global budgets (`Guard`): failed joins, failed key tries and class creations from all addresses
   together, so a script rotating addresses does not multiply its guesses. While a budget is spent, only
   addresses that recently succeeded (a join or a teacher key) may try.
-* `client_address`: the address a rate limit keys on, the one the trusted proxy saw (never a hop the
-  client wrote), an IPv6 address by its /64 (one household's whole block).
+* Per minute, joins and saves per address and per class, and saves per student: a class of 200 behind one
+  school address fits (see docs/class_mode.md); a script gets no faster than that.
+The address a limit keys on is `addresses.client_address`: the one the trusted proxy saw.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import secrets
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Iterable
-
-from .. import settings
 
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # 31 symbols: no 0 O 1 I L
 CODE_ALPHABET_SIZE = len(CODE_ALPHABET)
@@ -53,6 +50,14 @@ ACTIVE_CLASS_LIMIT = 1000  # classes open at once on one server (store.MAX_CLASS
 GLOBAL_JOIN_FAILURES = 300
 GLOBAL_KEY_FAILURES = 100
 GLOBAL_CREATES_PER_HOUR = 60  # with empty classes expiring early (store), a rotating script stays far below the cap
+# Per minute. A class of 200 behind one school address joins within ~2 minutes (the rest are asked to wait a
+# minute) and saves at its pace (200 students each saving every 10 s is 1,200 a minute); one student's saves
+# come a few seconds apart.
+JOINS_PER_ADDRESS_PER_MINUTE = 100
+JOINS_PER_CLASS_PER_MINUTE = 150
+SAVES_PER_ADDRESS_PER_MINUTE = 1500
+SAVES_PER_CLASS_PER_MINUTE = 1500
+SAVES_PER_STUDENT_PER_MINUTE = 30
 LIMITER_KEYS = 20_000  # addresses (or classes) one limiter remembers; the least recently seen go first
 GOOD_ADDRESSES = 5_000  # addresses that recently joined or opened a dashboard (let through a spent global budget)
 
@@ -202,20 +207,18 @@ class Guard:
         self.all_key_failures = RateLimiter(GLOBAL_KEY_FAILURES, clock=clock, capacity=1)
         self.all_creates = RateLimiter(GLOBAL_CREATES_PER_HOUR, window_s=3600.0, clock=clock, capacity=1)
         self.good = Recent(clock=clock)
+        self.joins = RateLimiter(JOINS_PER_ADDRESS_PER_MINUTE, window_s=60.0, clock=clock)
+        self.class_joins = RateLimiter(JOINS_PER_CLASS_PER_MINUTE, window_s=60.0, clock=clock)
+        self.saves = RateLimiter(SAVES_PER_ADDRESS_PER_MINUTE, window_s=60.0, clock=clock)
+        self.class_saves = RateLimiter(SAVES_PER_CLASS_PER_MINUTE, window_s=60.0, clock=clock)
+        self.student_saves = RateLimiter(SAVES_PER_STUDENT_PER_MINUTE, window_s=60.0, clock=clock)
 
     @staticmethod
     def _take(address: str, own: RateLimiter, everyone: RateLimiter, exempt: bool,
               more: tuple[tuple[RateLimiter, object], ...] = ()) -> float:
         """Count one try in each limiter (the address's, the class's, everyone's unless `exempt`) or in none;
         the seconds to wait when one is spent."""
-        taken = []
-        for limiter, key in ((own, address), *more, *(() if exempt else ((everyone, "*"),))):
-            if not limiter.take(key):
-                for done, done_key in taken:
-                    done.give_back(done_key)
-                return max(1.0, limiter.retry_after(key))
-            taken.append((limiter, key))
-        return 0.0
+        return Guard._all((own, address), *more, *(() if exempt else ((everyone, "*"),)))
 
     # -- joins
 
@@ -253,68 +256,22 @@ class Guard:
         self.creates.give_back(address)
         self.all_creates.give_back("*")
 
-    # -- the earlier check-then-count calls, kept for callers not yet moved to try_*
+    # -- a class's pace: joins and saves per minute (each counted, successful or not)
 
-    def may_join(self, address: str) -> bool:
-        return self.join_failures.allow(address)
+    @staticmethod
+    def _all(*pairs: tuple[RateLimiter, object]) -> float:
+        """Count one in every limiter or in none: 0, or the seconds until the spent one allows again."""
+        taken = []
+        for limiter, key in pairs:
+            if not limiter.take(key):
+                for done, done_key in taken:
+                    done.give_back(done_key)
+                return max(1.0, limiter.retry_after(key))
+            taken.append((limiter, key))
+        return 0.0
 
-    def failed_join(self, address: str) -> None:
-        self.join_failures.hit(address)
+    def try_join_class(self, address: str, code: str) -> float:
+        return self._all((self.joins, address), (self.class_joins, code))
 
-    def may_try_key(self, address: str, code: str | None) -> bool:
-        return self.key_failures.allow(address) and (code is None or self.class_key_failures.allow(code))
-
-    def failed_key(self, address: str, code: str | None) -> None:
-        self.key_failures.hit(address)
-        if code is not None:
-            self.class_key_failures.hit(code)
-
-    def may_create(self, address: str) -> bool:
-        return self.creates.allow(address)
-
-    def created(self, address: str) -> None:
-        self.creates.hit(address)
-
-
-# ---------------------------------------------------------------------------------------------
-# Whose request is it: the address the trusted proxy saw
-
-
-def trusted_proxies() -> int:
-    """How many proxies in front of the app append to X-Forwarded-For: $MNIST_DEMO_TRUSTED_PROXIES, else 1 on
-    a Space ($SPACE_ID) or with $MNIST_DEMO_TRUST_PROXY, else 0 (the socket's address is the client's)."""
-    configured = settings.current()
-    if configured.trusted_proxies is not None:
-        return min(configured.trusted_proxies, 10)
-    return 1 if configured.space_id or configured.trust_proxy else 0
-
-
-def limit_key(address: str) -> str:
-    """The key an address is counted under: an IPv4 address as it is, an IPv6 address by its /64 (a home or
-    phone gets a whole /64), an IPv4-mapped one as the IPv4; anything else cut to 64 characters."""
-    text = address.strip()
-    if text.startswith("[") and "]" in text:  # [v6]:port
-        text = text[1:text.index("]")]
-    elif text.count(":") == 1:  # v4:port
-        text = text.split(":")[0]
-    try:
-        ip = ipaddress.ip_address(text)
-    except ValueError:
-        return text[:64] or "unknown"
-    if ip.version == 6:
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(ip)
-
-
-def client_address(socket_host: str | None, forwarded_for: Iterable[str] = (), hops: int | None = None) -> str:
-    """The client's address for rate limits. Behind `hops` trusted proxies (default `trusted_proxies()`) it
-    is the hop the outermost trusted proxy appended: the `hops`-th from the right of X-Forwarded-For (all its
-    header lines together, in order). Every hop to its left was written by the client and is ignored."""
-    hops = trusted_proxies() if hops is None else hops
-    if hops > 0:
-        chain = [hop.strip() for line in forwarded_for for hop in str(line).split(",") if hop.strip()]
-        if chain:
-            return limit_key(chain[-hops] if len(chain) >= hops else chain[0])
-    return limit_key(socket_host or "unknown")
+    def try_save(self, address: str, code: str, student: str) -> float:
+        return self._all((self.student_saves, (code, student)), (self.saves, address), (self.class_saves, code))

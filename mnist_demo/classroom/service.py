@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-import tempfile
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from ..reading import predict
 from ..reading.files import PictureError, decode_ink_payload
 from ..training import teach as teaching
 from ..training.slots import TrainingSlots
-from . import evaluate, export, security, store, tuning
+from . import evaluate, export, identity, security, store, tuning
 from .store import ClassError, ClassInfo, ClassStore, Drawing
 
 WALL_SIZE = 48  # drawings on the live wall
@@ -79,6 +78,7 @@ class Dashboard:
     students: int
     confusion: evaluate.Confusion  # of the picked model on every drawing
     nicknames: list[str]
+    joining_open: bool = True
 
 
 @dataclass
@@ -121,38 +121,59 @@ class Classroom:
         """The class if `key` is its teacher key; `Refused("refused")` otherwise, the same for an unknown code and
         a wrong key, and `Refused("slow_down")` once this address or this class has failed too often."""
         normalized = security.normalize_code(code)
-        if not self.guard.may_try_key(address, normalized):
-            wait = max(self.guard.key_failures.retry_after(address),
-                       self.guard.class_key_failures.retry_after(normalized) if normalized else 0.0)
+        wait = self.guard.try_key(address, normalized)  # counted at once: parallel tries cannot all pass
+        if wait:
             raise Refused("slow_down", minutes=minutes(wait))
         info = self.store.check_key(normalized, key) if normalized else None
         if info is None:
-            self.guard.failed_key(address, normalized)
             raise Refused("refused")
+        self.guard.key_ok(address, normalized)
         return info
 
     def create(self, title: str, address: str) -> tuple[ClassInfo, str]:
         """A new class and its teacher key (shown once), rate-limited per address."""
-        if not self.guard.may_create(address):
-            raise Refused("slow_down", minutes=minutes(self.guard.creates.retry_after(address)))
+        wait = self.guard.try_create(address)  # per address, and from everyone together
+        if wait:
+            raise Refused("slow_down", minutes=minutes(wait))
         try:
-            info, key = self.store.create_class(title or "", DEFAULT_MODEL)
-        except ClassError as exc:
-            raise Refused(exc.reason if exc.reason == "too_many_classes" else "too_many_classes") from None
-        self.guard.created(address)
-        return info, key
+            return self.store.create_class(title or "", DEFAULT_MODEL)
+        except ClassError:
+            self.guard.create_failed(address)
+            raise Refused("too_many_classes") from None
 
     # -- students --------------------------------------------------------------------------------
 
-    def join(self, code: object, address: str) -> Student:
-        """A new student's place in the class; wrong codes are rate-limited per address."""
-        if not self.guard.may_join(address):
-            raise Refused("slow_down", minutes=minutes(self.guard.join_failures.retry_after(address)))
-        info = self.store.get_class(code)
+    def join(self, code: object, address: str, token: object = None) -> tuple[Student, str]:
+        """The student's place in the class and the token their browser keeps for it (`identity`). A browser
+        whose token names this class gets its place back (its drawings, its count, its caps); anyone else a
+        new one, if the class is open to joining. Wrong codes are rate-limited per address and from everyone,
+        joins per address and per class per minute."""
+        normalized = security.normalize_code(code)
+        kept = self.restore(token)
+        if kept is not None and kept.code == normalized:
+            return kept, str(token)
+        wait = self.guard.try_join(address)  # counted as a failure until the code proves right
+        if wait:
+            raise Refused("slow_down", minutes=minutes(wait))
+        info = self.store.get_class(normalized)
         if info is None:
-            self.guard.failed_join(address)
             raise Refused("no_class")
-        return Student(info.code, info.title, info.model or DEFAULT_MODEL, secrets.token_urlsafe(12))
+        self.guard.joined(address)
+        wait = self.guard.try_join_class(address, info.code)
+        if wait:
+            raise Refused("busy", minutes=minutes(wait))
+        if not self.store.joining_open(info.code):
+            raise Refused("joining_closed")
+        student = Student(info.code, info.title, info.model or DEFAULT_MODEL, secrets.token_urlsafe(12))
+        return student, identity.sign(identity.Place(info.code, student.student))
+
+    def restore(self, token: object) -> Student | None:
+        """The place a browser's token names, while its class is open (a reload, a lost session)."""
+        place = identity.read(token)
+        info = self.store.get_class(place.code) if place is not None else None
+        if info is None:
+            return None
+        return Student(info.code, info.title, info.model or DEFAULT_MODEL, place.student)
 
     def student_count(self, student: Student) -> int:
         return self.store.student_count(student.code, student.student)
@@ -177,10 +198,15 @@ class Classroom:
         chosen = dataclasses.replace(student, use_class_model=use_class_model)
         return chosen, self.models.get(chosen.code) is not None
 
-    def give(self, student: Student | None, digit: int, payload: str | None, nickname: str = "") -> Given:
-        """The student says the drawing is `digit`: read it with their model and keep it."""
+    def give(self, student: Student | None, digit: int, payload: str | None, nickname: str = "",
+             address: str = "local") -> Given:
+        """The student says the drawing is `digit`: read it with their model and keep it (saves limited per
+        student, per address and per class per minute; noise-like ink refused by the store)."""
         if not isinstance(student, Student):
             raise Refused("not_joined")
+        wait = self.guard.try_save(address, student.code, student.student)
+        if wait:
+            raise Refused("busy", minutes=minutes(wait))
         entry = self.student_entry(student)
         if entry is None:
             raise Refused("no_model")
@@ -204,6 +230,8 @@ class Classroom:
                       "too_many_students": store.MAX_STUDENTS_PER_CLASS}
             if exc.reason in limits:
                 raise Refused(exc.reason, limit=limits[exc.reason]) from None
+            if exc.reason in ("not_drawn", "server_full"):
+                raise Refused(exc.reason) from None
             raise Refused("gone") from None
         return Given(int(digit), int(answer), self.student_count(student))
 
@@ -221,7 +249,8 @@ class Classroom:
         result = evaluate.confusion(entry.model, everything) if entry is not None else evaluate.Confusion(
             np.zeros((10, 10), np.int64))
         names = [name for name, _ in self.store.nicknames(info.code)]
-        return Dashboard(info, newest, len(everything), len({d.student for d in everything}), result, names)
+        return Dashboard(info, newest, len(everything), len({d.student for d in everything}), result, names,
+                         self.store.joining_open(info.code))
 
     def changes(self, code: object, key: object, address: str) -> tuple[ClassInfo, tuple]:
         """The class, and what says whether its dashboard changed (the newest drawing, the count, the expiry):
@@ -254,14 +283,36 @@ class Classroom:
         info = self.teacher(code, key, address)
         return self.store.remove_nickname(info.code, nickname or "")
 
-    def export(self, code: object, key: object, address: str, folder: str | Path | None = None) -> Path:
-        """The class dataset as a zip file in `folder` (the caller's private folder; else a new temporary one)."""
+    def export(self, code: object, key: object, address: str, folder: str | Path | None) -> Path:
+        """The class dataset as a zip file in `folder`, the caller's private folder (its session's, removed with
+        it); without one (a call from no page's session) nothing is written: Refused("no_session")."""
         info = self.teacher(code, key, address)
+        if folder is None:
+            raise Refused("no_session")
         data = export.dataset_zip(self.store.all_drawings(info.code), info.title)
-        folder = Path(folder) if folder is not None else Path(tempfile.mkdtemp(prefix="mnist-demo-class-"))
-        path = folder / f"class-{info.code}.zip"
+        path = Path(folder) / f"class-{info.code}.zip"
         path.write_bytes(data)
         return path
+
+    def remove_student(self, code: object, key: object, address: str, drawing_id: object) -> int:
+        """Remove every drawing of the student who gave drawing `drawing_id`: how many went."""
+        info = self.teacher(code, key, address)
+        if isinstance(drawing_id, (int, float)) and drawing_id >= 1:
+            return self.store.remove_student_of(info.code, int(drawing_id))
+        return 0
+
+    def remove_anonymous(self, code: object, key: object, address: str, first_id: object) -> int:
+        """Remove every drawing without a nickname from number `first_id` on (a flood): how many went."""
+        info = self.teacher(code, key, address)
+        if isinstance(first_id, (int, float)) and first_id >= 1:
+            return self.store.remove_anonymous_since(info.code, int(first_id))
+        return 0
+
+    def set_joining(self, code: object, key: object, address: str, open_: object) -> bool:
+        """Open or close joining (students who joined already go on drawing); returns whether it is open."""
+        info = self.teacher(code, key, address)
+        self.store.set_joining(info.code, open_ is not False)
+        return self.store.joining_open(info.code)
 
     def renew(self, code: object, key: object, address: str) -> ClassInfo:
         """Another CLASS_DAYS for the class."""

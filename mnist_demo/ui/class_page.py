@@ -227,8 +227,10 @@ def layout(ctx, privacy: str) -> SimpleNamespace:
                              elem_id="class-dash-key")
             open_dash = L(gr.Button, value="class.open", elem_id="class-open")
 
-    # The student's phone view
+    # The student's phone view. `token`: the browser's own record of its place (localStorage, signed by the
+    # server: classroom.identity), so a reload or a lost session keeps the student's drawings and count.
     student = gr.State(None)
+    token = gr.BrowserState(None, storage_key="mnist-demo-class-place")
     with gr.Column(visible=False, elem_id="class-student") as student_view:
         joined = gr.Markdown(elem_id="class-joined")
         canvas = drawing_canvas(CANVAS_ID)
@@ -278,6 +280,12 @@ def layout(ctx, privacy: str) -> SimpleNamespace:
             pick = L(gr.Dropdown, [], label="class.remove_nickname_pick", allow_custom_value=True,
                      elem_id="class-remove-nickname-pick")
             remove_name = L(gr.Button, value="class.remove_nickname", variant="stop", elem_id="class-remove-nickname")
+        # Against a flood: a whole student, everything anonymous from #N, no more joins
+        with gr.Row(equal_height=False, elem_classes=["class-controls"]):
+            remove_student = L(gr.Button, value="class.remove_student", variant="stop", elem_id="class-remove-student")
+            remove_anonymous = L(gr.Button, value="class.remove_anonymous", variant="stop",
+                                 elem_id="class-remove-anonymous")
+            joining = L(gr.Checkbox, label="class.joining", value=True, elem_id="class-joining")
         with gr.Row(equal_height=False, elem_classes=["class-controls"]):
             export_button = L(gr.Button, value="class.export", elem_id="class-export")
             export_file = L(gr.File, label="class.export_file", interactive=False, visible=False,
@@ -314,11 +322,12 @@ def layout(ctx, privacy: str) -> SimpleNamespace:
                            projector=projector, projector_view=projector_view_, projector_code=projector_code_,
                            projector_qr=projector_qr_, projector_stats=projector_stats, projector_back=projector_back,
                            projector_wall=projector_wall, projecting=gr.State(False),
-                           open_dash=open_dash, student=student, student_view=student_view, joined=joined,
+                           open_dash=open_dash, student=student, token=token, student_view=student_view, joined=joined,
                            canvas=canvas, answer=answer, teach=teach, count=count, undo=undo, clear=clear,
                            student_model=student_model, nickname=nickname, mine=mine, leave=leave, dash=dash,
                            header=header, model=model, accuracy=accuracy, wall=wall, confusion=confusion, cell=cell,
                            remove_id=remove_id, remove=remove, pick=pick, remove_name=remove_name,
+                           remove_student=remove_student, remove_anonymous=remove_anonymous, joining=joining,
                            export_button=export_button, export_file=export_file, train=train, train_stop=train_stop,
                            train_progress=train_progress, train_result=train_result, renew=renew, confirm=confirm,
                            delete=delete, close=close)

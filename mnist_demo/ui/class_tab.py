@@ -50,7 +50,9 @@ MESSAGES = {  # the service's refusal reasons -> message keys
     "class_full": "class.msg.class_full", "student_full": "class.msg.student_full",
     "too_many_students": "class.msg.too_many_students", "too_many_classes": "class.msg.too_many_classes",
     "no_model": "draw.msg.no_model", "bad_drawing": "draw.msg.bad_drawing", "unconfirmed": "class.delete_tick",
-    "train_few": "class.train_few", "train_busy": "class.train_busy",
+    "train_few": "class.train_few", "train_busy": "class.train_busy", "busy": "class.msg.busy",
+    "joining_closed": "class.msg.joining_closed", "not_drawn": "class.msg.not_drawn",
+    "server_full": "class.msg.server_full", "no_session": "common.reload",
 }
 
 
@@ -119,33 +121,39 @@ class ClassTab:
         """(key step, teacher key, card file, class screen): the key leaves the page before the room sees it."""
         return gr.update(visible=False), "", gr.update(value=None, visible=False), gr.update(visible=True)
 
-    def student_view(self, student: Student, lang: str) -> tuple:
-        """(start panel, student panel, student state, header, count line, my drawings)."""
+    def student_view(self, student: Student, token: str, lang: str) -> tuple:
+        """(start panel, student panel, student state, header, count line, my drawings, the browser's token)."""
         header = t("class.joined", lang, code=security.pretty_code(student.code), title=html.escape(student.title))
         return (gr.update(visible=False), gr.update(visible=True), student, header,
-                t("class.given", lang, count=self.room.student_count(student)), self.my_drawings(student, lang))
+                t("class.given", lang, count=self.room.student_count(student)), self.my_drawings(student, lang), token)
 
     @shows_refusals
-    def on_join(self, code: str, lang: str, request: gr.Request) -> tuple:
-        return self.student_view(self.room.join(code, client_address(request)), lang)
+    def on_join(self, code: str, token: str | None, lang: str, request: gr.Request) -> tuple:
+        return self.student_view(*self.room.join(code, client_address(request), token), lang)
 
-    def on_join_link(self, lang: str, request: gr.Request) -> tuple:
-        """`?class=CODE` in the address: select this tab and join, in the browser's language (this runs beside the
-        page's own load event, which sets the language selector: `lang` may still be the default). (tabs, *the
-        student view)"""
+    def on_join_link(self, lang: str, token: str | None, request: gr.Request) -> tuple:
+        """The page opens: `?class=CODE` in the address joins (the browser's place back if its token names that
+        class); else a token naming an open class brings its student back. In the browser's language (this runs
+        beside the page's own load event, which sets the language selector: `lang` may still be the default).
+        (tabs, *the student view)"""
         code = dict(request.query_params or {}).get("class") if request is not None else None
+        if request is not None:
+            lang = language_from_header(dict(request.headers or {}).get("accept-language"))
         if not code:
-            return gr.skip(), *(gr.skip(),) * 6
-        lang = language_from_header(dict(request.headers or {}).get("accept-language"))
+            student = self.room.restore(token)
+            if student is None:
+                return gr.skip(), *(gr.skip(),) * 7
+            return gr.Tabs(selected="class"), *self.student_view(student, token, lang)
         try:
-            student = self.room.join(code, client_address(request))
+            joined = self.room.join(code, client_address(request), token)
         except Refused as exc:
             gr.Warning(message(exc, lang))
-            return gr.Tabs(selected="class"), *(gr.skip(),) * 6
-        return gr.Tabs(selected="class"), *self.student_view(student, lang)
+            return gr.Tabs(selected="class"), *(gr.skip(),) * 7
+        return gr.Tabs(selected="class"), *self.student_view(*joined, lang)
 
     def on_leave(self) -> tuple:
-        return gr.update(visible=True), gr.update(visible=False), None, "", "", []
+        """Back to the start; the browser keeps its token, so joining this class again is the same student."""
+        return gr.update(visible=True), gr.update(visible=False), None, "", "", [], gr.skip()
 
     def on_student_model(self, choice: str, student: Student | None, lang: str) -> tuple:
         """The student picks which network reads their drawings. (student state, answer line)"""
@@ -171,17 +179,19 @@ class ClassTab:
         return t("class.msg.draw_first", lang) if reading.outcome == predict.BLANK else status_text(reading, lang)
 
     @shows_refusals
-    def give(self, digit: int, payload: str | None, student: Student | None, nickname: str, lang: str) -> tuple:
+    def give(self, digit: int, payload: str | None, student: Student | None, nickname: str, lang: str,
+             request: gr.Request | None = None) -> tuple:
         """The student says the drawing is `digit`: store it. (canvas, count line, my drawings)"""
-        given = self.room.give(student, digit, payload, nickname)
+        given = self.room.give(student, digit, payload, nickname, client_address(request))
         verdict = (t("class.verdict_right", lang) if given.answer == given.label
                    else t("class.verdict_wrong", lang, answer=given.answer))
         return "", t("class.saved", lang, label=digit, verdict=verdict, count=given.count), self.my_drawings(
             student, lang)
 
     def giver(self, digit: int):
-        def handler(payload: str | None, student: Student | None, nickname: str, lang: str) -> tuple:
-            return self.give(digit, payload, student, nickname, lang)
+        def handler(payload: str | None, student: Student | None, nickname: str, lang: str,
+                    request: gr.Request) -> tuple:
+            return self.give(digit, payload, student, nickname, lang, request)
 
         handler.__name__ = f"give_{digit}"
         return handler
@@ -192,7 +202,7 @@ class ClassTab:
     def on_open(self, code: str, key: str, model: str, session: Session, lang: str, request: gr.Request) -> tuple:
         """(dashboard panel, timer, *dashboard)."""
         board = self.room.dashboard(code, key, client_address(request), model, _trained(session))
-        return gr.update(visible=True), gr.Timer(active=True), *dashboard_view(board, lang)
+        return gr.update(visible=True), gr.Timer(active=True), *dashboard_view(board, lang), board.joining_open
 
     @shows_refusals
     def on_project(self, code: str, key: str, model: str, session: Session, lang: str, request: gr.Request) -> tuple:
@@ -233,24 +243,41 @@ class ClassTab:
         return gr.update(value=[(picture(d), t("class.cell_caption", lang, id=d.number, nickname=d.nickname))
                                 for d in drawings], visible=True)
 
-    def _after_removal(self, removed: int, code: str, key: str, address: str, model: str, session: Session,
-                       lang: str) -> tuple:
+    def _removing(self, remove, code: str, key: str, which: object, model: str, session: Session, lang: str,
+                  request: gr.Request) -> tuple:
+        """One of the service's removals (it checks the key), a toast with the count, the dashboard again."""
+        address = client_address(request)
+        removed = remove(code, key, address, which)
         gr.Info(t("class.removed", lang, count=removed))
         return dashboard_view(self.room.dashboard(code, key, address, model, _trained(session)), lang)
 
     @shows_refusals
     def on_remove(self, code: str, key: str, drawing_id: float | None, model: str, session: Session, lang: str,
                   request: gr.Request) -> tuple:
-        address = client_address(request)
-        removed = self.room.remove(code, key, address, drawing_id)
-        return self._after_removal(removed, code, key, address, model, session, lang)
+        return self._removing(self.room.remove, code, key, drawing_id, model, session, lang, request)
 
     @shows_refusals
     def on_remove_nickname(self, code: str, key: str, nickname: str | None, model: str, session: Session, lang: str,
                            request: gr.Request) -> tuple:
-        address = client_address(request)
-        removed = self.room.remove_nickname(code, key, address, nickname)
-        return self._after_removal(removed, code, key, address, model, session, lang)
+        return self._removing(self.room.remove_nickname, code, key, nickname, model, session, lang, request)
+
+    @shows_refusals
+    def on_remove_student(self, code: str, key: str, drawing_id: float | None, model: str, session: Session,
+                          lang: str, request: gr.Request) -> tuple:
+        """Every drawing of the student who gave drawing #N, whatever nicknames they used."""
+        return self._removing(self.room.remove_student, code, key, drawing_id, model, session, lang, request)
+
+    @shows_refusals
+    def on_remove_anonymous(self, code: str, key: str, first_id: float | None, model: str, session: Session,
+                            lang: str, request: gr.Request) -> tuple:
+        """Every drawing without a nickname from #N on."""
+        return self._removing(self.room.remove_anonymous, code, key, first_id, model, session, lang, request)
+
+    @shows_refusals
+    def on_joining(self, code: str, key: str, open_: bool, lang: str, request: gr.Request) -> bool:
+        is_open = self.room.set_joining(code, key, client_address(request), open_)
+        gr.Info(t("class.joining_open" if is_open else "class.joining_closed", lang))
+        return is_open
 
     @shows_refusals
     def on_export(self, code: str, key: str, session: Session, lang: str, request: gr.Request):
@@ -316,7 +343,7 @@ class ClassTab:
     def on_language(self, lang: str, student: Student | None) -> tuple:
         """The texts built with placeholders: the privacy note and the ten buttons; the students' model choice; a
         joined student's header and count."""
-        joined = (self.student_view(student, lang)[3:5] if isinstance(student, Student) else (gr.skip(), gr.skip()))
+        joined = (self.student_view(student, None, lang)[3:5] if isinstance(student, Student) else (gr.skip(), gr.skip()))
         return (self.privacy_text(lang), *[gr.update(value=t("class.teach", lang, digit=d)) for d in range(10)],
                 gr.update(choices=student_model_choices(lang)), *joined)
 
@@ -326,13 +353,13 @@ def build(ctx) -> None:
     tab = ClassTab(ctx.classroom)
     p = layout(ctx, tab.privacy_text("en"))
     lang = ctx.lang
-    student_outputs = [p.start, p.student_view, p.student, p.joined, p.count, p.mine]
+    student_outputs = [p.start, p.student_view, p.student, p.joined, p.count, p.mine, p.token]
     p.create.click(tab.on_create, [p.title, lang], [p.choose, p.key_step, p.teacher_key, p.created, p.code_md, p.link,
                                                     p.qr, p.dash_code, p.dash_key], **PRIVATE)
     p.card.click(tab.on_card, [p.dash_code, p.dash_key, ctx.session, lang], p.card_file, **PRIVATE)
     p.show_screen.click(tab.on_show_screen, None, [p.key_step, p.teacher_key, p.card_file, p.created], **PRIVATE)
-    p.join.click(tab.on_join, [p.join_code, lang], student_outputs, **PRIVATE)
-    p.join_code.submit(tab.on_join, [p.join_code, lang], student_outputs, **PRIVATE)
+    p.join.click(tab.on_join, [p.join_code, p.token, lang], student_outputs, **PRIVATE)
+    p.join_code.submit(tab.on_join, [p.join_code, p.token, lang], student_outputs, **PRIVATE)
     p.leave.click(tab.on_leave, None, student_outputs, **PRIVATE)
 
     p.canvas.change(tab.on_live, [p.canvas, p.student, lang], p.answer, preprocess=False, postprocess=False, **LIVE)
@@ -346,7 +373,7 @@ def build(ctx) -> None:
 
     keyed, session = [p.dash_code, p.dash_key], ctx.session
     shown = [p.header, p.wall, p.accuracy, p.confusion, p.pick]
-    opened = [p.dash, p.timer, *shown]
+    opened = [p.dash, p.timer, *shown, p.joining]
     for trigger in (p.open_dash.click, p.dash_key.submit):
         trigger(tab.on_open, [*keyed, p.model, session, lang], opened, **PRIVATE).then(None, js=TO_TOP_JS, **PRIVATE)
     projected = [p.projector_stats, p.projector_wall]
@@ -360,6 +387,9 @@ def build(ctx) -> None:
     p.confusion.select(tab.on_cell, [*keyed, p.model, session, lang], p.cell, **PRIVATE)
     p.remove.click(tab.on_remove, [*keyed, p.remove_id, p.model, session, lang], shown, **PRIVATE)
     p.remove_name.click(tab.on_remove_nickname, [*keyed, p.pick, p.model, session, lang], shown, **PRIVATE)
+    p.remove_student.click(tab.on_remove_student, [*keyed, p.remove_id, p.model, session, lang], shown, **PRIVATE)
+    p.remove_anonymous.click(tab.on_remove_anonymous, [*keyed, p.remove_id, p.model, session, lang], shown, **PRIVATE)
+    p.joining.input(tab.on_joining, [*keyed, p.joining, lang], p.joining, **PRIVATE)
     p.export_button.click(tab.on_export, [*keyed, session, lang], p.export_file, **PRIVATE)
     p.train.click(tab.on_train, [*keyed, p.model, session, lang], [p.train_progress, p.train_result, p.train,
                                                                    p.train_stop], concurrency_limit=None, **PRIVATE)
@@ -375,4 +405,4 @@ def build(ctx) -> None:
     tabs = getattr(gr.context.Context.block, "parent", None)
     root = gr.context.Context.root_block
     if isinstance(tabs, gr.Tabs) and root is not None:
-        root.load(tab.on_join_link, [lang], [tabs, *student_outputs], **PRIVATE)
+        root.load(tab.on_join_link, [lang, p.token], [tabs, *student_outputs], **PRIVATE)

@@ -13,7 +13,7 @@
   `/call/NAME`), which Gradio falls back on.
 * A heartbeat stream for a hash that never loaded the page is refused once its load has had time to land:
   Gradio runs the unload event when a heartbeat ends, which makes a session for any hash.
-* Per client address (`classroom.security.client_address`: the one the trusted proxy saw), per 10 minutes:
+* Per client address (`addresses.resolve`: the one the trusted proxy saw), per 10 minutes:
   at most PAGE_LOADS_PER_WINDOW page loads of new session hashes (Gradio keeps `app.MAX_SESSIONS` sessions
   and drops the least recently used without a word, so loads are what a script would evict real tabs with;
   the app keeps MAX_SESSIONS at twice this, so one address cannot push anyone out) and UPLOADS_PER_WINDOW
@@ -38,7 +38,8 @@ from collections.abc import Callable
 from urllib.parse import parse_qs
 
 from .. import settings
-from ..classroom.security import RateLimiter, client_address
+from ..addresses import resolve
+from ..classroom.security import RateLimiter
 
 MAX_REQUEST_BYTES = settings.current().max_request_bytes
 API = "/gradio_api/"
@@ -178,7 +179,7 @@ class Guard:
     def address(scope) -> str:
         """The client's address as the trusted proxy saw it (else the socket's)."""
         forwarded = [value.decode("latin-1") for name, value in scope.get("headers", []) if name == b"x-forwarded-for"]
-        return client_address((scope.get("client") or ("unknown", 0))[0], forwarded)
+        return resolve((scope.get("client") or ("unknown", 0))[0], forwarded)
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http" or API not in scope["path"]:
@@ -284,7 +285,7 @@ def request_address(request) -> str:
     """The client's address of a Starlette request (as `Guard.address` reads a scope)."""
     headers = getattr(request, "headers", None)
     forwarded = headers.getlist("x-forwarded-for") if hasattr(headers, "getlist") else []
-    return client_address(getattr(getattr(request, "client", None), "host", None), forwarded)
+    return resolve(getattr(getattr(request, "client", None), "host", None), forwarded)
 
 
 def bound_queue(queue, per_session: int = MAX_EVENTS_PER_SESSION, per_address: int = 128) -> None:
