@@ -172,9 +172,9 @@ def test_the_teacher_closes_joining_and_cleans_up_a_flood(classroom: Classroom):
     assert classroom.join(info.code, "10.0.0.1", ada_token)[0].student == ada.student  # joined already: welcome back
     board = classroom.dashboard(info.code, key, "192.0.2.1", None)
     assert board.joining_open is False and board.students == 6
-    first_bot = min(d.id for d in classroom.store.all_drawings(info.code) if d.nickname == "")
+    first_bot = min(d.number for d in classroom.store.all_drawings(info.code) if d.nickname == "")
     assert classroom.remove_anonymous(info.code, key, "192.0.2.1", first_bot) == len(first)
-    ada_drawing = classroom.store.all_drawings(info.code)[0].id
+    ada_drawing = classroom.store.all_drawings(info.code)[0].number
     assert classroom.remove_student(info.code, key, "192.0.2.1", ada_drawing) == 1
     assert classroom.store.count(info.code) == 0
     assert refusal(lambda: classroom.remove_student(info.code, "wrong", "192.0.2.1", 1)).reason == "refused"

@@ -563,10 +563,13 @@ def test_the_teacher_removes_a_student_or_a_flood_and_closes_joining(db):
     info, _ = db.create_class()
     ada = [db.add_drawing(info.code, "ada", digit(1), 1, nickname=name) for name in ("Ada", "A", "")]
     bo = db.add_drawing(info.code, "bo", digit(2), 2, nickname="Bo")
+    other, _ = db.create_class()
+    db.add_drawing(other.code, "elsewhere", digit(3), 3)  # another class's numbers are its own
     flood = [db.add_drawing(info.code, f"bot{n}", digit(3), 3) for n in range(5)]
     assert db.remove_student_of(info.code, ada[1]) == 3  # every drawing of that student, any nickname
-    assert db.remove_anonymous_since(info.code, flood[0]) == 5
-    assert [d.id for d in db.all_drawings(info.code)] == [bo]
+    assert db.remove_anonymous_since(info.code, 5) == 5  # #5 on: the flood, shown as #5 to #9
+    assert db.count(other.code) == 1
+    assert [d.id for d in db.all_drawings(info.code)] == [bo] and flood
     assert db.remove_student_of(info.code, 10_000) == 0
     assert db.joining_open(info.code)
     db.set_joining(info.code, False)

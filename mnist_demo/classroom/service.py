@@ -294,18 +294,19 @@ class Classroom:
         path.write_bytes(data)
         return path
 
-    def remove_student(self, code: object, key: object, address: str, drawing_id: object) -> int:
-        """Remove every drawing of the student who gave drawing `drawing_id`: how many went."""
+    def remove_student(self, code: object, key: object, address: str, number: object) -> int:
+        """Remove every drawing of the student who gave drawing #`number`: how many went."""
         info = self.teacher(code, key, address)
-        if isinstance(drawing_id, (int, float)) and drawing_id >= 1:
-            return self.store.remove_student_of(info.code, int(drawing_id))
+        if isinstance(number, (int, float)) and 1 <= number < 2**53:
+            found = self.store.id_of_number(info.code, int(number))
+            return 0 if found is None else self.store.remove_student_of(info.code, found)
         return 0
 
-    def remove_anonymous(self, code: object, key: object, address: str, first_id: object) -> int:
-        """Remove every drawing without a nickname from number `first_id` on (a flood): how many went."""
+    def remove_anonymous(self, code: object, key: object, address: str, first_number: object) -> int:
+        """Remove every drawing without a nickname from #`first_number` on (a flood): how many went."""
         info = self.teacher(code, key, address)
-        if isinstance(first_id, (int, float)) and first_id >= 1:
-            return self.store.remove_anonymous_since(info.code, int(first_id))
+        if isinstance(first_number, (int, float)) and 1 <= first_number < 2**53:
+            return self.store.remove_anonymous_since(info.code, int(first_number))
         return 0
 
     def set_joining(self, code: object, key: object, address: str, open_: object) -> bool:

@@ -496,9 +496,9 @@ class ClassStore:
         row = self._one("SELECT student FROM drawings WHERE code = ? AND id = ?", (code, int(drawing_id)))
         return 0 if row is None else self._remove(code, "student = ?", (row[0],))
 
-    def remove_anonymous_since(self, code: str, first_id: int) -> int:
-        """Every drawing without a nickname numbered `first_id` or later (a flood the teacher noticed)."""
-        return self._remove(code, "nickname = '' AND id >= ?", (int(first_id),))
+    def remove_anonymous_since(self, code: str, first_number: int) -> int:
+        """Every drawing without a nickname shown as #`first_number` or later (a flood the teacher noticed)."""
+        return self._remove(code, "nickname = '' AND number >= ?", (int(first_number),))
 
     def set_joining(self, code: str, open_: bool) -> None:
         """Open or close joining: while closed, only students who joined already (their browsers) may draw."""
