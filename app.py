@@ -14,7 +14,7 @@ if __name__ == "__main__":
     from mnist_demo import settings
 
     settings.load()  # every setting, read once, now
-    from mnist_demo.training.job import warm_up
+    from mnist_demo.training.runner import warm_up
     from mnist_demo.ui.app import build_app, launch_options
 
     warm_up()  # the trainer's fork server imports torch now, not when the first student presses Train

@@ -65,13 +65,14 @@ def test_the_teaching_job_runs_in_its_own_process_and_stops():
     entry = shipped()["digitnet"]
     mine, unseen = writer_case()
     job = T.TeachJob(entry.model, "digitnet", mine, unseen, slots=TrainingSlots(1), mnist_before=0.9967).start()
-    while job.latest is None and not job.finished:
+    while job.snapshot().latest is None and not job.finished:
         job.join(0.1)
     job.stop.set()  # ends it between steps; what was learned so far is kept and measured
     job.join(120)
-    assert job.state == "done", job.error
-    assert job.result.stopped and job.result.held_out == len(unseen) and job.result.mine_before is not None
-    assert job.result.mnist_after > 0.9
+    snap = job.snapshot()
+    assert snap.state == "done", snap.error
+    assert snap.result.stopped and snap.result.held_out == len(unseen) and snap.result.mine_before is not None
+    assert snap.result.mnist_after > 0.9
 
 
 def test_a_job_waiting_for_a_slot_can_be_cancelled():
@@ -79,8 +80,8 @@ def test_a_job_waiting_for_a_slot_can_be_cancelled():
     busy = slots.join()
     mine = Split(torch.zeros((3, 28, 28), dtype=torch.uint8), torch.tensor([1, 2, 3]))
     job = T.TeachJob(torch.nn.Linear(1, 1), "fastnet", mine, None, slots=slots, mnist_before=0.5).start()
-    assert job.state == "queued" and job.position == 1
+    assert job.snapshot().state == "queued" and job.snapshot().queue_position == 1
     job.stop.set()
     job.join(5)
-    assert job.state == "cancelled" and slots.waiting == 0
+    assert job.snapshot().state == "cancelled" and slots.waiting == 0
     busy.release()

@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from mnist_demo.errors import friendly_error
 from mnist_demo.training import job as job_module
 from mnist_demo.training.job import (
     JobSpec,
@@ -22,7 +23,6 @@ from mnist_demo.training.job import (
 )
 from mnist_demo.training.recipes import RECIPES, recipe_for
 from mnist_demo.training.slots import TrainingSlots
-from mnist_demo.training.worker import friendly_error
 
 SMALL = RECIPES["fast"].with_changes(epochs=2, train_subset=1000, batch_size=50, test_subset=1000)
 CLI_CARD_FIELDS = {"model", "title", "parameters", "dataset", "data_checksum", "recipe", "seed", "test_accuracy",
@@ -239,7 +239,7 @@ def test_later_jobs_reuse_the_data_checksum():
                       threads=1, device="cpu").start()
     snap = _finish(job)
     assert snap.state == "done", snap.error
-    assert job_module._checksums[("mnist", job._params()["data_dir"])] == snap.result.card["data_checksum"]
+    assert job_module._checksums[("mnist", job.params()["data_dir"])] == snap.result.card["data_checksum"]
 
 
 def test_stopped_while_evaluating_still_finishes_and_leaves_no_process():

@@ -96,13 +96,6 @@ def minutes(seconds: float) -> int:
     return max(1, int(seconds // 60) + 1)
 
 
-def mnist_before(entry: Entry) -> float | None:
-    """The base model's MNIST test accuracy from its card when measured on the whole test set (else the
-    teaching measures it)."""
-    acc, images = entry.card.get("test_accuracy"), entry.card.get("test_images", 10_000)
-    return float(acc) if isinstance(acc, (int, float)) and images == 10_000 else None
-
-
 class Classroom:
     """Class mode over one store, with its own rate limits, class models and running class trainings."""
 
@@ -350,7 +343,7 @@ class Classroom:
                 raise Refused("no_model")
             split = tuning.split_drawings(drawings)
             job = teaching.TeachJob(entry.model, entry.card["model"], split.taught, split.held, slots=self.slots,
-                                    mnist_before=mnist_before(entry))
+                                    mnist_before=teaching.mnist_before(entry.card))
             run = self._training[info.code] = ClassTraining(info.code, entry, split, job)
         job.start()
         return run
@@ -359,9 +352,9 @@ class Classroom:
         """After the run: the class model (kept for the class's students) when it succeeded and the class still
         exists, else None; stops a run left unfinished (the page went away) and frees the class's place."""
         try:
-            job = run.job
-            if job.finished and job.state == "done" and self.store.get_class(run.code) is not None:
-                found = tuning.make_class_model(run.code, run.entry, job.result, run.split,
+            snap = run.job.snapshot()
+            if snap.state == "done" and self.store.get_class(run.code) is not None:
+                found = tuning.make_class_model(run.code, run.entry, snap.result, run.split,
                                                 security.pretty_code(run.code))
                 try:
                     self.models.put(found)  # kept with the class in the store

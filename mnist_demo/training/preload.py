@@ -1,6 +1,6 @@
 """What the training fork server loads once, so that every training process it forks starts warm.
 
-Imported only in that server (see `job._mp_context`), never in the web server: the training
+Imported only in that server (see `runner.process_context`), never in the web server: the training
 process's code with torch, torch._dynamo (torch.optim imports it at the first optimizer: seconds
 every job would pay again), and MNIST from the data folder of the environment ($MNIST_DEMO_DATA)
 with its checksum for the card, which the forked processes share copy-on-write. Data that is
@@ -12,7 +12,7 @@ import logging
 import torch._dynamo  # noqa: F401
 
 from ..data import load_split, resolve_data_dir
-from . import card, worker  # noqa: F401
+from . import card, runner, teach, worker  # noqa: F401
 
 try:
     _root = str(resolve_data_dir().resolve())

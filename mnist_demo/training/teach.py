@@ -15,11 +15,6 @@ from __future__ import annotations
 
 import copy
 import math
-import multiprocessing
-import multiprocessing.connection
-import os
-import signal
-import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator
@@ -31,14 +26,14 @@ from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 from torch import nn
 
-from .. import settings
 from ..data import Split, load_split, resolve_data_dir
 from ..models import build_model
 from .budget import training_seconds
 from .engine import Progress, train
 from .metrics import accuracy
 from .recipes import Recipe
-from .slots import AlreadyQueued, QueueFull, TrainingSlots, shared_slots
+from .runner import Job
+from .slots import TrainingSlots
 
 MNIST_MIX = 2000  # MNIST images in every teaching epoch (the first ones of the training set)
 MINE_PER_EPOCH = 1000  # the person's digits, repeated, fill about this many images of every epoch
@@ -152,9 +147,15 @@ def taught_card(card: dict, result: TeachResult, counts: list[int]) -> dict:
             "command": "taught in the browser (Draw tab: My digits)"}
 
 
+def mnist_before(card: dict) -> float | None:
+    """A model's MNIST test accuracy from its card when it was measured on the whole test set (else the teaching
+    measures it): the "before" of every teaching's comparison."""
+    acc, images = card.get("test_accuracy"), card.get("test_images", 10_000)
+    return float(acc) if isinstance(acc, (int, float)) and images == 10_000 else None
+
+
 # ---------------------------------------------------------------------------------------------
-# One teaching from the browser: a process of its own (as `job.TrainingJob`'s trainings), under the
-# global training cap, polled by the page
+# One teaching from the browser (My digits, or a class's drawings): a `runner.Job` whose entry is `teach_entry`
 
 
 def _tensors(split: Split | None) -> dict:
@@ -166,136 +167,46 @@ def _split(blob: bytes) -> Split | None:
     return Split(tensors["images"], tensors["labels"]) if tensors else None
 
 
-def teach_main(conn, stop, params: dict) -> None:
-    """The teaching process: rebuild the model from plain data, teach, send progress and the result back."""
-    from .worker import _lower_priority, friendly_error, progress_message, weights_bytes
+def teach_entry(report, should_stop, params: dict) -> dict:
+    """The teaching process's work: rebuild the model from plain data, teach, return the taught weights and the
+    result's numbers."""
+    from .worker import weights_bytes
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    parent = os.getppid()
-
-    def should_stop() -> bool:
-        if os.getppid() != parent:  # the server is gone
-            os._exit(3)
-        return stop.is_set()
-
-    try:
-        _lower_priority(params["threads"], params["nice"])
-        model = build_model(params["model"])
-        model.load_state_dict(load_tensors(params["weights"]))
-        result = None
-        for event in teach(model, _split(params["mine"]), held_out=_split(params["held_out"]),
-                           data_dir=params["data_dir"], should_stop=should_stop, mnist_before=params["mnist_before"]):
-            if isinstance(event, TeachResult):
-                result = event
-            else:
-                conn.send(("progress", progress_message(event)))
-        summary = {k: v for k, v in vars(result).items() if k != "model"}
-        conn.send(("result", {"weights": weights_bytes(result.model), "summary": summary}))
-    except (BrokenPipeError, EOFError):
-        pass
-    except Exception as exc:
-        conn.send(("error", friendly_error(exc)))
-    finally:
-        conn.close()
+    model = build_model(params["model"])
+    model.load_state_dict(load_tensors(params["weights"]))
+    result = None
+    for event in teach(model, _split(params["mine"]), held_out=_split(params["held_out"]),
+                       data_dir=params["data_dir"], should_stop=should_stop, mnist_before=params["mnist_before"]):
+        if isinstance(event, TeachResult):
+            result = event
+        else:
+            report(event)
+    return {"weights": weights_bytes(result.model), "summary": {k: v for k, v in vars(result).items() if k != "model"}}
 
 
-class TeachJob:
-    """Teach in a process of its own once a training slot is free; poll `state`, `position`, `latest`,
-    `result`, `error`; set `stop` to end it (between steps, keeping what was learned)."""
+class TeachJob(Job):
+    """Teach a copy of `model` on `mine` in a process of its own once the line lets it run (`held_out`: the
+    digits that measure it). Poll `snapshot()` (its `result` is a `TeachResult`); set `stop` to end it between
+    steps, keeping what was learned."""
+
+    entry = staticmethod(teach_entry)
+    stop_cancels_until_progress = False  # stopped early, the copy is still the trained model: keep it
 
     def __init__(self, model: nn.Module, model_name: str, mine: Split, held_out: Split | None, *,
                  slots: TrainingSlots | None = None, data_dir=None, mnist_before: float | None = None,
                  session=None) -> None:
-        from .job import default_threads
-
-        self.stop = threading.Event()
-        self.state = "queued"  # queued, running, done, cancelled, failed
-        self.position = 0
-        self.queue_seconds = 0.0  # estimated seconds until it starts
-        self.session = session  # whose teaching: one place in line per session
-        self._cost = training_seconds(model_name, TEACH, len(repeated(mine)))
-        self.latest: Progress | None = None
-        self.result: TeachResult | None = None
-        self.error: str | None = None
+        super().__init__(name="teach", slots=slots, session=session,
+                         cost=training_seconds(model_name, TEACH, len(repeated(mine))))
         self._model_name = model_name
-        data_dir = str(resolve_data_dir(data_dir).resolve())
         self._params = {"model": model_name, "weights": save_tensors(
             {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}),
             "mine": save_tensors(_tensors(mine)), "held_out": save_tensors(_tensors(held_out)),
-            "data_dir": data_dir, "mnist_before": mnist_before, "threads": default_threads(),
-            "nice": settings.current().train_nice}
-        self._slots = slots or shared_slots()
-        self._thread = threading.Thread(target=self._run, name="teach", daemon=True)
+            "data_dir": str(resolve_data_dir(data_dir).resolve()), "mnist_before": mnist_before}
 
-    def start(self) -> TeachJob:
-        try:
-            self._ticket = self._slots.join(self.session, self._cost)
-        except (QueueFull, AlreadyQueued) as exc:
-            self.state, self.error = "failed", str(exc)
-            return self
-        self.position, self.queue_seconds = self._ticket.position(), self._ticket.estimated_start()
-        self._thread.start()
-        return self
+    def params(self) -> dict:
+        return self._params
 
-    def join(self, timeout: float | None = None) -> None:
-        if self._thread.ident is not None:
-            self._thread.join(timeout)
-
-    @property
-    def finished(self) -> bool:
-        return self.state in ("done", "cancelled", "failed")
-
-    def _run(self) -> None:
-        from .job import _mp_context
-        from .worker import friendly_error, progress_from_message
-
-        process = None
-        try:
-            while not self._ticket.wait(0.2):
-                if self.stop.is_set() or self._ticket.cancelled:
-                    self.state = "cancelled"
-                    return
-                self.position, self.queue_seconds = self._ticket.position(), self._ticket.estimated_start()
-            if self.stop.is_set():
-                self.state = "cancelled"
-                return
-            self.position, self.queue_seconds, self.state = 0, 0.0, "running"
-            ctx = _mp_context()
-            receiver, sender = ctx.Pipe(duplex=False)
-            child_stop = ctx.Event()
-            process = ctx.Process(target=teach_main, args=(sender, child_stop, self._params), daemon=True, name="teach")
-            process.start()
-            sender.close()
-            while True:
-                if self.stop.is_set():
-                    child_stop.set()
-                ready = multiprocessing.connection.wait([receiver, process.sentinel], timeout=0.2)
-                if not ready:
-                    continue
-                try:
-                    kind, payload = receiver.recv()
-                except EOFError:
-                    process.join(1)
-                    raise RuntimeError(f"the teaching process stopped unexpectedly (exit code {process.exitcode})") \
-                        from None
-                if kind == "progress":
-                    self.latest = progress_from_message(payload)
-                    self._ticket.report(1.0 if self.latest.kind == "done" else self.latest.fraction)
-                elif kind == "error":
-                    self.state, self.error = "failed", payload
-                    return
-                else:
-                    model = build_model(self._model_name)
-                    model.load_state_dict(load_tensors(payload["weights"]))
-                    self.result = TeachResult(model.eval(), **payload["summary"])
-                    self.state = "done"
-                    return
-        except Exception as exc:  # shown to the user; the server keeps serving
-            self.state, self.error = "failed", friendly_error(exc)
-        finally:
-            if process is not None:
-                process.join(5)
-                if process.is_alive():
-                    process.terminate()
-                    process.join(5)
-            self._ticket.release()
+    def decode(self, payload: dict) -> TeachResult:
+        model = build_model(self._model_name)
+        model.load_state_dict(load_tensors(payload["weights"]))
+        return TeachResult(model.eval(), **payload["summary"])

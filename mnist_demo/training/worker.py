@@ -1,27 +1,14 @@
-"""The child side of a browser training: one process per job, started by `job.TrainingJob`.
+"""The child side of a browser training: `train_entry`, the entry `job.TrainingJob` runs through `runner`.
 
-`main` runs in a process of its own (multiprocessing's "forkserver" context, whose server has
-already imported this module and with it torch, so a job starts in well under a second; or
-"spawn"). It lowers its CPU priority (`os.nice`) and torch's thread count, runs the engine,
-evaluates the trained model once and builds its card (`card.build_card`, exactly as the command
-line does), so that none of that work takes the server's interpreter lock. It talks to the
-server through one pipe, in plain data only (tuples, dicts, str, numbers, bytes):
-
-- ``("progress", {Progress fields})`` a few times a second and after every epoch;
-- ``("result", {"weights": safetensors bytes, "card": dict, "evaluation": dict})`` at the end;
-- ``("error", "a short message")`` when the training fails (the traceback goes to the log only).
-
-It stops between steps when the job's stop event is set, and exits at once when the server that
-started it goes away.
+It runs in a process of its own (the runner's, which has lowered its priority and torch's thread count): the
+engine, then one evaluation of the trained model and its card (`card.build_card`, exactly as the command line
+does), so that none of that work takes the server's interpreter lock. It reports the engine's progress a few
+times a second and after every epoch, and returns ``{"weights": safetensors bytes, "card": dict, "evaluation":
+dict}``, plain data only; stopping between steps is the engine's `should_stop`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import logging
-import os
-import re
-import signal
 import time
 
 import numpy as np
@@ -32,29 +19,9 @@ from safetensors.torch import save as save_tensors
 from ..data import Split, load_split
 from ..models import build_model
 from .card import build_card, epoch_record
-from .engine import Progress, train
+from .engine import train
 from .metrics import Evaluation, Mistake, evaluate_model
 from .recipes import Recipe
-
-log = logging.getLogger(__name__)
-
-MAX_MESSAGE = 300  # characters of an error message shown to the user
-
-_PATH = re.compile(r"(?<![\w.])(?:[A-Za-z]:)?[/\\][^\s'\"(),;]*?(?=[.:]?(?:[\s'\"(),;]|$))")
-
-
-def friendly_error(exc: BaseException) -> str:
-    """What a user may read about a failure: its message, without server paths, short."""
-    text = _PATH.sub("[…]", str(exc)).strip() or type(exc).__name__
-    return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE - 1] + "…"
-
-
-def progress_message(event: Progress) -> dict:
-    return dataclasses.asdict(event)
-
-
-def progress_from_message(fields: dict) -> Progress:
-    return Progress(**fields)
 
 
 def evaluation_message(evaluation: Evaluation) -> dict:
@@ -94,42 +61,8 @@ def weights_bytes(model: torch.nn.Module) -> bytes:
     return save_tensors({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()})
 
 
-def _lower_priority(threads: int, nice: int) -> None:
-    """Before torch starts its worker threads (they inherit the priority of the thread that starts them)."""
-    torch.set_num_threads(max(1, threads))
-    if nice > 0:
-        try:
-            os.nice(nice)
-        except OSError as exc:  # not permitted on some systems: train at normal priority
-            log.warning("could not lower the training's priority: %s", exc)
-
-
-def main(conn, stop, params: dict) -> None:
-    """Run one job (`params`: see `job.TrainingJob._params`) and report through `conn`."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle; it ends us
-    parent = os.getppid()
-
-    def should_stop() -> bool:
-        if os.getppid() != parent:  # the server (or its fork server) is gone: nobody will read the result
-            os._exit(3)
-        return stop.is_set()
-
-    try:
-        _lower_priority(params["threads"], params["nice"])
-        conn.send(("result", _run(conn, should_stop, params)))
-    except (BrokenPipeError, EOFError):  # the server went away
-        pass
-    except Exception as exc:
-        log.exception("training failed")
-        try:
-            conn.send(("error", friendly_error(exc)))
-        except OSError:
-            pass
-    finally:
-        conn.close()
-
-
-def _run(conn, should_stop, params: dict) -> dict:
+def train_entry(report, should_stop, params: dict) -> dict:
+    """One training (`params`: see `job.TrainingJob.params`): its weights, card and evaluation."""
     started = time.time()
     name, dataset, seed, data_dir = params["model"], params["dataset"], params["seed"], params["data_dir"]
     recipe = Recipe(**params["recipe"])
@@ -140,7 +73,7 @@ def _run(conn, should_stop, params: dict) -> dict:
                        should_stop=should_stop, report_seconds=params["report_seconds"], extra_train=extra):
         if event.kind == "epoch" and event.test_acc is not None:
             history.append(epoch_record(event))
-        conn.send(("progress", progress_message(event)))
+        report(event)
         final = event
     device = next(model.parameters()).device
     model.cpu().eval()

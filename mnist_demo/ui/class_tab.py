@@ -10,7 +10,6 @@ flag, and a student's place (`service.Student`) lives in server-side `gr.State`.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import html
 import inspect
@@ -37,6 +36,7 @@ from .class_page import (
     student_model_choices,
     train_table,
 )
+from .common import follow
 from .draw_tab import status_text
 from .i18n import language_from_header, t
 from .session import Session, model_choices
@@ -311,26 +311,25 @@ class ClassTab:
                 raise gr.Error(message(exc, lang), print_exception=False) from None
             yield out(message(exc, lang))
             return
-        job, found = run.job, None
+        snap = None
         try:
-            while not job.finished:
-                if job.state == "queued":
-                    yield out(t("class.train_queued", lang, position=max(job.position, 1)), "", True)
-                else:
-                    latest = job.latest
+            async for snap in follow(run.job, TRAIN_UPDATE_S, each_tick=True):
+                if snap.state == "queued":
+                    yield out(t("class.train_queued", lang, position=max(snap.queue_position, 1)), "", True)
+                elif not snap.finished:
+                    latest = snap.latest
                     yield out(t("class.train_running", lang, count=len(run.split.taught),
                                 percent=f"{latest.fraction:.0%}" if latest else "0%",
                                 seconds=f"{latest.elapsed:.0f}" if latest else "0"), "", True)
-                await asyncio.sleep(TRAIN_UPDATE_S)
         finally:
-            found = self.room.finish_training(run)
-        if job.state == "failed":
-            yield out(t("class.train_failed", lang, error=job.error))
+            found = self.room.finish_training(run)  # stops a run the page left
+        if snap.state == "failed":
+            yield out(t("class.train_failed", lang, error=snap.error))
         elif found is None:
             yield out(t("class.train_cancelled", lang))
         else:
-            stopped = t("class.train_stopped", lang) if job.result.stopped else ""
-            yield out(t("class.train_done", lang, seconds=f"{job.result.seconds:.0f}", stopped=stopped),
+            stopped = t("class.train_stopped", lang) if snap.result.stopped else ""
+            yield out(t("class.train_done", lang, seconds=f"{snap.result.seconds:.0f}", stopped=stopped),
                       train_table(found, lang))
 
     @shows_refusals

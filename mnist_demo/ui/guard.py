@@ -311,11 +311,3 @@ def middleware() -> list:
     from starlette.middleware import Middleware
 
     return [Middleware(Guard)]
-
-
-_PATH = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][\w.@~+-]+){2,}[\\/]?")
-
-
-def scrub_paths(text: str) -> str:
-    """`text` with anything that looks like a file path (two or more components) replaced by "…"."""
-    return _PATH.sub("…", text)

@@ -19,6 +19,8 @@ from ..my_digits import MAX_DIGITS, CollectionFull, DigitsZipError, MyDigits
 from ..pictures import png_data_uri
 from ..training import teach as teaching
 from ..training import teach_measure as measure
+from ..training.runner import Snapshot
+from .common import follow
 from .i18n import t
 from .seen_panel import seen_html
 from .session import Session, model_choices
@@ -97,9 +99,9 @@ def result_table(result: teaching.TeachResult, everything_before: measure.Figure
              measured=measure.MIN_MEASURED, before_all=before_all, **mnist)
 
 
-def progress_text(job: teaching.TeachJob, count: int, held: int, seconds: float, lang: str) -> str:
+def progress_text(snap: Snapshot, count: int, held: int, seconds: float, lang: str) -> str:
     """Where the teaching is, to its very end: the steps, then the tests, then the hand-over to this page."""
-    latest = job.latest
+    latest = snap.latest
     elapsed = f"{seconds:.0f}"
     if latest is not None and latest.kind == "done":
         return t("teach.handing_over", lang, seconds=elapsed)
@@ -170,13 +172,6 @@ def on_digits_upload(file, session: Session | None, lang: str) -> tuple:
     return t("teach.uploaded", lang, count=count), *collection_view(digits, lang)
 
 
-def _mnist_before(entry) -> float | None:
-    """The base model's MNIST test accuracy from its card when measured on the whole test set (else the
-    teaching measures it)."""
-    acc, images = entry.card.get("test_accuracy"), entry.card.get("test_images", 10_000)
-    return float(acc) if isinstance(acc, (int, float)) and images == 10_000 else None
-
-
 async def on_teach(key, session: Session | None, lang: str, changed: int):
     """Teach a copy of the picked model on My digits; streams (message, result, start, stop, models_changed,
     model picker, back button, model before). At the end the taught model is picked in the Draw tab's picker,
@@ -215,29 +210,29 @@ async def on_teach(key, session: Session | None, lang: str, changed: int):
     except BaseException:
         session.training = False
         raise
-    job = teaching.TeachJob(entry.model, entry.card["model"], mine, held, mnist_before=_mnist_before(entry)).start()
+    job = teaching.TeachJob(entry.model, entry.card["model"], mine, held,
+                            mnist_before=teaching.mnist_before(entry.card)).start()
     session.teach_job = job
     started = None
     try:
-        while not job.finished:
-            if job.state == "queued":
-                yield out(t("teach.queued", lang, position=max(job.position, 1)), "", True)
-            else:
+        async for snap in follow(job, UPDATE_SECONDS, each_tick=True):
+            if snap.state == "queued":
+                yield out(t("teach.queued", lang, position=max(snap.queue_position, 1)), "", True)
+            elif not snap.finished:
                 started = started or time.monotonic()  # the page's own clock: it moves between reports too
-                yield out(progress_text(job, len(mine), len(held_idx), time.monotonic() - started, lang), "", True)
-            await asyncio.sleep(UPDATE_SECONDS)
-        if job.state == "cancelled":
-            yield out(t("teach.cancelled", lang))
-        elif job.state == "failed":
-            yield out(t("teach.failed", lang, error=job.error))
-        else:
-            result = job.result
-            card = teaching.taught_card(entry.card, result, digits.counts())
-            card["taught"]["measured_on"] = measure.card_note(result.held_out)
-            new = session.add_trained(result.model, card)
-            stopped = t("teach.stopped_note", lang) if result.stopped else ""
-            yield out(t("teach.done", lang, name=new.label, stopped=stopped, seconds=f"{result.seconds:.0f}"),
-                      result_table(result, everything_before, lang), False, changed + 1, (new, entry.label))
+                yield out(progress_text(snap, len(mine), len(held_idx), time.monotonic() - started, lang), "", True)
+            elif snap.state == "cancelled":
+                yield out(t("teach.cancelled", lang))
+            elif snap.state == "failed":
+                yield out(t("teach.failed", lang, error=snap.error))
+            else:
+                result = snap.result
+                card = teaching.taught_card(entry.card, result, digits.counts())
+                card["taught"]["measured_on"] = measure.card_note(result.held_out)
+                new = session.add_trained(result.model, card)
+                stopped = t("teach.stopped_note", lang) if result.stopped else ""
+                yield out(t("teach.done", lang, name=new.label, stopped=stopped, seconds=f"{result.seconds:.0f}"),
+                          result_table(result, everything_before, lang), False, changed + 1, (new, entry.label))
     finally:
         if not job.finished:
             job.stop.set()  # the page went away mid-run

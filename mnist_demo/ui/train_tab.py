@@ -1,6 +1,6 @@
 """The Train tab: pick a network and a recipe, watch it learn, inspect its mistakes, use the result.
 
-Thin UI over the core: `training.job.TrainingJob` runs the engine in a worker thread behind the
+Thin UI over the core: `training.job.TrainingJob` runs the engine in a process of its own behind the
 global cap of `training.slots`; this module turns its snapshots into progress, curves and results
 a few times a second, and puts the trained model into this browser session. Handlers first (they
 check what they are sent as if a script sent it), then `build`, which lays out and wires.
@@ -8,7 +8,6 @@ check what they are sent as if a script sent it), then `build`, which lays out a
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import html
 import math
@@ -22,16 +21,16 @@ import pandas as pd
 
 from ..augment import AUGMENTATIONS
 from ..data import DATASETS, TRAIN_SIZE, DataMissingError, load_split
+from ..errors import friendly_error, hide_paths
 from ..models import MODELS, build_model, param_count
 from ..my_digits import training_data
 from ..pictures import confusion_cell, confusion_image, mistake_image
 from ..training.job import ExtraDigits, JobSpec, Snapshot, TrainingJob
 from ..training.metrics import Evaluation, cell_examples
 from ..training.recipes import OPTIMIZERS, RECIPES, custom_recipe
-from ..training.worker import friendly_error
 from ..weights import WeightsError, load_upload
 from ..weights import save as save_weights
-from .guard import scrub_paths
+from .common import follow
 from .i18n import t
 from .session import Session, usable
 
@@ -361,13 +360,8 @@ async def run(tab: TrainTab, values: dict):
                tab.acc_plot: gr.update(value=no_points, x_lim=x_lim),
                tab.test_plot: gr.update(value=no_points, x_lim=x_lim),
                tab.start: gr.update(interactive=False), tab.stop: gr.update(interactive=True)}
-        version, curve_len, test_len = -1, 0, 0
-        while True:
-            await asyncio.sleep(UPDATE_SECONDS)
-            snap = job.snapshot()
-            if snap.version == version:
-                continue
-            version = snap.version
+        curve_len, test_len = 0, 0
+        async for snap in follow(job, UPDATE_SECONDS, wait_first=True):
             update = {tab.progress: progress_html(snap, lang)}
             if len(snap.curve) != curve_len or len(snap.test_curve) != test_len:
                 loss_df, acc_df, test_df = curve_frames(snap)
@@ -377,8 +371,6 @@ async def run(tab: TrainTab, values: dict):
                 curve_len, test_len = len(snap.curve), len(snap.test_curve)
             if snap.finished:
                 update.update(finish(tab, session, snap, lang, changed))
-                yield update
-                return
             yield update
     finally:
         if job is None or not job.snapshot().finished:
@@ -394,7 +386,7 @@ def finish(tab: TrainTab, session: Session, snap: Snapshot, lang: str, changed: 
     if snap.state == "cancelled":
         return {**done, tab.message: t("train.cancelled", lang), tab.progress: ""}
     if snap.state == "failed":  # the error's words, without any server path in them
-        return {**done, tab.message: t("train.failed", lang, error=scrub_paths(str(snap.error or "")))}
+        return {**done, tab.message: t("train.failed", lang, error=hide_paths(str(snap.error or "")))}
     if not usable(session):  # the tab was closed meanwhile: nobody to give the model to
         return {**done, tab.message: t("common.reload", lang)}
     res = snap.result
@@ -459,7 +451,7 @@ def on_weights_upload(files: list[str] | None, session: Session, lang: str, chan
     try:
         model, card = load_upload([Path(f) for f in files])
     except WeightsError as exc:
-        return t("train.upload_rejected", lang, reason=scrub_paths(str(exc))), changed
+        return t("train.upload_rejected", lang, reason=hide_paths(str(exc))), changed
     except (OSError, ValueError):  # a path that is not a readable file (only a script can send one)
         return t("train.upload_rejected", lang, reason=t("train.upload_failed", lang)), changed
     entry, dropped = session.keep(model, card)
