@@ -1,6 +1,6 @@
 """mnist_demo: draw a digit, watch a CNN recognize it, train networks and look inside them.
 
-The core (data, preprocess, models, training, inspection, weights) never imports gradio;
+The core (data, reading, models, training, inspection, classroom, weights) never imports gradio;
 the browser UI lives in `mnist_demo.ui`.
 """
 

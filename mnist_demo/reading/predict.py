@@ -1,4 +1,4 @@
-"""A drawing or picture in, the model's ten probabilities out: the road canvas -> preprocess -> model.
+"""A drawing or picture in, the model's ten probabilities out: the road canvas -> reading (the 28x28 input) -> model.
 
 `read_drawing` and `read_picture` never raise for bad input: they return a `Reading` whose
 `outcome` says what happened (a digit, a doubtful one, nothing drawn, an unreadable file), so

@@ -23,12 +23,18 @@ import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import gradio as gr
 
 from .. import settings
 from ..catalog import SESSION_PREFIX, Entry, shipped
 from . import guard
+
+if TYPE_CHECKING:  # for the annotations only
+    from ..my_digits import MyDigits
+    from ..reading.geometry import Prepared
+    from ..training.teach import TeachJob
 
 MAX_SESSION_MODELS = settings.current().max_session_models
 MAX_HELD_MODELS = settings.current().max_held_models  # ~5 MB each at most
@@ -38,7 +44,9 @@ UNLOAD_GRACE_SECONDS = 10.0  # an unload is acted on only if the tab shows no si
 @dataclass
 class Session:
     trained: dict[str, Entry] = field(default_factory=dict)  # key -> Entry, newest last
-    current_input: object | None = None  # the latest preprocess.Prepared from the Draw tab
+    current_input: Prepared | None = None  # the latest reading.geometry.Prepared from the Draw tab
+    my_digits: MyDigits | None = None  # My digits (teach_panel makes it on first use)
+    teach_job: TeachJob | None = None  # the teach panel's running teaching (its Stop button's)
     run_stop: threading.Event | None = None  # the running training's own stop flag (its Stop button's)
     training: bool = False
     closed: bool = False

@@ -1,7 +1,7 @@
 """The Draw tab's "Teach it your handwriting" panel: label the current drawing, keep My digits, teach, take them home.
 
 UI only: the collection and its zip are `mnist_demo.my_digits`, the teaching `training.teach`. My digits
-live on the browser session's `Session` (attribute `my_digits`, made on first use), so nothing is stored
+live on the browser session's `Session` (`Session.my_digits`, made on first use), so nothing is stored
 anywhere unless the user downloads the zip. Teaching runs as a `TeachJob` (a process of its own, under the
 global training cap, one training or teaching per tab); its model joins the session's models.
 """
@@ -39,10 +39,9 @@ CSS = """
 
 def my_digits(session: Session) -> MyDigits:
     """This tab's My digits (made on first use)."""
-    digits = getattr(session, "my_digits", None)
-    if not isinstance(digits, MyDigits):
-        digits = MyDigits(MAX_DIGITS)
-        session.my_digits = digits
+    if not isinstance(session.my_digits, MyDigits):
+        session.my_digits = MyDigits(MAX_DIGITS)
+    digits = session.my_digits
     return digits
 
 
@@ -240,7 +239,7 @@ async def on_teach(key, session: Session | None, lang: str, changed: int):
 
 
 def on_stop(session: Session | None) -> None:
-    job = getattr(session, "teach_job", None)
+    job = session.teach_job if isinstance(session, Session) else None
     if job is not None:
         job.stop.set()
 

@@ -1,4 +1,4 @@
-"""Preprocessing: drawings and pictures of every kind become MNIST-like 28x28 inputs, and bad files are refused."""
+"""Reading (`mnist_demo.reading`): drawings and pictures of every kind become MNIST-like 28x28 inputs, and bad files are refused."""
 
 from __future__ import annotations
 
