@@ -199,7 +199,7 @@ HAND_COMPUTED = {  # receptive field side after each conv / pool layer, in order
     "s4-two-conv": [3, 4, 8, 10],  # 3; +1; +2·2; +1·2
     "s1-bn-cnn": [5, 6],
     "s2-numpy-cnn": [3, 4],
-    "fastnet": [3, 4, 8, 10, 18, 22],  # 3; +1; +2·2; +1·2; +2·4; +1·4 (each block pools before BN/ReLU)
+    "fastnet": [5, 9, 11, 19, 23],  # 5 (stride 2); +2·2; +1·2; +2·4; +1·4 (its blocks pool before BN/ReLU)
     "classic": [3, 5, 6],
 }
 

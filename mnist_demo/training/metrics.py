@@ -45,7 +45,7 @@ def class_probabilities(model: nn.Module, split: Split, device=None, batch_size:
     """(N, classes) probabilities for every image of a split, computed on `device` (default: the model's)."""
     device = device or next(model.parameters()).device
     out = []
-    with evaluating(model), torch.no_grad():
+    with evaluating(model), torch.inference_mode():  # no autograd bookkeeping at all
         for start in range(0, len(split), batch_size):
             x = to_input(split.images[start:start + batch_size].to(device))
             out.append(probabilities(model, model(x)).float().cpu())
