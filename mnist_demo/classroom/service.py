@@ -27,8 +27,8 @@ from ..reading import predict
 from ..reading.files import PictureError, decode_ink_payload
 from ..training import teach as teaching
 from ..training.slots import TrainingSlots
-from . import evaluate, export, identity, security, store, tuning
-from .store import ClassError, ClassInfo, ClassStore, Drawing
+from . import evaluate, export, identity, leaderboard, security, store, tuning
+from .store import ClassError, ClassInfo, ClassStore, Drawing, Run
 
 WALL_SIZE = 48  # drawings on the live wall
 MINE_SIZE = 30  # a student's own drawings shown back
@@ -105,6 +105,7 @@ class Classroom:
         self.guard = guard or security.Guard()
         self.models = models if models is not None else tuning.ClassModels(self.store)
         self.slots = slots  # None: the process's shared training slots
+        self.runs = leaderboard.ClassRuns(self.store, slots)  # the students' own "Train a network" runs
         self._training: dict[str, ClassTraining] = {}  # class code -> its running training (one per class)
         self._training_lock = threading.Lock()
 
@@ -376,3 +377,46 @@ class Classroom:
             run = self._training.get(info.code)
         if run is not None:
             run.job.stop.set()
+
+    # -- Everyone trains: a student's own run (a class preset) and the class's leaderboard ---------------------
+
+    def start_run(self, student: Student | None, choices: Mapping[str, object] | None,
+                  nickname: str = "") -> leaderboard.StudentRun:
+        """Train the student's own network with their preset choices; it lands on the class's leaderboard."""
+        if not isinstance(student, Student):
+            raise Refused("not_joined")
+        if self.store.get_class(student.code) is None:
+            raise Refused("gone")
+        try:
+            return self.runs.start(student.code, student.student, store.clean_text(nickname, store.MAX_NICKNAME),
+                                   choices)
+        except ValueError:
+            raise Refused("bad_choice") from None
+
+    def my_run(self, student: Student | None) -> leaderboard.StudentRun | None:
+        """The student's latest run (None: none yet)."""
+        return self.runs.current(student.code, student.student) if isinstance(student, Student) else None
+
+    def leaderboard(self, code: object, key: object, address: str) -> list[Run]:
+        """The class's finished runs, oldest first."""
+        return self.store.runs(self.teacher(code, key, address).code)
+
+    def run_detail(self, code: object, key: object, address: str, run_id: object) -> Run | None:
+        """One run with its card (confusion matrix, curves) and weights; None for a number not on this board."""
+        info = self.teacher(code, key, address)
+        if isinstance(run_id, bool) or not isinstance(run_id, (int, float)) or run_id < 1:
+            return None
+        return self.store.run(info.code, int(run_id))
+
+    def adopt_run(self, code: object, key: object, address: str, run_id: object) -> tuning.ClassModel:
+        """Make a leaderboard run the class's model: the students' phones answer with it from then on."""
+        info = self.teacher(code, key, address)
+        run = self.run_detail(code, key, address, run_id)
+        if run is None:
+            raise Refused("no_run")
+        found = leaderboard.as_class_model(info.code, run, security.pretty_code(info.code))
+        try:
+            self.models.put(found)
+        except ClassError:
+            raise Refused("gone") from None
+        return self.models.get(info.code) or found

@@ -42,6 +42,7 @@ MAX_CLASS_BYTES = settings.current().max_class_bytes
 MAX_STORE_BYTES = settings.current().max_store_bytes
 EMPTY_CLASS_HOURS = 12  # a class nobody has drawn in expires this long after its creation or last renewal
 MAX_MODEL_BYTES = 8 * 1024 * 1024  # a class model's weights (or its ONNX export); a DigitNet is ~1.3 MB
+MAX_RUNS_PER_CLASS = 120  # leaderboard entries of one class (their weights count toward the class's bytes too)
 DB_NAME = "classes.sqlite3"
 FIELD = 28
 
@@ -103,6 +104,24 @@ UPDATE drawings SET number = (SELECT COUNT(*) FROM drawings AS earlier WHERE ear
 UPDATE classes SET numbered = (SELECT COALESCE(MAX(number), 0) FROM drawings WHERE drawings.code = classes.code);
 CREATE UNIQUE INDEX IF NOT EXISTS drawings_by_number ON drawings(code, number)
 """,
+    # Issue 20: the class's leaderboard, one row per finished "Train a network" run, its weights with it.
+    """
+CREATE TABLE IF NOT EXISTS leaderboard (
+    id {id},
+    code TEXT NOT NULL REFERENCES classes(code) ON DELETE CASCADE,
+    student TEXT NOT NULL,
+    nickname TEXT NOT NULL DEFAULT '',
+    choices TEXT NOT NULL,
+    test_accuracy {real} NOT NULL,
+    class_accuracy {real},
+    parameters INTEGER NOT NULL,
+    seconds {real} NOT NULL,
+    weights {blob} NOT NULL,
+    card TEXT NOT NULL,
+    created {real} NOT NULL
+);
+CREATE INDEX IF NOT EXISTS leaderboard_by_class ON leaderboard(code, id)
+""",
 ]
 
 
@@ -151,6 +170,23 @@ class ClassInfo:
     model: str
     created: float
     expires: float
+
+
+@dataclass(frozen=True)
+class Run:
+    """One finished "Train a network" run on the class's leaderboard (weights and card only when asked for)."""
+
+    id: int
+    student: str
+    nickname: str
+    choices: dict
+    test_accuracy: float
+    class_accuracy: float | None  # on the class's own drawings (None: it had none)
+    parameters: int
+    seconds: float
+    created: float
+    weights: bytes | None = None
+    card: dict | None = None
 
 
 @dataclass
@@ -311,22 +347,23 @@ class ClassStore:
     def delete_class(self, code: str) -> bool:
         """The class and every drawing in it, gone."""
         with self._write(code) as db:
-            db.execute("DELETE FROM drawings WHERE code = ?", (code,))
-            db.execute("DELETE FROM class_models WHERE code = ?", (code,))
+            for table in ("drawings", "class_models", "leaderboard"):
+                db.execute(f"DELETE FROM {table} WHERE code = ?", (code,))
             return db.execute("DELETE FROM classes WHERE code = ?", (code,)).rowcount > 0
 
     def purge_expired(self) -> int:
         """Delete expired classes with their drawings; returns how many classes went."""
         now = self.clock()
         with self._write() as db:
-            for table in ("drawings", "class_models"):
+            for table in ("drawings", "class_models", "leaderboard"):
                 db.execute(f"DELETE FROM {table} WHERE code IN (SELECT code FROM classes WHERE expires <= ?)", (now,))
             gone = db.execute("DELETE FROM classes WHERE expires <= ?", (now,)).rowcount
             # Nobody drew in it since its creation (or last renewal) EMPTY_CLASS_HOURS ago: a class opened by a
             # script, or by mistake; it goes early, so a script cannot hold the server's places for a month.
             renewed_before = now - EMPTY_CLASS_HOURS * 3600 + CLASS_DAYS * 86400
-            db.execute("DELETE FROM class_models WHERE code IN (SELECT code FROM classes WHERE expires <= ? AND NOT"
-                       " EXISTS (SELECT 1 FROM drawings WHERE drawings.code = classes.code))", (renewed_before,))
+            for table in ("class_models", "leaderboard"):
+                db.execute(f"DELETE FROM {table} WHERE code IN (SELECT code FROM classes WHERE expires <= ? AND NOT"
+                           " EXISTS (SELECT 1 FROM drawings WHERE drawings.code = classes.code))", (renewed_before,))
             return gone + db.execute("DELETE FROM classes WHERE expires <= ? AND NOT EXISTS (SELECT 1 FROM drawings"
                                      " WHERE drawings.code = classes.code)", (renewed_before,)).rowcount
 
@@ -370,6 +407,52 @@ class ClassStore:
         return StoredModel(row[0], bytes(row[1]), json.loads(row[2]), None if row[3] is None else bytes(row[3]),
                            row[4], row[5], json.loads(row[6]), row[7])
 
+    @staticmethod
+    def _charge(db, code: str, size: int, now: float) -> None:
+        """Inside a write: the class is open and `size` more bytes fit its cap and the store's; they are counted
+        (a refusal later in the same write rolls the count back with the rest)."""
+        row = db.execute("SELECT expires, bytes FROM classes WHERE code = ?", (code,)).fetchone()
+        if row is None or row[0] <= now:
+            raise ClassError("no_class")
+        if row[1] + size > MAX_CLASS_BYTES:
+            raise ClassError("class_full")
+        if (db.execute("SELECT COALESCE(SUM(bytes), 0) FROM classes").fetchone()[0] + size) > MAX_STORE_BYTES:
+            raise ClassError("server_full")
+        db.execute("UPDATE classes SET bytes = bytes + ? WHERE code = ?", (size, code))
+
+    # -- the leaderboard: finished "Train a network" runs --------------------------------------
+
+    def add_run(self, code: str, student: str, nickname: str, choices: dict, *, test_accuracy: float,
+                class_accuracy: float | None, parameters: int, seconds: float, weights: bytes, card: dict) -> int:
+        """Put a finished run on the class's leaderboard; its id. ClassError("no_class" | "model_too_big" |
+        "leaderboard_full" | "class_full" | "server_full")."""
+        if not isinstance(weights, bytes) or len(weights) > MAX_MODEL_BYTES:
+            raise ClassError("model_too_big")
+        now = self.clock()
+        with self._write(code) as db:
+            self._charge(db, code, len(weights), now)
+            if db.execute("SELECT COUNT(*) FROM leaderboard WHERE code = ?", (code,)).fetchone()[0] >= MAX_RUNS_PER_CLASS:
+                raise ClassError("leaderboard_full")
+            return db.execute(
+                "INSERT INTO leaderboard (code, student, nickname, choices, test_accuracy, class_accuracy, parameters,"
+                " seconds, weights, card, created) VALUES (?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
+                (code, clean_text(student, 64), clean_text(nickname, MAX_NICKNAME), json.dumps(choices),
+                 float(test_accuracy), None if class_accuracy is None else float(class_accuracy), int(parameters),
+                 float(seconds), weights, json.dumps(card), now)).fetchone()[0]
+
+    def runs(self, code: str) -> list[Run]:
+        """The class's leaderboard, oldest first, without weights or cards."""
+        return [Run(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6], r[7], r[8]) for r in self._rows(
+            "SELECT id, student, nickname, choices, test_accuracy, class_accuracy, parameters, seconds, created"
+            " FROM leaderboard WHERE code = ? ORDER BY id", (code,))]
+
+    def run(self, code: str, run_id: int) -> Run | None:
+        """One entry with its weights and card (None: no such entry in this class)."""
+        r = self._one("SELECT id, student, nickname, choices, test_accuracy, class_accuracy, parameters, seconds,"
+                      " created, weights, card FROM leaderboard WHERE code = ? AND id = ?", (code, int(run_id)))
+        return None if r is None else Run(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6], r[7], r[8],
+                                          bytes(r[9]), json.loads(r[10]))
+
     # -- drawings ------------------------------------------------------------------------------
 
     def add_drawing(self, code: str, student: str, image: np.ndarray, label: int, *, ink: np.ndarray | None = None,
@@ -389,13 +472,7 @@ class ClassStore:
             raise ClassError("not_drawn")
         now = self.clock()
         with self._write(code) as db:
-            row = db.execute("SELECT expires, bytes FROM classes WHERE code = ?", (code,)).fetchone()
-            if row is None or row[0] <= now:
-                raise ClassError("no_class")
-            if row[1] + size > MAX_CLASS_BYTES:
-                raise ClassError("class_full")
-            if (db.execute("SELECT COALESCE(SUM(bytes), 0) FROM classes").fetchone()[0] + size) > MAX_STORE_BYTES:
-                raise ClassError("server_full")
+            self._charge(db, code, size, now)
             if db.execute("SELECT COUNT(*) FROM drawings WHERE code = ?", (code,)).fetchone()[0] >= MAX_DRAWINGS_PER_CLASS:
                 raise ClassError("class_full")
             mine = db.execute("SELECT COUNT(*) FROM drawings WHERE code = ? AND student = ?",
@@ -405,7 +482,7 @@ class ClassStore:
             if mine == 0 and db.execute("SELECT COUNT(DISTINCT student) FROM drawings WHERE code = ?",
                                         (code,)).fetchone()[0] >= MAX_STUDENTS_PER_CLASS:
                 raise ClassError("too_many_students")
-            db.execute("UPDATE classes SET bytes = bytes + ?, numbered = numbered + 1 WHERE code = ?", (size, code))
+            db.execute("UPDATE classes SET numbered = numbered + 1 WHERE code = ?", (code,))
             number = db.execute("SELECT numbered FROM classes WHERE code = ?", (code,)).fetchone()[0]
             return db.execute(
                 "INSERT INTO drawings (code, student, nickname, input, ink, label, answer, confidence, model, created,"
@@ -469,7 +546,8 @@ class ClassStore:
             gone = db.execute(f"DELETE FROM drawings WHERE code = ? AND {where}", (code, *args)).rowcount
             if gone:
                 db.execute("UPDATE classes SET bytes = (SELECT COALESCE(SUM(LENGTH(input) + COALESCE(LENGTH(ink), 0)),"
-                           " 0) FROM drawings WHERE code = ?) WHERE code = ?", (code, code))
+                           " 0) FROM drawings WHERE code = ?) + (SELECT COALESCE(SUM(LENGTH(weights)), 0) FROM"
+                           " leaderboard WHERE code = ?) WHERE code = ?", (code, code, code))
             return gone
 
     def id_of_number(self, code: str, number: int) -> int | None:
