@@ -12,7 +12,9 @@ import gradio as gr
 import pytest
 
 from mnist_demo.augment import AUGMENTATIONS
+from mnist_demo.catalog import Entry
 from mnist_demo.inspection import KERNELS
+from mnist_demo.models import MODELS
 from mnist_demo.training.recipes import RECIPES
 from mnist_demo.ui import i18n
 from mnist_demo.ui.i18n import LANGUAGES, STRINGS, Localizer, t
@@ -31,6 +33,8 @@ DYNAMIC = {
     # Preprocessing step names come from the reading core and seen_panel.step_name falls back to
     # the name itself; tests/test_predict.py checks that every step it produces has a caption.
     "draw.step.": (),
+    "model.title.": tuple(MODELS),  # i18n.model_title: every registered model
+    "recipe.desc.": tuple(RECIPES),  # train_tab: every recipe's description
 }
 
 
@@ -102,6 +106,18 @@ def test_every_key_has_both_languages_with_the_same_placeholders():
         assert set(texts) == set(LANGUAGES), key
         assert all(texts[lang].strip() for lang in LANGUAGES), key
         assert placeholders(texts["en"]) == placeholders(texts["zh"]), key
+
+
+def test_the_registries_texts_are_translated_and_the_english_is_the_registrys_own():
+    for name, spec in MODELS.items():
+        assert STRINGS[f"model.title.{name}"]["en"] == spec.title and i18n.model_title(name, "zh") != ""
+    for name, recipe in RECIPES.items():
+        assert STRINGS[f"recipe.desc.{name}"]["en"] == recipe.description
+        assert STRINGS[f"recipe.desc.{name}"]["zh"] != recipe.description
+    entry = Entry("session:1-digitnet", None, {"model": "digitnet", "title": "DigitNet (default) + my handwriting "
+                                               "(this session, #2)", "test_accuracy": 0.9912})
+    assert i18n.entry_label(entry, "en") == entry.label
+    assert i18n.entry_label(entry, "zh") == "DigitNet（默认） + 我的笔迹（本次会话，#2） · 99.12%"
 
 
 def test_localizer_creates_registers_and_relabels_in_one_call():

@@ -197,7 +197,7 @@ def test_model_picker_lists_digit_models_with_accuracy_and_this_sessions_own():
     model = build_model("fastnet", seed=0).eval()
     mine = session.add_trained(model, {"model": "fastnet", "dataset": "mnist", "test_accuracy": 0.9812})
     session.add_trained(model, {"model": "fashionnet", "dataset": "fashion-mnist", "test_accuracy": 0.9})
-    update, device_config = draw_tab.on_models_changed(session, "no-longer-there")
+    update, device_config = draw_tab.on_models_changed(session, "no-longer-there", "en")
     labels, keys = zip(*update["choices"], strict=True)
     assert mine.key in keys and "98.12%" in labels[keys.index(mine.key)]
     assert all(entry.dataset == "mnist" for key, entry in {**shipped(), **session.trained}.items() if key in keys)

@@ -92,8 +92,8 @@ def test_picking_an_unknown_model_or_preset_is_a_friendly_error():
     dataset, presets, info, *fields = train_tab.on_model("s5-lenet", "en")
     assert dataset == "mnist" and presets["value"] == MODELS["s5-lenet"].recipe
     assert fields == train_tab.recipe_fields(MODELS["s5-lenet"].recipe)
-    _, presets, _ = train_tab.on_language("zh", "no-such-net")
-    assert isinstance(presets, type(gr.skip()))
+    _, presets, _, described = train_tab.on_language("zh", "no-such-net", "fast")
+    assert isinstance(presets, type(gr.skip())) and described == t("recipe.desc.fast", "zh") != t("recipe.desc.fast")
 
 
 def test_stop_and_upload_without_anything():

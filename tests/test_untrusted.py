@@ -73,7 +73,7 @@ def test_draw_handlers_without_a_session_ask_to_reload():
     assert draw_tab.on_upload({"path": "/etc/passwd"}, "digitnet", None, "zh", 0)[1] == reload
     assert draw_tab.on_refresh("digitnet", None, "zh")[1] == reload
     assert draw_tab.on_clear(None, "zh", 0)[2] == reload
-    assert draw_tab.on_models_changed(None, "digitnet")["value"] == "digitnet"
+    assert draw_tab.on_models_changed(None, "digitnet", "zh")[0]["value"] == "digitnet"
     with pytest.raises(gr.Error, match="Reload the page"):  # the live canvas: a notice, nothing stored
         draw_tab.on_drawing("", "digitnet", None, "en", 0)
     closed = Session()
@@ -123,7 +123,8 @@ def test_pickers_sent_anything_give_a_friendly_error(name):
         with pytest.raises(gr.Error) as error:
             handler(name, ["en"])
         assert len(str(error.value)) < 600
-    assert isinstance(train_tab.on_language("en", name)[1], type(gr.skip()))
+    described = train_tab.on_language("en", name, name)
+    assert isinstance(described[1], type(gr.skip())) and isinstance(described[3], type(gr.skip()))
 
 
 def test_messages_in_any_language_value_fall_back_to_english():

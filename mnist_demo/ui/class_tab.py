@@ -398,8 +398,9 @@ def build(ctx) -> None:
     p.close.click(tab.on_close_dashboard, None, [p.dash, p.timer, p.seen], **PRIVATE)
     lang.change(tab.on_language, [lang, p.student], [p.privacy, *p.teach, p.student_model, p.joined, p.count],
                 **PRIVATE)
-    ctx.models_changed.change(lambda s, k: gr.update(choices=model_choices(s, "mnist"), value=k),
-                              [session, p.model], p.model, **PRIVATE)
+    for trigger in (ctx.models_changed.change, lang.change):  # this session's models, or the labels' language
+        trigger(lambda s, k, language: gr.update(choices=model_choices(s, "mnist", language), value=k),
+                [session, p.model, lang], p.model, **PRIVATE)
 
     tabs = getattr(gr.context.Context.block, "parent", None)
     root = gr.context.Context.root_block

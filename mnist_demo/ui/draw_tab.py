@@ -173,8 +173,9 @@ def device_config(session: Session | None, key: str | None = None) -> str:
     return device.config(device_entries(session), {CANVAS_ID: key})
 
 
-def on_models_changed(session: Session, key: str | None) -> tuple:
-    choices = model_choices(session, DATASET)
+def on_models_changed(session: Session, key: str | None, lang: str) -> tuple:
+    """(picker, device note): this session's models changed, or the page's language (the labels)."""
+    choices = model_choices(session, DATASET, lang)
     keys = [k for _, k in choices]
     return gr.update(choices=choices, value=key if key in keys else default_choice(keys)), device_config(session)
 
@@ -242,7 +243,8 @@ def build(ctx) -> None:
                 api_visibility="private")
     for trigger in (model.change, ctx.lang.change):
         trigger(on_refresh, [model, ctx.session, ctx.lang], shown[:3], **QUEUED)
-    ctx.models_changed.change(on_models_changed, [ctx.session, model], [model, note], api_visibility="private")
+    for trigger in (ctx.models_changed.change, ctx.lang.change):
+        trigger(on_models_changed, [ctx.session, model, ctx.lang], [model, note], api_visibility="private")
     build_api()
 
 

@@ -355,6 +355,10 @@ from .class_strings import CLASS_STRINGS  # noqa: E402  (the Class tab's block, 
 
 STRINGS.update(CLASS_STRINGS)
 
+from .registry_strings import _SUFFIXES, REGISTRY_STRINGS  # noqa: E402  (model titles, recipe descriptions)
+
+STRINGS.update(REGISTRY_STRINGS)
+
 
 class _Words(string.Formatter):
     """str.format plus two English word forms, so a sentence reads right for every number:
@@ -377,6 +381,25 @@ def t(key: str, lang: str = DEFAULT_LANGUAGE, **values: Any) -> str:
     entry = STRINGS[key]
     text = (entry.get(lang) if isinstance(lang, str) else None) or entry[DEFAULT_LANGUAGE]  # lang may come from a script
     return _WORDS.format(text, **values) if values else text
+
+
+def model_title(name: str, lang: str = DEFAULT_LANGUAGE) -> str:
+    """A registered model's title in `lang` (`name` itself for a name no registry knows)."""
+    key = f"model.title.{name}"
+    return t(key, lang) if key in STRINGS else name
+
+
+def entry_label(entry, lang: str = DEFAULT_LANGUAGE) -> str:
+    """A picker's label of a model (`catalog.Entry.label`: title and measured accuracy) in `lang`: the registry's
+    title and what the title gained on the way (this session's, my handwriting, a class's) translated."""
+    label = entry.label
+    english = STRINGS.get(f"model.title.{entry.card.get('model')}", {}).get("en")
+    if lang == DEFAULT_LANGUAGE or not english or not label.startswith(english):
+        return label
+    rest = label[len(english):]
+    for pattern, key, field in _SUFFIXES:
+        rest = pattern.sub(lambda m, k=key, f=field: t(k, lang, **({f: m.group(1)} if f else {})), rest)
+    return model_title(entry.card["model"], lang) + rest
 
 
 def language_from_header(accept_language: str | None) -> str:

@@ -30,6 +30,7 @@ import gradio as gr
 from .. import settings
 from ..catalog import SESSION_PREFIX, Entry, shipped
 from . import guard
+from .i18n import entry_label
 
 if TYPE_CHECKING:  # for the annotations only
     from ..my_digits import MyDigits
@@ -157,10 +158,10 @@ class ModelLedger:
 LEDGER = ModelLedger(MAX_HELD_MODELS)
 
 
-def model_choices(session: Session | None, dataset: str | None = None) -> list[tuple[str, str]]:
-    """(label, key) for a picker: shipped models, then this session's; optionally one dataset."""
+def model_choices(session: Session | None, dataset: str | None = None, lang: str = "en") -> list[tuple[str, str]]:
+    """(label, key) for a picker, labelled in `lang`: shipped models, then this session's; optionally one dataset."""
     entries = list(shipped().values()) + list((session.trained if usable(session) else {}).values())
-    return [(e.label, e.key) for e in entries if dataset is None or e.dataset == dataset]
+    return [(entry_label(e, lang), e.key) for e in entries if dataset is None or e.dataset == dataset]
 
 
 def usable(session: object) -> bool:

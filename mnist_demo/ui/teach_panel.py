@@ -179,7 +179,7 @@ async def on_teach(key, session: Session | None, lang: str, changed: int):
         picker = back = before = gr.skip()
         if picked is not None:
             new, base = picked
-            picker = gr.update(choices=model_choices(session, new.dataset), value=new.key)
+            picker = gr.update(choices=model_choices(session, new.dataset, lang), value=new.key)
             back, before = gr.update(visible=True, value=t("teach.back", lang, title=base)), key
         return (message, gr.skip() if result is None else result, gr.update(interactive=not running),
                 gr.update(interactive=running), gr.skip() if bump is None else bump, picker, back, before)

@@ -31,7 +31,7 @@ from ..training.recipes import OPTIMIZERS, RECIPES, custom_recipe
 from ..weights import WeightsError, load_upload
 from ..weights import save as save_weights
 from .common import follow
-from .i18n import t
+from .i18n import model_title, t
 from .session import Session, usable
 
 FIRST_TO_TRAIN = "fastnet"  # the picker's first choice: a classroom wants to see 99% within a minute
@@ -59,9 +59,10 @@ def dataset_choices() -> list[tuple[str, str]]:
 
 def model_choices(lang: str) -> list[tuple[str, str]]:
     choices = []
-    for name, spec in MODELS.items():
+    for name in MODELS:
         count = _parameters(name)
-        label = spec.title if count is None else t("train.model_choice", lang, title=spec.title, count=f"{count:,}")
+        title = model_title(name, lang)
+        label = title if count is None else t("train.model_choice", lang, title=title, count=f"{count:,}")
         choices.append((label, name))
     return choices
 
@@ -313,18 +314,20 @@ def on_model(name: str, lang: str) -> list:
         raise _unknown("model", name, MODELS, lang)
     own = MODELS[name].recipe
     return [MODELS[name].dataset, gr.update(choices=preset_choices(name, lang), value=own),
-            RECIPES[own].description, *recipe_fields(own)]
+            t(f"recipe.desc.{own}", lang), *recipe_fields(own)]
 
 
 def on_preset(name: str, lang: str) -> list:
     if not isinstance(name, str) or name not in RECIPES:
         raise _unknown("preset", name, RECIPES, lang)
-    return [RECIPES[name].description, *recipe_fields(name)]
+    return [t(f"recipe.desc.{name}", lang), *recipe_fields(name)]
 
 
-def on_language(lang: str, name: str) -> list:
+def on_language(lang: str, name: str, preset: str) -> list:
+    """(model picker, presets, augmentation choices, the preset's description) in the new language."""
     presets = gr.update(choices=preset_choices(name, lang)) if isinstance(name, str) and name in MODELS else gr.skip()
-    return [gr.update(choices=model_choices(lang)), presets, gr.update(choices=augment_choices(lang))]
+    described = t(f"recipe.desc.{preset}", lang) if isinstance(preset, str) and preset in RECIPES else gr.skip()
+    return [gr.update(choices=model_choices(lang)), presets, gr.update(choices=augment_choices(lang)), described]
 
 
 async def run(tab: TrainTab, values: dict):
@@ -479,7 +482,7 @@ def build(ctx) -> None:
             extra = L(gr.File, label="train.extra", file_types=[".zip"], height=110, elem_id="train-extra")
             preset = L(gr.Dropdown, preset_choices(FIRST_TO_TRAIN, "en"), value=own, label="train.preset",
                        elem_id="train-preset")
-            preset_info = gr.Markdown(RECIPES[own].description, elem_id="train-preset-info")
+            preset_info = gr.Markdown(t(f"recipe.desc.{own}"), elem_id="train-preset-info")
             with gr.Row():
                 optimizer = L(gr.Dropdown, optimizer_choices(), value=filled["optimizer"], label="train.optimizer",
                               elem_id="train-optimizer", min_width=120)
@@ -538,7 +541,7 @@ def build(ctx) -> None:
     private = {"api_visibility": "private"}
     model.input(on_model, [model, ctx.lang], [dataset, preset, preset_info, *filled], **private)
     preset.input(on_preset, [preset, ctx.lang], [preset_info, *filled], **private)
-    ctx.lang.change(on_language, [ctx.lang, model], [model, preset, augment], **private)
+    ctx.lang.change(on_language, [ctx.lang, model, preset], [model, preset, augment, preset_info], **private)
     # The training event only polls a worker thread (async, no thread held), so it needs no
     # Gradio-level limit: the real cap is training.slots'. Predictions run on their own events.
     start.click(functools.partial(run, tab), tab.form(), tab.run_outputs(), concurrency_limit=None,

@@ -22,7 +22,7 @@ from ..catalog import DEFAULT_MODEL, UNTRAINED_PREFIX, Entry, resolve, shipped, 
 from ..data import DATASETS, DataMissingError, load_split
 from ..models import MODELS
 from ..pictures import png_data_uri
-from .i18n import t
+from .i18n import entry_label, model_title, t
 from .session import Session, model_choices
 
 LEARNED = "learned:"
@@ -35,8 +35,9 @@ TICK_SECONDS = 0.25
 
 def choices(session: Session | None, lang: str) -> list[tuple[str, str]]:
     """Trained models (shipped, then this session's), then every registered architecture untrained."""
-    untrained = [(f"{spec.title} · {t('viz.untrained', lang)}", UNTRAINED_PREFIX + name) for name, spec in MODELS.items()]
-    return model_choices(session) + untrained
+    untrained = [(f"{model_title(name, lang)} · {t('viz.untrained', lang)}", UNTRAINED_PREFIX + name)
+                 for name in MODELS]
+    return model_choices(session, None, lang) + untrained
 
 
 def default_key() -> str:
@@ -49,7 +50,8 @@ def entry_for(key: str | None, session: Session | None) -> Entry:
 
 def model_label(entry: Entry, lang: str) -> str:
     untrained = entry.key.startswith(UNTRAINED_PREFIX)
-    return f"{entry.label} · {t('viz.untrained', lang)}" if untrained else entry.label
+    label = entry_label(entry, lang)
+    return f"{label} · {t('viz.untrained', lang)}" if untrained else label
 
 
 def class_names(entry: Entry) -> tuple[str, ...]:
