@@ -109,6 +109,9 @@ def test_every_key_has_both_languages_with_the_same_placeholders():
 
 
 def test_the_registries_texts_are_translated_and_the_english_is_the_registrys_own():
+    from mnist_demo.ui.registry_strings import MODEL_TITLES_ZH, RECIPE_DESCRIPTIONS_ZH
+
+    assert sorted(MODEL_TITLES_ZH) == sorted(MODELS) and sorted(RECIPE_DESCRIPTIONS_ZH) == sorted(RECIPES)
     for name, spec in MODELS.items():
         assert STRINGS[f"model.title.{name}"]["en"] == spec.title and i18n.model_title(name, "zh") != ""
     for name, recipe in RECIPES.items():
