@@ -125,9 +125,8 @@ class PostgresEngine:
         self._lock = threading.Lock()
 
     def where(self) -> str:
-        """The database without its password: host, port and name."""
-        parts = urllib.parse.urlsplit(self.url)
-        return f"PostgreSQL {parts.hostname or 'localhost'}{':' + str(parts.port) if parts.port else ''}{parts.path}"
+        """The database's name alone: the privacy note (and so the page's /config) never shows its host or password."""
+        return f"PostgreSQL {urllib.parse.urlsplit(self.url).path.lstrip('/') or 'database'}"
 
     def _connections(self):
         with self._lock:

@@ -55,6 +55,9 @@ def open_class(browser, url: str):
     teacher.get_by_role("tab", name="Class").click()
     field(teacher, "class-title").fill("two servers")
     teacher.locator("#class-create").click()
+    teacher.wait_for_function("() => document.querySelector('#class-teacher-key input, #class-teacher-key textarea')"
+                              "?.value.length > 10", timeout=30_000)
+    teacher.locator("#class-show-screen").click()  # the key first, then the class's screen
     teacher.wait_for_selector("#class-qr svg", timeout=30_000)
     link = field(teacher, "class-link").input_value()
     teacher.locator("#class-open").click()
@@ -67,7 +70,7 @@ def test_two_servers_one_postgres_a_student_on_one_the_teacher_on_the_other(brow
                    "MNIST_DEMO_SECRET": "one deployment"}
     with serve_subprocess(env=environment) as first, serve_subprocess(env=environment) as second:
         teacher_context, teacher, _, code = open_class(browser, first.url)
-        assert "PostgreSQL 127.0.0.1:" in teacher.locator("#class-privacy").inner_text()
+        assert "PostgreSQL " + postgres_url.rsplit("/", 1)[1] in teacher.locator("#class-privacy").inner_text()
 
         # A student on the second server: on the first server's wall, live
         on_second = student_gives(browser, f"{second.url}?class={code}", 7, "Ada")
