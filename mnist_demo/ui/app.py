@@ -15,6 +15,7 @@ from .. import settings
 from ..classroom.service import Classroom
 from ..reading.files import MAX_PICTURE_BYTES
 from . import device, guard, i18n
+from .common import PRIVATE
 from .i18n import LANGUAGES, Localizer, t
 from .page_css import CSS as PAGE_CSS
 from .session import Session, close_closed_tab, close_session, is_open, open_session
@@ -81,9 +82,9 @@ def build_app(classroom: Classroom | None = None) -> gr.Blocks:
 
         # queue=False: the session exists before the first stroke can reach the server.
         page_load = demo.load(on_page_load, inputs=None, outputs=[lang, ctx.session], queue=False,
-                              show_progress="hidden", api_visibility="private")
+                              show_progress="hidden", **PRIVATE)
         demo.unload(close_closed_tab)  # gr.State's delete_callback only comes an hour after the tab closes
-        lang.change(L.updates, inputs=lang, outputs=L.components, api_visibility="private")
+        lang.change(L.updates, inputs=lang, outputs=L.components, **PRIVATE)
     # api_open=False: queued events only through the queue (bounded by max_size), not by direct HTTP calls.
     demo.queue(max_size=MAX_QUEUE, api_open=False)
     guard.bound_queue(demo._queue, per_address=MAX_QUEUE // 2)

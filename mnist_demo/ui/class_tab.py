@@ -36,14 +36,12 @@ from .class_page import (
     student_model_choices,
     train_table,
 )
-from .common import follow
+from .common import LIVE, PRIVATE, follow
 from .draw_tab import status_text
 from .i18n import language_from_header, t
 from .session import Session, model_choices
 
 TRAIN_UPDATE_S = 0.5  # the training's progress line
-PRIVATE = {"api_visibility": "private"}
-LIVE = {"queue": False, "show_progress": "hidden", "trigger_mode": "always_last", **PRIVATE}
 MESSAGES = {  # the service's refusal reasons -> message keys
     "slow_down": "class.msg.slow_down", "refused": "class.msg.refused", "no_class": "class.msg.no_class",
     "not_joined": "class.msg.not_joined", "draw_first": "class.msg.draw_first", "gone": "class.msg.gone",

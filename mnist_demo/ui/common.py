@@ -1,4 +1,5 @@
-"""What several tabs share: following a job the runner runs (`follow`).
+"""What several tabs share, defined once: the event settings, the "reload the page" notice, the check of a page
+counter, and following a job the runner runs (`follow`).
 
 A streaming handler renders each snapshot `follow` yields; it keeps its own `finally` that sets the job's stop
 flag when the job has not finished, so a page that goes away leaves no job running with nobody watching.
@@ -9,7 +10,32 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
+import gradio as gr
+
 from ..training.runner import Job, Snapshot
+from .i18n import LANGUAGES, t
+
+# Every event but the page's own load and the public API is private: not on the API page (each can still be
+# called by number, which is why every handler checks what it is sent).
+PRIVATE = {"api_visibility": "private"}
+# An event only the latest call of matters, run outside Gradio's queue (a canvas's live answer; a page-only
+# script): stale calls are dropped, nothing spins.
+LIVE = {"queue": False, "show_progress": "hidden", "trigger_mode": "always_last", **PRIVATE}
+
+
+def reload_notice() -> str:
+    """The "reload the page" notice in every language, for an answer that knows no language (the request gate,
+    a handler called without a page)."""
+    return " / ".join(t("common.reload", lang).removeprefix("⚠️ ") for lang in LANGUAGES)
+
+
+def reload_error() -> gr.Error:
+    return gr.Error(reload_notice(), print_exception=False)
+
+
+def page_counter(value: object) -> int:
+    """A page counter (a gr.State a handler bumps so that others follow) as sent back: a script may send anything."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**53 else 0
 
 
 async def follow(job: Job, every: float, each_tick: bool = False, wait_first: bool = False) -> AsyncIterator[Snapshot]:

@@ -14,6 +14,7 @@ from ..reading import predict
 from ..reading.predict import PREDICT_CONCURRENCY, PREDICTING
 from . import device, teach_panel
 from .canvas import CLEAR_JS, UNDO_JS, drawing_canvas
+from .common import LIVE, PRIVATE, page_counter, reload_error
 from .i18n import t
 from .seen_panel import CSS as SEEN_CSS
 from .seen_panel import seen_html
@@ -22,13 +23,12 @@ from .session import Session, model_choices, usable
 CANVAS_ID = "sketchpad"
 DATASET = "mnist"  # the picker lists digit models only: a clothing classifier has nothing to say about digits
 PREDICT_GROUP = "draw-predict"
-# The canvas's updates skip Gradio's queue: on a busy 2-core machine the queue's round trip made the
-# label lag 190-300 ms behind the stroke's end, against 30-40 ms without it (bench/stroke_latency.py).
-# Only the latest drawing matters (always_last drops the stale ones); PREDICTING bounds the work.
-LIVE = {"queue": False, "show_progress": "hidden", "trigger_mode": "always_last", "api_visibility": "private"}
-DISPLAY = {"queue": False, "show_progress": "hidden", "trigger_mode": "always_last", "api_visibility": "private"}  # events run in the page alone
+# The canvas's updates skip Gradio's queue (common.LIVE): on a busy 2-core machine the queue's round trip
+# made the label lag 190-300 ms behind the stroke's end, against 30-40 ms without it (bench/stroke_latency.py).
+# Only the latest drawing matters (always_last drops the stale ones); PREDICTING bounds the work. The events
+# that run in the page alone use LIVE too. An upload or a refresh waits in the queue:
 QUEUED = {"show_progress": "hidden", "trigger_mode": "always_last", "concurrency_limit": PREDICT_CONCURRENCY,
-          "concurrency_id": PREDICT_GROUP, "api_visibility": "private"}
+          "concurrency_id": PREDICT_GROUP, **PRIVATE}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -53,7 +53,7 @@ def show(reading: predict.Reading, session: Session, lang: str, counter: int) ->
     """(label, status, seen panel, input_changed): keeps the input in the session for the Visualize tab."""
     if usable(session):
         session.current_input = reading.prepared
-    return reading.probabilities, status_text(reading, lang), seen_html(reading.prepared, lang), _count(counter) + 1
+    return reading.probabilities, status_text(reading, lang), seen_html(reading.prepared, lang), page_counter(counter) + 1
 
 
 def no_model(lang: str, counter: int) -> tuple:
@@ -63,16 +63,6 @@ def no_model(lang: str, counter: int) -> tuple:
 def no_session(lang: str, counter: int) -> tuple:
     """What a tab without a live session gets (a script's fresh session hash, or a tab closed meanwhile)."""
     return None, t("common.reload", lang), seen_html(None, lang), counter
-
-
-def _count(counter: object) -> int:
-    """The input_changed counter as sent back (a script may send anything)."""
-    return counter if isinstance(counter, int) and not isinstance(counter, bool) and 0 <= counter < 2**53 else 0
-
-
-def reload_error() -> gr.Error:
-    """For handlers that know no language: the "reload the page" notice in both."""
-    return gr.Error(f"{t('common.reload', 'en')} / {t('common.reload', 'zh')}", print_exception=False)
 
 
 def _model(key: str | None, session: Session | None):
@@ -124,7 +114,7 @@ def on_drawing(payload: str | None, key: str | None, session: Session, lang: str
 def on_upload(picture: dict | None, key: str | None, session: Session, lang: str, counter: int) -> tuple:
     """`picture` is the upload's file data (the event skips Gradio's own image decoding, which fails on bad files)."""
     if not usable(session):
-        return no_session(lang, _count(counter))
+        return no_session(lang, page_counter(counter))
     if not isinstance(picture, dict) or not isinstance(picture.get("path"), str) or not picture["path"]:
         return show(predict.Reading(predict.BLANK), session, lang, counter)
     model = _model(key, session)
@@ -154,7 +144,7 @@ def on_refresh(key: str | None, session: Session, lang: str) -> tuple:
 def on_clear(session: Session, lang: str, counter: int) -> tuple:
     """(upload, label, status, seen, input_changed); the canvas itself is cleared in the browser (CLEAR_JS)."""
     if not usable(session):
-        return None, *no_session(lang, _count(counter))
+        return None, *no_session(lang, page_counter(counter))
     return None, *show(predict.Reading(predict.BLANK), session, lang, counter)
 
 
@@ -233,18 +223,17 @@ def build(ctx) -> None:
     canvas.input(on_live, [canvas, *context[:3]], shown[:2], preprocess=False, postprocess=False, **LIVE)
     canvas.submit(on_drawing, [canvas, *context], shown, **LIVE)  # the stroke's end (see ui.canvas)
     # The device road (ui/device.py): answers shown from the page itself, the stroke's end still on the server.
-    canvas.select(None, None, shown[:2], js=device.show_js(CANVAS_ID), **DISPLAY)
+    canvas.select(None, None, shown[:2], js=device.show_js(CANVAS_ID), **LIVE)
     canvas.stop(on_drawing_seen, [canvas, *context], shown[2:], **LIVE)
-    model.change(None, model, None, js=device.set_key_js(CANVAS_ID), **DISPLAY)
-    ctx.lang.change(None, ctx.lang, None, js=device.SET_LANG_JS, **DISPLAY)
+    model.change(None, model, None, js=device.set_key_js(CANVAS_ID), **LIVE)
+    ctx.lang.change(None, ctx.lang, None, js=device.SET_LANG_JS, **LIVE)
     upload.change(on_upload, [upload, *context], shown, preprocess=False, **{**QUEUED, "show_progress": "minimal"})
-    undo.click(None, js=UNDO_JS, api_visibility="private")
-    clear.click(on_clear, [ctx.session, ctx.lang, ctx.input_changed], [upload, *shown], js=CLEAR_JS,
-                api_visibility="private")
+    undo.click(None, js=UNDO_JS, **PRIVATE)
+    clear.click(on_clear, [ctx.session, ctx.lang, ctx.input_changed], [upload, *shown], js=CLEAR_JS, **PRIVATE)
     for trigger in (model.change, ctx.lang.change):
         trigger(on_refresh, [model, ctx.session, ctx.lang], shown[:3], **QUEUED)
     for trigger in (ctx.models_changed.change, ctx.lang.change):
-        trigger(on_models_changed, [ctx.session, model, ctx.lang], [model, note], api_visibility="private")
+        trigger(on_models_changed, [ctx.session, model, ctx.lang], [model, note], **PRIVATE)
     build_api()
 
 

@@ -40,6 +40,7 @@ from urllib.parse import parse_qs
 from .. import settings
 from ..addresses import resolve
 from ..classroom.security import RateLimiter
+from .common import reload_notice
 
 MAX_REQUEST_BYTES = settings.current().max_request_bytes
 API = "/gradio_api/"
@@ -70,7 +71,7 @@ BUSY = ("Too many of your requests are waiting already. Wait for them to finish.
         "你的请求已有太多在等待处理。请等它们完成。")
 HEARTBEAT_WAIT_SECONDS = 5.0  # a page opens its heartbeat beside its load event; this long for the load to land
 MAX_WAITING = 64  # requests waiting for their page load at once; beyond that, refused at once
-RELOAD = "This page's session has ended. Reload the page to go on. / 本页面的会话已结束。请刷新页面后继续。"
+RELOAD = reload_notice()
 
 
 class ConnectionWatch:

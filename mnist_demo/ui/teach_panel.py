@@ -20,7 +20,7 @@ from ..pictures import png_data_uri
 from ..training import teach as teaching
 from ..training import teach_measure as measure
 from ..training.runner import Snapshot
-from .common import follow
+from .common import PRIVATE, follow, page_counter
 from .i18n import t
 from .seen_panel import seen_html
 from .session import Session, model_choices
@@ -231,7 +231,7 @@ async def on_teach(key, session: Session | None, lang: str, changed: int):
                 new = session.add_trained(result.model, card)
                 stopped = t("teach.stopped_note", lang) if result.stopped else ""
                 yield out(t("teach.done", lang, name=new.label, stopped=stopped, seconds=f"{result.seconds:.0f}"),
-                          result_table(result, everything_before, lang), False, changed + 1, (new, entry.label))
+                          result_table(result, everything_before, lang), False, page_counter(changed) + 1, (new, entry.label))
     finally:
         if not job.finished:
             job.stop.set()  # the page went away mid-run
@@ -258,7 +258,6 @@ def build(ctx, model: gr.Dropdown, cleared: dict) -> None:
     """The panel, under the Draw tab's answer; `model` is the tab's picker (the model to teach, and where the
     taught one is picked); `cleared`: the Draw tab's components by CLEARED's names, cleared once a digit is kept."""
     L = ctx.localizer
-    private = {"api_visibility": "private"}
     with gr.Group(elem_id="teach-panel"):
         L(gr.Markdown, value="teach.title", elem_id="teach-title")
         with gr.Column(elem_id="teach-buttons"):
@@ -289,14 +288,14 @@ def build(ctx, model: gr.Dropdown, cleared: dict) -> None:
 
     for n, button in enumerate(buttons):
         button.click(lambda session, lang, n=n: on_label(n, session, lang), [ctx.session, ctx.lang],
-                     [message, view, pick, *(cleared[name] for name in CLEARED)], **private)
-    delete.click(on_delete, [pick, ctx.session, ctx.lang], [message, view, pick], **private)
-    download.click(on_download, [ctx.session, ctx.lang], [message, zipped], **private)
-    upload.upload(on_digits_upload, [upload, ctx.session, ctx.lang], [message, view, pick], **private)
+                     [message, view, pick, *(cleared[name] for name in CLEARED)], **PRIVATE)
+    delete.click(on_delete, [pick, ctx.session, ctx.lang], [message, view, pick], **PRIVATE)
+    download.click(on_download, [ctx.session, ctx.lang], [message, zipped], **PRIVATE)
+    upload.upload(on_digits_upload, [upload, ctx.session, ctx.lang], [message, view, pick], **PRIVATE)
     start.click(on_teach, [model, ctx.session, ctx.lang, ctx.models_changed],
                 [progress, result, start, stop, ctx.models_changed, model, back, before], concurrency_limit=None,
-                **private)
-    stop.click(on_stop, ctx.session, None, queue=False, **private)
-    back.click(on_back, [before, ctx.session], [model, back], **private)
+                **PRIVATE)
+    stop.click(on_stop, ctx.session, None, queue=False, **PRIVATE)
+    back.click(on_back, [before, ctx.session], [model, back], **PRIVATE)
     ctx.lang.change(lambda session, lang: digits_html(my_digits(session), lang) if isinstance(session, Session)
-                    else digits_html(MyDigits(), lang), [ctx.session, ctx.lang], view, **private)
+                    else digits_html(MyDigits(), lang), [ctx.session, ctx.lang], view, **PRIVATE)

@@ -30,7 +30,7 @@ from ..training.metrics import Evaluation, cell_examples
 from ..training.recipes import OPTIMIZERS, RECIPES, custom_recipe
 from ..weights import WeightsError, load_upload
 from ..weights import save as save_weights
-from .common import follow
+from .common import PRIVATE, follow, page_counter
 from .i18n import model_title, t
 from .session import Session, usable
 
@@ -407,7 +407,7 @@ def finish(tab: TrainTab, session: Session, snap: Snapshot, lang: str, changed: 
             tab.per_class: per_class_table(evaluation.per_class, dataset_name, lang),
             tab.confusion: confusion_image(evaluation.confusion),
             tab.gallery: mistakes_gallery(evaluation, dataset_name, lang), tab.downloads: files,
-            tab.models_changed: changed + 1, tab.cells: CellSource(dataset_name, evaluation)}
+            tab.models_changed: page_counter(changed) + 1, tab.cells: CellSource(dataset_name, evaluation)}
 
 
 def on_cell(source, lang: str, evt: gr.SelectData) -> tuple[str, list]:
@@ -440,7 +440,7 @@ MAX_UPLOAD_FILES = 2  # a .safetensors file and its .json card
 
 def on_weights_upload(files: list[str] | None, session: Session, lang: str, changed: int) -> tuple[str, int]:
     """Saved weights uploaded again: checked against their architecture (never unpickled), then selectable."""
-    changed = changed if isinstance(changed, int) and not isinstance(changed, bool) and 0 <= changed < 2**53 else 0
+    changed = page_counter(changed)
     if not usable(session):
         return t("common.reload", lang), changed
     if not files:
@@ -538,16 +538,15 @@ def build(ctx) -> None:
                    results=results, result=result, per_class=per_class, confusion=confusion, gallery=gallery,
                    downloads=downloads, cells=gr.State(None), cell_message=cell_message, cell_gallery=cell_gallery)
     filled = [getattr(tab, name) for name in FILLED]
-    private = {"api_visibility": "private"}
-    model.input(on_model, [model, ctx.lang], [dataset, preset, preset_info, *filled], **private)
-    preset.input(on_preset, [preset, ctx.lang], [preset_info, *filled], **private)
-    ctx.lang.change(on_language, [ctx.lang, model, preset], [model, preset, augment, preset_info], **private)
+    model.input(on_model, [model, ctx.lang], [dataset, preset, preset_info, *filled], **PRIVATE)
+    preset.input(on_preset, [preset, ctx.lang], [preset_info, *filled], **PRIVATE)
+    ctx.lang.change(on_language, [ctx.lang, model, preset], [model, preset, augment, preset_info], **PRIVATE)
     # The training event only polls a worker thread (async, no thread held), so it needs no
     # Gradio-level limit: the real cap is training.slots'. Predictions run on their own events.
     start.click(functools.partial(run, tab), tab.form(), tab.run_outputs(), concurrency_limit=None,
-                concurrency_id="train", show_progress="hidden", **private)
+                concurrency_id="train", show_progress="hidden", **PRIVATE)
     confusion.select(on_cell, [tab.cells, ctx.lang], [cell_message, cell_gallery], concurrency_limit=2,
-                     concurrency_id="train-cell", show_progress="hidden", **private)
-    stop.click(request_stop, [ctx.session, ctx.lang], message, queue=False, show_progress="hidden", **private)
+                     concurrency_id="train-cell", show_progress="hidden", **PRIVATE)
+    stop.click(request_stop, [ctx.session, ctx.lang], message, queue=False, show_progress="hidden", **PRIVATE)
     upload.upload(on_weights_upload, [upload, ctx.session, ctx.lang, ctx.models_changed], [upload_message, ctx.models_changed],
-                  concurrency_limit=2, concurrency_id="train-upload", **private)
+                  concurrency_limit=2, concurrency_id="train-upload", **PRIVATE)

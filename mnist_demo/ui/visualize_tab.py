@@ -22,6 +22,7 @@ from ..catalog import DEFAULT_MODEL, UNTRAINED_PREFIX, Entry, resolve, shipped, 
 from ..data import DATASETS, DataMissingError, load_split
 from ..models import MODELS
 from ..pictures import png_data_uri
+from .common import PRIVATE
 from .i18n import entry_label, model_title, t
 from .session import Session, model_choices
 
@@ -452,32 +453,31 @@ def build(ctx) -> None:
     input_outputs = [status, shown, probs, map_view, fc_view, look_view, image, *step_outputs]
     everything = [table, filter_view, kernel, target, *input_outputs]
     inputs = controls.inputs()
-    private = {"api_visibility": "private"}
 
     tab = _enclosing_tab(intro)
     if tab is not None:  # render when the tab is opened; follow the Draw tab only while on screen
-        tab.select(lambda: True, None, on_screen, **private).then(controls.wire(update_all), inputs, everything,
-                                                                  **private)
+        tab.select(lambda: True, None, on_screen, **PRIVATE).then(controls.wire(update_all), inputs, everything,
+                                                                  **PRIVATE)
         for sibling in getattr(tab.parent, "children", []):  # the other tabs (built before this one)
             if isinstance(sibling, gr.Tab) and sibling is not tab:
-                sibling.select(lambda: False, None, on_screen, **private)
-    model.input(controls.wire(update_all), inputs, everything, **private)
+                sibling.select(lambda: False, None, on_screen, **PRIVATE)
+    model.input(controls.wire(update_all), inputs, everything, **PRIVATE)
     # The Draw tab bumps ctx.input_changed on every live update while a stroke is drawn, and this tab
     # is never on screen then; listening would add a request per update for nothing. Opening this tab
     # (tab.select above) renders the session's current drawing, which covers every change.
     ctx.lang.change(controls.wire(update_all, only_if=on_screen, skipped=len(everything)),
-                    controls.inputs(on_screen), everything, **private)
-    ctx.lang.change(relabel_pickers, [ctx.session, ctx.lang, model, source], [model, source], **private)
-    ctx.models_changed.change(refresh_models, [ctx.session, ctx.lang, model], model, **private)
+                    controls.inputs(on_screen), everything, **PRIVATE)
+    ctx.lang.change(relabel_pickers, [ctx.session, ctx.lang, model, source], [model, source], **PRIVATE)
+    ctx.models_changed.change(refresh_models, [ctx.session, ctx.lang, model], model, **PRIVATE)
     for control in (source, target):
-        control.input(controls.wire(update_input), inputs, input_outputs, **private)
-    index.submit(controls.wire(update_input), inputs, input_outputs, **private)
-    index.blur(controls.wire(update_input), inputs, input_outputs, **private)
+        control.input(controls.wire(update_input), inputs, input_outputs, **PRIVATE)
+    index.submit(controls.wire(update_input), inputs, input_outputs, **PRIVATE)
+    index.blur(controls.wire(update_input), inputs, input_outputs, **PRIVATE)
 
     for control in (kernel, padding, stride):
-        control.input(controls.wire(show_step), inputs, step_outputs, **private)
-    position.input(controls.wire(show_step), inputs, step_outputs, trigger_mode="always_last", **private)
-    back.click(controls.wire(step_back), inputs, step_outputs, **private)
-    forward.click(controls.wire(step_forward), inputs, step_outputs, **private)
-    animate.change(lambda on: gr.Timer(active=on), animate, timer, **private)
-    timer.tick(controls.wire(advance), inputs, [*step_outputs, animate, timer], **private)
+        control.input(controls.wire(show_step), inputs, step_outputs, **PRIVATE)
+    position.input(controls.wire(show_step), inputs, step_outputs, trigger_mode="always_last", **PRIVATE)
+    back.click(controls.wire(step_back), inputs, step_outputs, **PRIVATE)
+    forward.click(controls.wire(step_forward), inputs, step_outputs, **PRIVATE)
+    animate.change(lambda on: gr.Timer(active=on), animate, timer, **PRIVATE)
+    timer.tick(controls.wire(advance), inputs, [*step_outputs, animate, timer], **PRIVATE)
