@@ -25,6 +25,7 @@ import pytest
 
 from mnist_demo.handwriting import render_payload
 from mnist_demo.reading.files import MAX_PAYLOAD_SIDE
+from tests import class_probes
 from tests.harness import DIGITS, ROOT, Script, rss_mb, serve_subprocess
 
 pytestmark = pytest.mark.slow
@@ -58,9 +59,10 @@ def server(tmp_path_factory):
     log = tmp_path_factory.mktemp("soak") / "app.log"
     # One address plays every hostile session here: the per-address page-load limit is lifted, and Gradio's
     # session store kept at 200, so the memory bound is tested with far more sessions than it keeps.
+    # The proxy trusted as on a Space: the class scripts below name their addresses in X-Forwarded-For.
     app = serve_subprocess(log_path=log, env={"MNIST_DEMO_PAGE_LOADS_PER_WINDOW": "1000000",
                                               "MNIST_DEMO_UPLOADS_PER_WINDOW": "1000000",
-                                              "MNIST_DEMO_MAX_SESSIONS": "200"})
+                                              "MNIST_DEMO_MAX_SESSIONS": "200", **class_probes.PROXY_ENV})
     try:
         yield Server(app.url.rstrip("/"), app.pid, log)
     finally:
@@ -223,3 +225,20 @@ def test_hostile_script_leaves_memory_bounded_and_the_class_answered(server):
     public = [d.get("api_name") for d in script.deps if d.get("api_visibility", "public") == "public"]
     assert public == ["predict"]
     assert growth <= MAX_GROWTH_MB, f"the server grew by {growth:.0f} MB"
+
+
+def test_eviction_and_flood_scripts_leave_the_class_working(server):
+    """Issue 18's eviction and flood scripts against the soaked server (the per-address page-load limit lifted,
+    Gradio keeping 200 sessions): 260 page loads push a joined student's tab out, and the reload brings the same
+    student back with both drawings; 120 join+save pairs from one address are paced (100 joins a minute from one
+    address) and a real student from elsewhere still joins and saves."""
+    room = class_probes.Classroom(Script(server.url))
+    teacher = class_probes.hash_()
+    room.s.page_load(teacher, class_probes.via("192.0.2.1"))
+    (_, code_a, _), (_, code_b, _) = (room.create(teacher, class_probes.via("192.0.2.1"), t) for t in "AB")
+    evicted = class_probes.eviction(room, code_a, loads=260)
+    assert evicted["first_save"] == "ok" and "Reload the page" in evicted["save_after_loads"], evicted
+    assert evicted["save_after_reload"] == "ok" and "**2 drawings**" in evicted["count_line_after_reload"], evicted
+    flooded = class_probes.flood(room, code_b, pairs=120)
+    assert flooded["saved"] <= 100 and flooded["real_student_save"] == "ok", flooded
+    assert not server.our_tracebacks()

@@ -199,11 +199,11 @@ class Guard:
             stream_of = (parse_qs(scope.get("query_string", b"").decode("latin-1")).get("session_hash") or [None])[0]
         if not stream_of:
             return await self.app(scope, receive, send)
-        if heartbeat and not self._known(stream_of) and not await self._becomes_known(stream_of,
-                                                                                     HEARTBEAT_WAIT_SECONDS):
-            return await _reply(send, 404, RELOAD)
-        self.watch.opened(stream_of, heartbeat)
+        self.watch.opened(stream_of, heartbeat)  # while it waits too: the page's first events wait as long
         try:
+            if heartbeat and not self._known(stream_of) and not await self._becomes_known(stream_of,
+                                                                                         HEARTBEAT_WAIT_SECONDS):
+                return await _reply(send, 404, RELOAD)
             await self.app(scope, receive, send)
         finally:
             self.watch.closed(stream_of, heartbeat)

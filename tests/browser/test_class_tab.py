@@ -122,3 +122,30 @@ def test_a_lesson_teacher_and_three_phones(browser, app_url, class_store):
     for context, _ in phones:
         context.close()
     teacher_context.close()
+
+
+def test_a_student_who_reloads_is_the_same_student(browser, app_url, class_store):
+    """The browser keeps its place (a signed token in localStorage): opening the app again, even without the
+    class link, brings back the same student with their drawings and count."""
+    info, _ = class_store.create_class("reload")
+    from mnist_demo.classroom.security import pretty_code
+
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                                  locale="en-US")
+    page = context.new_page()
+    page.goto(f"{app_url}?class={pretty_code(info.code)}", wait_until="load")
+    page.wait_for_selector(f"{CANVAS}[data-ready='1']", state="visible", timeout=30_000)
+    touch_strokes(page, page.locator(CANVAS).bounding_box(), DIGITS[7], pause_ms=8)
+    page.locator("#class-teach-7").click()
+    page.wait_for_function("() => document.querySelector('#class-count').innerText.includes('given 1')",
+                           timeout=20_000)
+    page.goto(app_url, wait_until="load")  # the page again, without the link: a new Gradio session
+    page.wait_for_function("() => document.querySelector('#class-count')?.innerText.includes('given 1')",
+                           timeout=30_000)
+    page.wait_for_selector(f"{CANVAS}[data-ready='1']", state="visible", timeout=30_000)
+    touch_strokes(page, page.locator(CANVAS).bounding_box(), DIGITS[1], pause_ms=8)
+    page.locator("#class-teach-1").click()
+    page.wait_for_function("() => document.querySelector('#class-count').innerText.includes('given 2')",
+                           timeout=20_000)
+    assert len({d.student for d in class_store.all_drawings(info.code)}) == 1
+    context.close()
