@@ -30,6 +30,12 @@ CANVAS_ID = "class-canvas"
 UNDO_JS = pad_js(CANVAS_ID, "undo")
 CLEAR_JS = pad_js(CANVAS_ID, "clear")
 TO_TOP_JS = "() => window.scrollTo(0, 0)"  # a view that replaces another starts at the top of the page
+# The student's place (classroom.identity's signed token) in the browser's localStorage, under our own key and in
+# plain text (it is signed, not secret): written after a join, read by the page's load event before it is sent
+# (gr.BrowserState alone reads its storage after the load event has gone out).
+PLACE_KEY = "mnist-demo-class-place"
+KEEP_PLACE_JS = f"(token) => {{ if (token) localStorage.setItem('{PLACE_KEY}', token); }}"
+READ_PLACE_JS = f"(lang, token) => [lang, localStorage.getItem('{PLACE_KEY}') || token]"
 
 # On a phone joined by link: only the student view, so canvas, answer and buttons fit one screen.
 STUDENT_CSS = """<style>
@@ -230,7 +236,7 @@ def layout(ctx, privacy: str) -> SimpleNamespace:
     # The student's phone view. `token`: the browser's own record of its place (localStorage, signed by the
     # server: classroom.identity), so a reload or a lost session keeps the student's drawings and count.
     student = gr.State(None)
-    token = gr.BrowserState(None, storage_key="mnist-demo-class-place")
+    token = gr.BrowserState(None, storage_key=PLACE_KEY + "-state")  # the page's copy (PLACE_KEY below)
     with gr.Column(visible=False, elem_id="class-student") as student_view:
         joined = gr.Markdown(elem_id="class-joined")
         canvas = drawing_canvas(CANVAS_ID)

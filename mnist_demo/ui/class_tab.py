@@ -23,6 +23,8 @@ from ..classroom.service import Classroom, Refused, Student
 from ..reading import predict
 from .class_page import (
     CLEAR_JS,
+    KEEP_PLACE_JS,
+    READ_PLACE_JS,
     TO_TOP_JS,
     UNDO_JS,
     dashboard_view,
@@ -355,8 +357,9 @@ def build(ctx) -> None:
                                                     p.qr, p.dash_code, p.dash_key], **PRIVATE)
     p.card.click(tab.on_card, [p.dash_code, p.dash_key, ctx.session, lang], p.card_file, **PRIVATE)
     p.show_screen.click(tab.on_show_screen, None, [p.key_step, p.teacher_key, p.card_file, p.created], **PRIVATE)
-    p.join.click(tab.on_join, [p.join_code, p.token, lang], student_outputs, **PRIVATE)
-    p.join_code.submit(tab.on_join, [p.join_code, p.token, lang], student_outputs, **PRIVATE)
+    for trigger in (p.join.click, p.join_code.submit):
+        trigger(tab.on_join, [p.join_code, p.token, lang], student_outputs, **PRIVATE).then(
+            None, [p.token], None, js=KEEP_PLACE_JS, **PRIVATE)
     p.leave.click(tab.on_leave, None, student_outputs, **PRIVATE)
 
     p.canvas.change(tab.on_live, [p.canvas, p.student, lang], p.answer, preprocess=False, postprocess=False, **LIVE)
@@ -403,4 +406,5 @@ def build(ctx) -> None:
     tabs = getattr(gr.context.Context.block, "parent", None)
     root = gr.context.Context.root_block
     if isinstance(tabs, gr.Tabs) and root is not None:
-        root.load(tab.on_join_link, [lang, p.token], [tabs, *student_outputs], **PRIVATE)
+        root.load(tab.on_join_link, [lang, p.token], [tabs, *student_outputs], js=READ_PLACE_JS, **PRIVATE).then(
+            None, [p.token], None, js=KEEP_PLACE_JS, **PRIVATE)
