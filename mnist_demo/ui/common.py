@@ -1,5 +1,5 @@
 """What several tabs share, defined once: the event settings, the "reload the page" notice, the check of a page
-counter, and following a job the runner runs (`follow`).
+counter, reading a form's fields (`read_form`), and following a job the runner runs (`follow`).
 
 A streaming handler renders each snapshot `follow` yields; it keeps its own `finally` that sets the job's stop
 flag when the job has not finished, so a page that goes away leaves no job running with nobody watching.
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import fields
 
 import gradio as gr
 
@@ -31,6 +32,17 @@ def reload_notice() -> str:
 
 def reload_error() -> gr.Error:
     return gr.Error(reload_notice(), print_exception=False)
+
+
+def form_inputs(kind: type, components) -> set:
+    """The components of a form's fields: the attributes of `components` named as the fields of dataclass `kind`."""
+    return {getattr(components, f.name) for f in fields(kind)}
+
+
+def read_form(kind: type, components, values: dict):
+    """A form's plain values: dataclass `kind`, each field read from `values` (Gradio's component-keyed inputs)
+    at the component of the same name on `components`."""
+    return kind(**{f.name: values[getattr(components, f.name)] for f in fields(kind)})
 
 
 def page_counter(value: object) -> int:

@@ -13,7 +13,7 @@ import html
 import math
 import re
 import threading
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
@@ -30,7 +30,7 @@ from ..training.metrics import Evaluation, cell_examples
 from ..training.recipes import OPTIMIZERS, RECIPES, custom_recipe
 from ..weights import WeightsError, load_upload
 from ..weights import save as save_weights
-from .common import PRIVATE, follow, page_counter
+from .common import PRIVATE, follow, form_inputs, page_counter, read_form
 from .i18n import model_title, t
 from .session import Session, usable
 
@@ -286,11 +286,10 @@ class TrainTab:
 
     def form(self) -> set:
         """The inputs of a Start: the session, the language, the counter and every Settings field."""
-        return {self.session, self.lang, self.models_changed,
-                *(getattr(self, f.name) for f in fields(Settings))}
+        return {self.session, self.lang, self.models_changed, *form_inputs(Settings, self)}
 
     def settings(self, values: dict) -> Settings:
-        return Settings(**{f.name: values[getattr(self, f.name)] for f in fields(Settings)})
+        return read_form(Settings, self, values)
 
     def run_outputs(self) -> list:
         return [self.message, self.progress, self.loss_plot, self.acc_plot, self.test_plot, self.results,

@@ -22,7 +22,7 @@ from ..catalog import DEFAULT_MODEL, UNTRAINED_PREFIX, Entry, resolve, shipped, 
 from ..data import DATASETS, DataMissingError, load_split
 from ..models import MODELS
 from ..pictures import png_data_uri
-from .common import PRIVATE
+from .common import PRIVATE, read_form
 from .i18n import entry_label, model_title, t
 from .session import Session, model_choices
 
@@ -370,7 +370,7 @@ class Controls:
         return {getattr(self, f.name) for f in fields(self)} | set(extra)
 
     def view(self, values: dict) -> View:
-        return checked(View(**{f.name: values[getattr(self, f.name)] for f in fields(View)}))
+        return checked(read_form(View, self, values))
 
     def wire(self, handler, only_if=None, skipped: int = 0):
         """`handler` for a Gradio event; with `only_if` (a gr.State), it runs only while that state is true
