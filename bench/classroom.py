@@ -21,7 +21,7 @@ the server's CPU and the load average. Results: bench/results/classroom.{json,md
 
 `--class-mode`: the students join one class instead (Class tab): a class is opened in a fresh state folder
 (MNIST_DEMO_STATE of the served app), each student runs the page-load events, joins with the code
-(`class-join-go` click), draws into the class canvas's live event (`#class-canvas` change, unqueued, the
+(`class-join-go` click), draws into the class canvas's live event (`#class-canvas` input, unqueued, the
 same strokes and pacing) and at each stroke's end saves the drawing as the page does: the `class-teach-N`
 click of the drawing's label through the queue (`queue/join`, then `queue/data` until it completes), so a
 save is measured from the press to the stored answer. One teacher session opens the dashboard and calls the
@@ -242,7 +242,7 @@ def find_class_events(config: dict) -> dict:
                 events["load"].append(index)
             elif (elem, event) == ("class-join-go", "click"):
                 events["join"] = index
-            elif (elem, event) == ("class-canvas", "change"):
+            elif (elem, event) == ("class-canvas", "input"):  # the live event (the server road)
                 events["live"] = index
             elif (elem, event) == ("class-open", "click"):
                 events["open"] = index

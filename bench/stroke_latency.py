@@ -2,6 +2,15 @@
 
     python -m bench.stroke_latency                 # starts `python app.py` on a free port, stops it after
     python -m bench.stroke_latency --url http://127.0.0.1:7860/
+    python -m bench.stroke_latency --roads server,device --rtt 0,150,300   # both roads over emulated networks
+
+With --roads: each road (server: the page's runtime files refused, so every answer comes from the
+server's live event, as before issue 19; device: the page answers itself once its runtime is ready)
+at each round-trip time, emulated by Chromium's DevTools (`Network.emulateNetworkConditions`,
+latency only). At RTT 300 ms the page is a phone: a 390x844 touch viewport, finger strokes, the
+CPU slowed 4x (`Emulation.setCPUThrottlingRate`). Every stroke lasts 1.2 s; stroke end to answer
+is pointer-up to the last change of the answer (label and status line) after it. Writes
+bench/results/stroke_roads.json and .md, with the page's own time per answer (geometry + forward).
 
 Browser: draws the digits 0-9 (tests/harness.py's DIGITS) with the mouse at ~60 pointer events a
 second, clearing between digits, and times each stroke from mouse-up to the moment the page
@@ -76,6 +85,111 @@ def wait_quiet(page) -> None:
         if idle >= QUIET_MS:
             return
         page.wait_for_timeout(100)
+
+
+STROKE_MS = 1200  # --roads: every stroke drawn over this long
+# --roads: only the answer (label and status), not the preprocessing panel, which the device road leaves to the server
+# (the bars' widths too, six digits: a final answer equal to the previous one in whole percents still counts).
+ANSWER_PROBE = PROBE.replace("'#seen': (e) => Array.from(e.querySelectorAll('img'), (img) => img.src).join(),",
+                             "'#draw-status': (e) => e.innerText,").replace(
+    ".join('|'),  // not its timer", ".join('|') + Array.from(e.querySelectorAll('[style*=width]'), (x) => x.style.width),")
+
+
+# --roads: one stroke played inside the page, pointer events on a timer (DevTools input calls would pace it
+# themselves, several times slower under CPU throttling): a move every MOVE_EVERY_MS for `ms`, the last
+# point moved to right before the release (a hand lifts at once). Resolves after the release.
+PLAY_STROKE = """([points, ms, kind]) => new Promise((resolve) => {
+  const canvas = document.querySelector('#sketchpad canvas.ink'), box = canvas.getBoundingClientRect();
+  const at = (p, type) => new PointerEvent(type, { pointerId: 7, pointerType: kind, isPrimary: true, button: 0,
+    buttons: type === 'pointerup' ? 0 : 1, bubbles: true, cancelable: true,
+    clientX: box.left + p[0] * box.width, clientY: box.top + p[1] * box.height });
+  canvas.dispatchEvent(at(points[0], 'pointerdown'));
+  const start = performance.now(), n = points.length - 1;
+  const step = () => {
+    const f = Math.min(1, (performance.now() - start) / ms);
+    const i = Math.min(n, Math.round(f * n));
+    canvas.dispatchEvent(at(points[i], 'pointermove'));
+    if (f < 1) { setTimeout(step, MOVE); return; }
+    canvas.dispatchEvent(at(points[n], 'pointerup'));
+    resolve();
+  };
+  setTimeout(step, MOVE);
+})""".replace("MOVE", str(MOVE_EVERY_MS))
+
+
+def road_latency(url: str, road: str, rtt: int, rounds: int) -> dict:
+    """Stroke end to answer and answers during 1.2 s strokes on one road at one emulated round trip."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.harness import DEVICE_READY_JS
+
+    phone = rtt >= 300
+    latencies, during_counts, wrong = [], [], 0
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        context = browser.new_context(**({"viewport": {"width": 390, "height": 844}, "has_touch": True,
+                                           "is_mobile": True, "device_scale_factor": 3} if phone else
+                                          {"viewport": {"width": 1280, "height": 900}}))
+        page = context.new_page()
+        if road == "server":  # the page's runtime never arrives: main's road, every answer from the server
+            page.route("**/device/**", lambda route: route.abort())
+        cdp = context.new_cdp_session(page)
+        cdp.send("Network.enable")
+        cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": rtt, "downloadThroughput": -1,
+                                                      "uploadThroughput": -1})
+        if phone:
+            cdp.send("Emulation.setCPUThrottlingRate", {"rate": 4})
+        page.goto(url, timeout=120_000)
+        for selector in (f"{CANVAS}[data-ready='1']", "#prediction", "#draw-status"):
+            page.wait_for_selector(selector, state="attached", timeout=120_000)
+        if road == "device":
+            page.wait_for_function(DEVICE_READY_JS, arg="sketchpad", timeout=120_000)
+        page.evaluate(ANSWER_PROBE)
+        for _ in range(rounds):
+            for digit in range(10):
+                page.locator("#clear").click()
+                wait_quiet(page)
+                for stroke in DIGITS[digit]:
+                    page.evaluate(PLAY_STROKE, [stroke, STROKE_MS, "touch" if phone else "mouse"])
+                    wait_quiet(page)
+                    log = page.evaluate("() => window.__probe")
+                    down, up = log["down"][-1], log["up"][-1]
+                    after_up = [t for t in log["outputs"] if t > up]
+                    during_counts.append(updates([t for t in log["label"] if down < t <= up]))
+                    if after_up:
+                        latencies.append(max(after_up) - up)
+                top = page.locator("#prediction [data-testid='label-output-value']")
+                wrong += not (top.count() and top.inner_text().strip() == str(digit))
+        timings = page.evaluate("() => (globalThis.MnistDevice && MnistDevice.timings) || []")
+        source = page.locator("#answer-source").inner_text()
+        browser.close()
+    return {
+        "road": road, "rtt_ms": rtt, "phone_4x_cpu": phone, "strokes": len(during_counts), "measured": len(latencies),
+        "median_ms": round(statistics.median(latencies), 1), "p95_ms": round(percentile(latencies, 95), 1),
+        "changes_per_stroke_median": statistics.median(during_counts), "digits_wrong": wrong,
+        "page_answer_ms_median": round(statistics.median(timings), 2) if timings else None,
+        "page_answers_timed": len(timings), "answer_source": source,
+    }
+
+
+def roads_markdown(results: dict) -> str:
+    lines = [
+        "# Stroke end to answer, on the server's road and on the device's",
+        "",
+        f"Headless Chromium with DevTools network emulation (latency only); load average {results['load_avg_before']}"
+        f" before and {results['load_avg_after']} after (1, 5, 15 min; the machine was shared). Every stroke lasts "
+        f"{STROKE_MS / 1000} s; p95 = {PERCENTILE_DEFINITION}.",
+        "",
+        "| road | RTT | page | stroke end to answer, median | p95 | answer changes a stroke, median | "
+        "page's geometry + forward, median | digits wrong |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results["runs"]:
+        page = "390x844 touch, CPU 4x slower" if r["phone_4x_cpu"] else "1280x900 mouse"
+        own = f"{r['page_answer_ms_median']} ms" if r["page_answer_ms_median"] is not None else "-"
+        lines.append(f"| {r['road']} | {r['rtt_ms']} ms | {page} | **{r['median_ms']} ms** | {r['p95_ms']} ms | "
+                     f"{r['changes_per_stroke_median']} | {own} | {r['digits_wrong']} of {r['strokes'] and 10 * results['rounds']} |")
+    return "\n".join(lines) + "\n"
 
 
 def browser_latency(url: str, rounds: int) -> dict:
@@ -206,8 +320,21 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="times to draw the ten digits (11 strokes each)")
     parser.add_argument("--server-runs", type=int, default=200)
     parser.add_argument("--out-dir", default=str(RESULTS), help="where draw_latency.md/.json go (default bench/results)")
+    parser.add_argument("--roads", help="compare roads, e.g. server,device (writes stroke_roads.md)")
+    parser.add_argument("--rtt", default="0,150,300", help="--roads: round-trip times in ms (300+ = a phone)")
     args = parser.parse_args()
     load_before = load_average()
+    if args.roads:
+        app = None if args.url else serve_subprocess()
+        try:
+            runs = [road_latency(args.url or app.url, road, int(rtt), args.rounds)
+                    for rtt in args.rtt.split(",") for road in args.roads.split(",")]
+        finally:
+            if app is not None:
+                app.stop()
+        results = {"runs": runs, "rounds": args.rounds, "load_avg_before": load_before, "load_avg_after": load_average()}
+        print(write_results("stroke_roads", results, roads_markdown(results), args.out_dir).read_text())
+        return
     app = None if args.url else serve_subprocess()
     try:
         browser = browser_latency(args.url or app.url, args.rounds)

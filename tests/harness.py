@@ -763,9 +763,26 @@ DEVICE_PARITY_JS = """async ([inks, key, side]) => {
 DEVICE_READY_JS = "(pad) => !!(globalThis.MnistDevice && MnistDevice.canAnswer && MnistDevice.canAnswer(pad))"
 
 
-def device_parity(page, inks, key: str, batch: int = 250) -> dict:
+def device_model_of(page, pad: str):
+    """(key, PyTorch model) the page's canvas `pad` answers with on the device, found by its file among the
+    models of this process's open sessions (the app served in-process)."""
+    from mnist_demo import device_models
+    from mnist_demo.ui.session import _open_sessions
+
+    key, url = page.evaluate("(pad) => [MnistDevice.keys[pad], MnistDevice.config.models[MnistDevice.keys[pad]].url]",
+                             pad)
+    digest = url.rsplit("/", 1)[1].removesuffix(".onnx")
+    for session in list(_open_sessions.values()):
+        for entry in list(session.trained.values()):
+            if entry.key == key and device_models.device_file(entry.model).digest == digest:
+                return key, entry.model
+    raise LookupError(f"no open session holds the model {key} ({digest})")
+
+
+def device_parity(page, inks, key: str, batch: int = 250, model=None) -> dict:
     """The page's inputs and probabilities for `inks` (see DEVICE_PARITY_JS), against the server's
-    (reading.geometry.from_ink and the PyTorch model): the figures the README's parity targets name."""
+    (reading.geometry.from_ink and the PyTorch model: `model`, else the shipped one named `key`): the figures
+    the README's parity targets name."""
     import base64
 
     import numpy as np
@@ -787,7 +804,7 @@ def device_parity(page, inks, key: str, batch: int = 250) -> dict:
     prepared = [from_ink(ink) for ink in inks]
     server_inputs = np.stack([p.image.reshape(784) for p in prepared]).astype(np.float32)
     drawn = np.array([not p.blank for p in prepared])
-    model = resolve(key).model
+    model = model if model is not None else resolve(key).model
     with torch.inference_mode():
         server_probs = probabilities(model, model(torch.from_numpy(server_inputs[drawn]).view(-1, 1, 28, 28))).numpy()
     page_drawn = ~np.isnan(page_probs[:, 0])

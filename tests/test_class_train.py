@@ -5,6 +5,7 @@ read by the class's students who pick it (and by nobody else's)."""
 
 from __future__ import annotations
 
+import json
 import types
 
 import gradio as gr
@@ -118,14 +119,17 @@ def test_train_on_our_class_compares_on_held_out_drawings_and_students_can_pick_
 
     # A student of this class picks the class model: it reads (and is recorded with) their drawings
     student = Student(info.code, info.title, DEFAULT_MODEL, "student-new")
-    picked, line = class_ui.on_student_model("class", student, "en")
+    picked, line, device_config = class_ui.on_student_model("class", student, "en")
     assert picked.use_class_model and line == t("class.class_model_on", "en")
+    # ... and their page runs it itself: exported when it was made, kept with it in the store
+    file = json.loads(device_config)["models"][f"class:{info.code}"]
+    assert file["url"].endswith(".onnx") and class_db.class_model(info.code).onnx is not None
     assert classroom.student_entry(picked) is found.entry
     assert classroom.student_entry(student).key == DEFAULT_MODEL  # the default until they pick it
     class_ui.give(4, payloads[4], picked, "", "en")
     assert class_db.student_drawings(info.code, "student-new")[0].model == f"class:{info.code}"
     # ... and only this class's: a student of another class picking "class" gets no class model
-    stranger, line = class_ui.on_student_model("class", Student(other.code, "", DEFAULT_MODEL, "x"), "en")
+    stranger, line, _ = class_ui.on_student_model("class", Student(other.code, "", DEFAULT_MODEL, "x"), "en")
     assert classroom.student_entry(stranger).key == DEFAULT_MODEL and line == t("class.no_class_model", "en")
 
     # Deleting the class drops its model

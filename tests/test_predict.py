@@ -202,6 +202,7 @@ def test_model_picker_lists_digit_models_with_accuracy_and_this_sessions_own():
     assert mine.key in keys and "98.12%" in labels[keys.index(mine.key)]
     assert all(entry.dataset == "mnist" for key, entry in {**shipped(), **session.trained}.items() if key in keys)
     assert update["value"] == draw_tab.default_choice(list(keys))
+    assert "value" not in draw_tab.on_models_changed(session, mine.key, "en")[0]  # still offered: the pick stays as it is
     # The page may run the session's new model itself: exported as it joined the picker (not the NumPy one).
     files = json.loads(device_config)["models"]
     assert mine.key in files and "digitnet" in files and "s2-numpy-cnn" not in files

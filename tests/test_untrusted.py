@@ -73,7 +73,8 @@ def test_draw_handlers_without_a_session_ask_to_reload():
     assert draw_tab.on_upload({"path": "/etc/passwd"}, "digitnet", None, "zh", 0)[1] == reload
     assert draw_tab.on_refresh("digitnet", None, "zh")[1] == reload
     assert draw_tab.on_clear(None, "zh", 0)[2] == reload
-    assert draw_tab.on_models_changed(None, "digitnet", "zh")[0]["value"] == "digitnet"
+    picker, _ = draw_tab.on_models_changed(None, "digitnet", "zh")
+    assert "value" not in picker and "digitnet" in [k for _, k in picker["choices"]]  # the pick stays as it is
     with pytest.raises(gr.Error, match="Reload the page"):  # the live canvas: a notice, nothing stored
         draw_tab.on_drawing("", "digitnet", None, "en", 0)
     closed = Session()

@@ -139,7 +139,7 @@ function point(e) {
 canvas.addEventListener('pointerdown', (e) => {
   if (current || (e.pointerType === 'mouse' && e.button !== 0)) return;
   e.preventDefault();
-  canvas.setPointerCapture(e.pointerId);
+  try { canvas.setPointerCapture(e.pointerId); } catch (err) { /* a pointer the browser no longer tracks */ }
   pointerId = e.pointerId;
   current = [point(e)];
   strokes.push(current);

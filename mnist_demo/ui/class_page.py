@@ -20,6 +20,7 @@ from ..classroom.service import Dashboard
 from ..classroom.store import ClassInfo, Drawing
 from ..classroom.tuning import ClassModel
 from ..pictures import png_data_uri
+from . import device
 from .canvas import drawing_canvas, pad_js
 from .i18n import t
 from .session import model_choices
@@ -239,8 +240,9 @@ def layout(ctx, privacy: str) -> SimpleNamespace:
     token = gr.BrowserState(None, storage_key=PLACE_KEY + "-state")  # the page's copy (PLACE_KEY below)
     with gr.Column(visible=False, elem_id="class-student") as student_view:
         joined = gr.Markdown(elem_id="class-joined")
-        canvas = drawing_canvas(CANVAS_ID)
+        canvas = drawing_canvas(CANVAS_ID, device=True)
         answer = gr.Markdown(t("class.msg.draw_first"), elem_id="class-answer")
+        note = device.source_note("", elem_id="class-answer-source")  # the student's model's file, once joined
         teach = []
         for first in (0, 5):
             with gr.Row(elem_classes=["teach-row"]):
@@ -329,7 +331,7 @@ def layout(ctx, privacy: str) -> SimpleNamespace:
                            projector_qr=projector_qr_, projector_stats=projector_stats, projector_back=projector_back,
                            projector_wall=projector_wall, projecting=gr.State(False),
                            open_dash=open_dash, student=student, token=token, student_view=student_view, joined=joined,
-                           canvas=canvas, answer=answer, teach=teach, count=count, undo=undo, clear=clear,
+                           canvas=canvas, answer=answer, note=note, teach=teach, count=count, undo=undo, clear=clear,
                            student_model=student_model, nickname=nickname, mine=mine, leave=leave, dash=dash,
                            header=header, model=model, accuracy=accuracy, wall=wall, confusion=confusion, cell=cell,
                            remove_id=remove_id, remove=remove, pick=pick, remove_name=remove_name,

@@ -21,7 +21,9 @@ from ..addresses import client_address, join_link
 from ..classroom import security, store
 from ..classroom.service import Classroom, Refused, Student
 from ..reading import predict
+from . import device
 from .class_page import (
+    CANVAS_ID,
     CLEAR_JS,
     KEEP_PLACE_JS,
     READ_PLACE_JS,
@@ -122,10 +124,23 @@ class ClassTab:
         return gr.update(visible=False), "", gr.update(value=None, visible=False), gr.update(visible=True)
 
     def student_view(self, student: Student, token: str, lang: str) -> tuple:
-        """(start panel, student panel, student state, header, count line, my drawings, the browser's token)."""
+        """(start panel, student panel, student state, header, count line, my drawings, the browser's token, device
+        note)."""
         header = t("class.joined", lang, code=security.pretty_code(student.code), title=html.escape(student.title))
         return (gr.update(visible=False), gr.update(visible=True), student, header,
-                t("class.given", lang, count=self.room.student_count(student)), self.my_drawings(student, lang), token)
+                t("class.given", lang, count=self.room.student_count(student)), self.my_drawings(student, lang), token,
+                self.device_config(student))
+
+    def device_config(self, student: Student | None) -> str:
+        """The student's model for the page's own runtime (ui/device.py): the class's model once the teacher made
+        one and the student picked it; the page answers with it while drawing."""
+        entry = self.room.student_entry(student) if isinstance(student, Student) else None
+        return device.config([entry] if entry else [], {CANVAS_ID: entry.key if entry else None},
+                             {CANVAS_ID: "class_blank"})
+
+    def on_stroke_end(self, student: Student | None) -> str:
+        """The device road's stroke end: the student's model may have changed (the teacher trained one)."""
+        return self.device_config(student)
 
     @shows_refusals
     def on_join(self, code: str, token: str | None, lang: str, request: gr.Request) -> tuple:
@@ -142,27 +157,27 @@ class ClassTab:
         if not code:
             student = self.room.restore(token)
             if student is None:
-                return gr.skip(), *(gr.skip(),) * 7
+                return gr.skip(), *(gr.skip(),) * 8
             return gr.Tabs(selected="class"), *self.student_view(student, token, lang)
         try:
             joined = self.room.join(code, client_address(request), token)
         except Refused as exc:
             gr.Warning(message(exc, lang))
-            return gr.Tabs(selected="class"), *(gr.skip(),) * 7
+            return gr.Tabs(selected="class"), *(gr.skip(),) * 8
         return gr.Tabs(selected="class"), *self.student_view(*joined, lang)
 
     def on_leave(self) -> tuple:
         """Back to the start; the browser keeps its token, so joining this class again is the same student."""
-        return gr.update(visible=True), gr.update(visible=False), None, "", "", [], gr.skip()
+        return gr.update(visible=True), gr.update(visible=False), None, "", "", [], gr.skip(), ""
 
     def on_student_model(self, choice: str, student: Student | None, lang: str) -> tuple:
-        """The student picks which network reads their drawings. (student state, answer line)"""
+        """The student picks which network reads their drawings. (student state, answer line, device note)"""
         if not isinstance(student, Student):
-            return gr.skip(), t("class.msg.not_joined", lang)
+            return gr.skip(), t("class.msg.not_joined", lang), gr.skip()
         chosen, has_one = self.room.pick_model(student, choice == "class")
         if not chosen.use_class_model:
-            return chosen, t("class.base_model_on", lang)
-        return chosen, t("class.class_model_on" if has_one else "class.no_class_model", lang)
+            return chosen, t("class.base_model_on", lang), self.device_config(chosen)
+        return chosen, t("class.class_model_on" if has_one else "class.no_class_model", lang), self.device_config(chosen)
 
     def my_drawings(self, student: Student | None, lang: str) -> list:
         """(picture, caption) of this student's own drawings, newest first: never anyone else's."""
@@ -352,7 +367,7 @@ def build(ctx) -> None:
     tab = ClassTab(ctx.classroom)
     p = layout(ctx, tab.privacy_text("en"))
     lang = ctx.lang
-    student_outputs = [p.start, p.student_view, p.student, p.joined, p.count, p.mine, p.token]
+    student_outputs = [p.start, p.student_view, p.student, p.joined, p.count, p.mine, p.token, p.note]
     p.create.click(tab.on_create, [p.title, lang], [p.choose, p.key_step, p.teacher_key, p.created, p.code_md, p.link,
                                                     p.qr, p.dash_code, p.dash_key], **PRIVATE)
     p.card.click(tab.on_card, [p.dash_code, p.dash_key, ctx.session, lang], p.card_file, **PRIVATE)
@@ -362,12 +377,17 @@ def build(ctx) -> None:
             None, [p.token], None, js=KEEP_PLACE_JS, **PRIVATE)
     p.leave.click(tab.on_leave, None, student_outputs, **PRIVATE)
 
-    p.canvas.change(tab.on_live, [p.canvas, p.student, lang], p.answer, preprocess=False, postprocess=False, **LIVE)
+    p.canvas.input(tab.on_live, [p.canvas, p.student, lang], p.answer, preprocess=False, postprocess=False, **LIVE)
+    # The device road (ui/device.py): the answer from the page itself, the student's model rechecked at a stroke's end.
+    p.canvas.select(None, None, p.answer, js=device.show_js(CANVAS_ID, status_only=True), queue=False,
+                    show_progress="hidden", trigger_mode="always_last", **PRIVATE)
+    p.canvas.stop(tab.on_stroke_end, p.student, p.note, **LIVE)
     for d, button in enumerate(p.teach):
         # One shared group for the ten buttons: each event alone would queue a class's saves one at a time.
         button.click(tab.giver(d), [p.canvas, p.student, p.nickname, lang], [p.canvas, p.count, p.mine],
                      concurrency_limit=4, concurrency_id="class-save", **PRIVATE)
-    p.student_model.change(tab.on_student_model, [p.student_model, p.student, lang], [p.student, p.answer], **PRIVATE)
+    p.student_model.change(tab.on_student_model, [p.student_model, p.student, lang], [p.student, p.answer, p.note],
+                           **PRIVATE)
     p.undo.click(None, js=UNDO_JS, **PRIVATE)
     p.clear.click(None, js=CLEAR_JS, **PRIVATE)
 

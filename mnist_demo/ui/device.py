@@ -57,7 +57,7 @@ def _asset(name: str, plain: bytes | None, gzipped: bytes | None = None) -> Asse
 def answer_texts(lang: str) -> dict:
     """The status lines the page shows for its own answers, made by the server's i18n (articles, plurals):
     per digit the confident line with "{prob}" left to fill, per pair of likeliest digits the not-sure line."""
-    return {"blank": t("draw.msg.blank", lang),
+    return {"blank": t("draw.msg.blank", lang), "class_blank": t("class.msg.draw_first", lang),
             "confident": {d: t("draw.msg.confident", lang, digit=d, prob="{prob}") for d in DIGITS},
             "not_sure": {f"{a},{b}": t("draw.msg.not_sure", lang, digit=a, second=b)
                          for a in DIGITS for b in DIGITS if a != b}}
@@ -147,12 +147,14 @@ def model_files(entries) -> dict[str, dict]:
     return out
 
 
-def config(entries, keys: dict[str, str | None]) -> str:
-    """The note's value: what runtime.js needs, as JSON. `keys`: canvas id -> its model key at first."""
+def config(entries, keys: dict[str, str | None] | None = None, blanks: dict[str, str] | None = None) -> str:
+    """A note's value: what runtime.js needs, as JSON; the page merges the values of all its notes.
+    `entries`: the models a canvas may pick (their files); `keys`: canvas id -> the model it answers with now;
+    `blanks`: canvas id -> the TEXTS key of its "nothing drawn" line (default "blank")."""
     strings = {lang: {"device": t("draw.source.device", lang), "server": t("draw.source.server", lang),
                       "blank": t("draw.msg.blank", lang)} for lang in LANGUAGES}
     return json.dumps({"assets": {name: a.url for name, a in assets().items()}, "models": model_files(entries),
-                       "keys": keys, "classes": list(DIGITS), "strings": strings})
+                       "keys": keys or {}, "blanks": blanks or {}, "classes": list(DIGITS), "strings": strings})
 
 
 NOTE_HTML = '<span class="answer-source"></span>'
@@ -160,19 +162,21 @@ NOTE_CSS = ".answer-source { font-size: var(--text-sm); color: var(--body-text-c
 # Runs when the note mounts: keeps the configuration (it changes with the session's models), shows the
 # road, and loads the page's script once the page is interactive (after its load event, when idle).
 NOTE_JS = """
-const D = globalThis.MnistDevice = globalThis.MnistDevice || { keys: {}, lang: 'en', road: 'server' };
-const span = element.querySelector('.answer-source');
+const D = globalThis.MnistDevice = globalThis.MnistDevice ||
+  { keys: {}, lang: 'en', road: 'server', config: { models: {}, blanks: {} } };
 D.note = () => {
-  const s = D.config && (D.config.strings[D.lang] || D.config.strings.en);
-  if (s) { span.textContent = s[D.road]; span.dataset.road = D.road; }
+  const s = D.config.strings && (D.config.strings[D.lang] || D.config.strings.en);
+  if (!s) return;
+  for (const span of document.querySelectorAll('.answer-source')) { span.textContent = s[D.road]; span.dataset.road = D.road; }
 };
 D.setKey = (pad, key) => { D.keys[pad] = key; if (D.preload) D.preload(); };
 D.setLang = (lang) => { D.lang = lang; D.note(); };
 D.setRoad = (road) => { if (D.road !== road) { D.road = road; D.note(); } };
 function configure() {
   if (!props.value) return;
-  D.config = JSON.parse(props.value);
-  for (const [pad, key] of Object.entries(D.config.keys || {})) if (!(pad in D.keys)) D.keys[pad] = key;
+  const c = JSON.parse(props.value);
+  D.config = { ...D.config, ...c, models: { ...D.config.models, ...c.models }, blanks: { ...D.config.blanks, ...c.blanks } };
+  for (const [pad, key] of Object.entries(c.keys || {})) D.keys[pad] = key;
   D.note();
   if (D.preload) D.preload();
 }
@@ -191,10 +195,10 @@ if (document.readyState === 'complete') later(); else window.addEventListener('l
 """
 
 
-def source_note(value: str, elem_id: str = "answer-source") -> gr.HTML:
+def source_note(value: str, elem_id: str = "answer-source", visible: bool = True) -> gr.HTML:
     """The small line under the answer: "on this device" / "by the server"; its value is `config(...)`."""
     return gr.HTML(value=value, html_template=NOTE_HTML, css_template=NOTE_CSS, js_on_load=NOTE_JS,
-                   elem_id=elem_id, apply_default_css=False, container=False, padding=False)
+                   elem_id=elem_id, apply_default_css=False, container=False, padding=False, visible=visible)
 
 
 def set_key_js(pad: str) -> str:
@@ -205,6 +209,6 @@ def set_key_js(pad: str) -> str:
 SET_LANG_JS = "(lang) => { globalThis.MnistDevice?.setLang(lang); }"
 
 
-def show_js(pad: str) -> str:
-    """For the canvas's display event: the device's latest answer as (label value, status)."""
-    return f"() => globalThis.MnistDevice.outputs({json.dumps(pad)})"
+def show_js(pad: str, status_only: bool = False) -> str:
+    """For the canvas's display event: the device's latest answer as (label value, status), or the status alone."""
+    return f"() => globalThis.MnistDevice.outputs({json.dumps(pad)}){'[1]' if status_only else ''}"

@@ -160,14 +160,18 @@ def device_entries(session: Session | None) -> list:
 
 
 def device_config(session: Session | None, key: str | None = None) -> str:
-    return device.config(device_entries(session), {CANVAS_ID: key})
+    """The page's device configuration for this session's models (`key`: the canvas's model at first)."""
+    return device.config(device_entries(session), {CANVAS_ID: key} if key else None)
 
 
 def on_models_changed(session: Session, key: str | None, lang: str) -> tuple:
-    """(picker, device note): this session's models changed, or the page's language (the labels)."""
+    """(picker, device note): this session's models changed, or the page's language (the labels). The picker keeps
+    whatever it shows when that is still offered: `key` may be older than a pick the same event made (the teach
+    panel picks the taught model)."""
     choices = model_choices(session, DATASET, lang)
     keys = [k for _, k in choices]
-    return gr.update(choices=choices, value=key if key in keys else default_choice(keys)), device_config(session)
+    picker = gr.update(choices=choices) if key in keys else gr.update(choices=choices, value=default_choice(keys))
+    return picker, device_config(session)
 
 
 def predict_api(picture: dict | None) -> dict[str, float]:

@@ -10,7 +10,7 @@ import zipfile
 
 import pytest
 
-from tests.harness import DIGITS, touch_strokes
+from tests.harness import DEVICE_READY_JS, DIGITS, touch_strokes
 
 CANVAS = "#class-canvas canvas.ink"
 
@@ -67,7 +67,15 @@ def test_a_lesson_teacher_and_three_phones(browser, app_url, class_store):
             assert inside_viewport(page, selector), selector  # one screen, no scrolling
         if nickname:
             field(page, "class-nickname").fill(nickname)
+        if not phones:  # the first phone answers on the device, with the class's model, once its runtime is ready
+            page.wait_for_function(DEVICE_READY_JS, arg="class-canvas", timeout=60_000)
+            live = []
+            page.on("request", lambda r, live=live: live.append(r.url) if "/run/" in r.url or "/queue/join" in r.url
+                    else None)
         touch_strokes(page, page.locator(CANVAS).bounding_box(), DIGITS[drawn], pause_ms=8)
+        if not phones:
+            page.wait_for_function("() => document.querySelector('#class-answer-source').innerText.includes('device')")
+            assert len(live) <= 1, live  # the stroke's end (its model rechecked), nothing while drawing
         page.wait_for_function(f"() => document.querySelector('#class-answer').innerText.includes('{drawn}')",
                                timeout=20_000)
         page.locator(f"#class-teach-{given}").click()

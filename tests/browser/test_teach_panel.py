@@ -9,7 +9,15 @@ import zipfile
 
 from mnist_demo import handwriting as hw
 from tests.browser.test_draw_tab import CANVAS, ready, settle
-from tests.harness import draw_strokes, needs_dataset, pen_strokes
+from tests.harness import (
+    DEVICE_READY_JS,
+    device_model_of,
+    device_parity,
+    draw_strokes,
+    needs_dataset,
+    parity_inks,
+    pen_strokes,
+)
 
 pytestmark = needs_dataset("unipen-dev", "replays UNIPEN pen strokes")
 
@@ -93,6 +101,12 @@ def test_teaching_makes_a_model_for_every_picker(page, tmp_path):
     assert "not measured" in result and " of 20 (" in result  # 20 digits: too few for a before/after figure
     picked = page.locator("#draw-model input")
     assert "+ my handwriting" in picked.input_value()  # the taught model is picked at once ...
+    # ... and the page runs it itself (exported as it was made): its answers are PyTorch's
+    page.wait_for_function(DEVICE_READY_JS, arg="sketchpad", timeout=60_000)
+    key, model = device_model_of(page, "sketchpad")
+    assert key.startswith("session:")
+    parity = device_parity(page, parity_inks(40, seed=4), key, model=model)
+    assert parity["top1_agree"] == 1.0 and parity["prob_diff_max"] <= 1e-3, parity
     page.locator("#teach-back").click()  # ... with a way back
     page.wait_for_function("() => document.querySelector('#draw-model input').value.startsWith('DigitNet')",
                            timeout=30_000)

@@ -14,6 +14,7 @@ from mnist_demo import weights
 from mnist_demo.data import load_split
 from mnist_demo.models import build_model
 from mnist_demo.reading import predict
+from tests.harness import DEVICE_READY_JS, device_model_of, device_parity, parity_inks
 
 pytestmark = pytest.mark.browser
 
@@ -133,6 +134,13 @@ def test_short_training_streams_progress_and_curves_then_shows_results(train_pag
     page.locator("#upload input[type='file']").set_input_files(str(picture))
     page.wait_for_function(
         f"() => document.querySelector(\"{TOP}\")?.innerText.trim() === {answer!r}", timeout=30_000)
+
+    # The page runs the just-trained model itself (exported as it was made): its answers are PyTorch's.
+    page.wait_for_function(DEVICE_READY_JS, arg="sketchpad", timeout=60_000)
+    key, model = device_model_of(page, "sketchpad")
+    assert key == entry.key and model is entry.model
+    parity = device_parity(page, parity_inks(40, seed=3), key, model=model)
+    assert parity["top1_agree"] == 1.0 and parity["prob_diff_max"] <= 1e-3, parity
 
 
 def test_stop_midway_keeps_the_model(train_page):

@@ -196,7 +196,7 @@ const MnistGeometry = (() => {
   }
 
   function percentile90(values) {  // numpy's default (linear) percentile of float32 values
-    const a = Float32Array.from(values).sort();
+    const a = values.slice().sort();
     const n = a.length;
     const v = n * 0.9 + (1 + 0.9 * (1 - 1 - 1)) - 1;  // numpy's virtual index, alpha = beta = 1
     const i = Math.max(0, Math.min(Math.floor(v), n - 1));
@@ -208,11 +208,14 @@ const MnistGeometry = (() => {
 
   function adjustStrokeWidth(fine) {
     const scale = G.SUPERSAMPLE;
-    const inked = [];
-    for (const v of fine.d) if (v > LEVEL) inked.push(v);
-    if (inked.length) {
-      const p = F(Math.max(percentile90(inked), 1e-3));
-      fine = img(fine.h, fine.w, fine.d.map((v) => Math.min(Math.max(F(v / p), 0), 1)));
+    const inked = new Float32Array(fine.d.length);
+    let count = 0;
+    for (const v of fine.d) if (v > LEVEL) inked[count++] = v;
+    if (count) {  // a faint hairline counts as the thin full stroke it is
+      const p = F(Math.max(percentile90(inked.subarray(0, count)), 1e-3));
+      const d = new Float32Array(fine.d.length);
+      for (let i = 0; i < d.length; i++) d[i] = Math.min(Math.max(F(fine.d[i] / p), 0), 1);
+      fine = img(fine.h, fine.w, d);
     }
     let change = null;
     for (let round = 0; round < 4; round++) {

@@ -43,9 +43,9 @@
     return !!(slot && slot.state === 'ready');
   };
 
-  function shown(probs, sure) {  // what draw_tab.label_value and status_text make of a reading
+  function shown(pad, probs, sure) {  // what draw_tab.label_value and status_text make of a reading
     const s = TEXTS[D.lang] || TEXTS.en;
-    if (!probs) return [{}, s.blank];
+    if (!probs) return [{}, s[D.config.blanks[pad] || 'blank']];
     const ranked = D.config.classes.map((label, i) => [label, probs[i]]).sort((a, b) => b[1] - a[1]);
     const [digit, p] = ranked[0];
     const text = p < sure ? s.not_sure[`${digit},${ranked[1][0]}`]
@@ -65,7 +65,7 @@
     }
     D.timings.push(performance.now() - started);
     if (D.timings.length > 200) D.timings.shift();
-    outputs[pad] = shown(probs, entry.sure);
+    outputs[pad] = shown(pad, probs, entry.sure);
   }
 
   // Answers the ink (null: blank) on the device; resolves true when `outputs(pad)` holds the answer,
@@ -96,7 +96,7 @@
     pump();
   }
 
-  D.outputs = (pad) => outputs[pad] || [{}, (D.config.strings[D.lang] || D.config.strings.en).blank];
+  D.outputs = (pad) => outputs[pad] || shown(pad, null, 0);
 
   (async () => {
     try {
