@@ -13,6 +13,7 @@ import pytest
 
 from mnist_demo.augment import AUGMENTATIONS
 from mnist_demo.catalog import Entry
+from mnist_demo.classroom import presets
 from mnist_demo.inspection import KERNELS
 from mnist_demo.models import MODELS
 from mnist_demo.training.recipes import RECIPES
@@ -23,6 +24,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "mnist_demo"
 NAMESPACES = sorted({key.split(".")[0] for key in STRINGS})  # app, common, draw, tab, train, viz
 
 # Keys the code builds from a prefix: each prefix with every ending the code can give it.
+CLASS_CHOICES = tuple(presets.CHOICES)
 DYNAMIC = {
     "train.augment_": AUGMENTATIONS,  # train_tab.augment_choices
     "viz.kernel.": tuple(KERNELS),  # visualize_tab.kernel_choices
@@ -35,6 +37,9 @@ DYNAMIC = {
     "draw.step.": (),
     "model.title.": tuple(MODELS),  # i18n.model_title: every registered model
     "recipe.desc.": tuple(RECIPES),  # train_tab: every recipe's description
+    # class_runs.student_layout and choice_options: each preset choice, its one-line why, its worded options
+    "class.own.": (*CLASS_CHOICES, *(f"{choice}_why" for choice in CLASS_CHOICES)),
+    "class.own.opt.": ("small", "medium", "large", "low", "high", "off", "on"),
 }
 
 

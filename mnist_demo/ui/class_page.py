@@ -22,6 +22,7 @@ from ..classroom.tuning import ClassModel
 from ..pictures import png_data_uri
 from . import device
 from .canvas import drawing_canvas, pad_js
+from .class_runs import board_layout, student_layout
 from .i18n import t
 from .session import model_choices
 
@@ -257,6 +258,7 @@ def layout(ctx, privacy: str) -> SimpleNamespace:
                           elem_id="class-student-model")
         nickname = L(gr.Textbox, label="class.nickname", placeholder="class.nickname_placeholder",
                      max_length=store.MAX_NICKNAME, elem_id="class-nickname")
+        own = student_layout(L)  # Everyone trains: the student's own network
         with L(gr.Accordion, label="class.mine", open=False):
             mine = gr.Gallery(columns=6, height="auto", object_fit="contain", elem_id="class-mine",
                               show_label=False, allow_preview=False)
@@ -305,6 +307,7 @@ def layout(ctx, privacy: str) -> SimpleNamespace:
                 train_stop = L(gr.Button, value="class.train_stop", interactive=False, elem_id="class-train-stop")
             train_progress = gr.Markdown("", elem_id="class-train-progress")
             train_result = gr.Markdown("", elem_id="class-train-result")
+        board = board_layout(L)  # Everyone trains: the class's leaderboard
         with gr.Row(equal_height=False, elem_classes=["class-controls"]):
             renew = L(gr.Button, value="class.renew", elem_id="class-renew")
             confirm = L(gr.Checkbox, label="class.delete_confirm", value=False, elem_id="class-delete-confirm")
@@ -338,4 +341,4 @@ def layout(ctx, privacy: str) -> SimpleNamespace:
                            remove_student=remove_student, remove_anonymous=remove_anonymous, joining=joining,
                            export_button=export_button, export_file=export_file, train=train, train_stop=train_stop,
                            train_progress=train_progress, train_result=train_result, renew=renew, confirm=confirm,
-                           delete=delete, close=close)
+                           delete=delete, close=close, **own, **board)

@@ -40,6 +40,7 @@ from .class_page import (
     student_model_choices,
     train_table,
 )
+from .class_runs import RunsTab
 from .common import LIVE, PRIVATE, follow
 from .draw_tab import status_text
 from .i18n import language_from_header, t
@@ -414,6 +415,15 @@ def build(ctx) -> None:
     p.train.click(tab.on_train, [*keyed, p.model, session, lang], [p.train_progress, p.train_result, p.train,
                                                                    p.train_stop], concurrency_limit=None, **PRIVATE)
     p.train_stop.click(tab.on_train_stop, [*keyed, lang], None, queue=False, **PRIVATE)
+    runs = RunsTab(ctx.classroom, message)  # Everyone trains: the phone's own network, the dashboard's leaderboard
+    p.own_open.click(runs.on_open, p.student, p.own_panel, **PRIVATE)
+    p.own_start.click(runs.on_start, [p.student, p.nickname, lang, *p.own_radios.values()], p.own_status, **PRIVATE)
+    p.timer.tick(runs.on_board, [*keyed, lang], p.board, show_progress="hidden", **PRIVATE)
+    for trigger in (p.open_dash.click, p.dash_key.submit):
+        trigger(runs.on_board, [*keyed, lang], p.board, **PRIVATE)
+    p.run_show.click(runs.on_show, [*keyed, p.run_id, lang], [p.run_detail, p.run_confusion, p.run_curve], **PRIVATE)
+    p.run_adopt.click(runs.on_adopt, [*keyed, p.run_id, lang], p.run_detail, **PRIVATE)
+    lang.change(runs.on_language, lang, list(p.own_radios.values()), **PRIVATE)
     p.renew.click(tab.on_renew, [*keyed, p.model, session, lang], shown, **PRIVATE)
     p.delete.click(tab.on_delete, [*keyed, p.confirm, lang], [p.dash, p.timer, p.confirm, p.dash_key], **PRIVATE)
     p.close.click(tab.on_close_dashboard, None, [p.dash, p.timer, p.seen], **PRIVATE)
