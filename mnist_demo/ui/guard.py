@@ -289,6 +289,18 @@ def request_address(request) -> str:
     return resolve(getattr(getattr(request, "client", None), "host", None), forwarded)
 
 
+def _event_address(event) -> str:
+    """A queued event's client address, worked out once (every push counts the whole queue's)."""
+    address = getattr(event, "_client_address", None)
+    if address is None:
+        address = request_address(event.request)
+        try:
+            event._client_address = address
+        except AttributeError:  # an object that takes no new attributes: work it out each time
+            pass
+    return address
+
+
 def bound_queue(queue, per_session: int = MAX_EVENTS_PER_SESSION, per_address: int = 128) -> None:
     """Wrap Gradio's `Queue.push` (what /queue/join calls): refuse, as Gradio refuses a full queue, an event of
     a session or an address that has `per_session` / `per_address` events waiting or running already."""
@@ -300,7 +312,7 @@ def bound_queue(queue, per_session: int = MAX_EVENTS_PER_SESSION, per_address: i
         if body.session_hash and sum(e.session_hash == body.session_hash for e in events) >= per_session:
             return False, BUSY, "queue_full"
         address = request_address(request)
-        if sum(request_address(e.request) == address for e in events) >= per_address:
+        if sum(_event_address(e) == address for e in events) >= per_address:
             return False, TOO_MANY, "queue_full"
         return await push(body, request, username)
 
