@@ -4,7 +4,7 @@
     python -m bench.screenshot --tab draw --phone [--lang en]              # docs/my_digits_phone.png
     python -m bench.screenshot --tab train       [--lang en]               # docs/train_tab.png (trains ~1 min)
     python -m bench.screenshot --tab visualize   [--index 0] [--lang en]   # docs/visualize_tab.png, visualize_conv.png
-    python -m bench.screenshot --tab class       [--lang en]               # docs/class_wall.png, class_phone.png
+    python -m bench.screenshot --tab class       [--lang en]   # docs/class_wall.png, class_phone.png, class_dashboard.png, class_projector.png
 
 Starts `python app.py` on a free port (stopped by its PID afterwards) and Debian's Chromium
 ($CHROMIUM). draw: a digit drawn with the mouse and its prediction; with --phone, on a 390x844

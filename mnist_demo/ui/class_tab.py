@@ -74,7 +74,7 @@ def shows_refusals(handler):
             return handler(*args, **kwargs)
         except Refused as exc:
             lang = signature.bind(*args, **kwargs).arguments.get("lang")
-            raise gr.Error(message(exc, lang), print_exception=False) from None
+            raise gr.Error(message(exc, lang), title=t("common.error", lang), print_exception=False) from None
 
     return wrapper
 
@@ -101,7 +101,7 @@ class ClassTab:
         has kept the key and asks for it (`on_show_screen`)."""
         info, key = self.room.create(title, client_address(request))
         link = join_link(info.code, request)
-        gr.Info(t("class.msg.created", lang))
+        gr.Info(t("class.msg.created", lang), title=t("common.info", lang))
         code_md = t("class.code_md", lang, code=security.pretty_code(info.code), title=html.escape(info.title))
         return (gr.update(visible=False), gr.update(visible=True), key, gr.update(visible=False), code_md, link,
                 qr_svg(link), security.pretty_code(info.code), key)
@@ -112,7 +112,7 @@ class ClassTab:
         dashboard call), in this session's private folder."""
         info = self.room.teacher(code, key, client_address(request))
         if not isinstance(session, Session):
-            raise gr.Error(t("common.reload", lang), print_exception=False)
+            raise gr.Error(t("common.reload", lang), title=t("common.error", lang), print_exception=False)
         text = t("class.card_text", lang, title=info.title or security.pretty_code(info.code),
                  code=security.pretty_code(info.code), teacher_key=key, link=join_link(info.code, request),
                  expires=expires_text(info))
@@ -163,7 +163,7 @@ class ClassTab:
         try:
             joined = self.room.join(code, client_address(request), token)
         except Refused as exc:
-            gr.Warning(message(exc, lang))
+            gr.Warning(message(exc, lang), title=t("common.warning", lang))
             return gr.Tabs(selected="class"), *(gr.skip(),) * 8
         return gr.Tabs(selected="class"), *self.student_view(*joined, lang)
 
@@ -264,7 +264,7 @@ class ClassTab:
         """One of the service's removals (it checks the key), a toast with the count, the dashboard again."""
         address = client_address(request)
         removed = remove(code, key, address, which)
-        gr.Info(t("class.removed", lang, count=removed))
+        gr.Info(t("class.removed", lang, count=removed), title=t("common.info", lang))
         return dashboard_view(self.room.dashboard(code, key, address, model, _trained(session)), lang)
 
     @shows_refusals
@@ -311,7 +311,7 @@ class ClassTab:
     def on_delete(self, code: str, key: str, confirmed: bool, lang: str, request: gr.Request) -> tuple:
         """(dashboard panel, timer, confirm box, dashboard key)."""
         self.room.delete(code, key, client_address(request), confirmed)
-        gr.Info(t("class.deleted", lang))
+        gr.Info(t("class.deleted", lang), title=t("common.info", lang))
         return gr.update(visible=False), gr.Timer(active=False), False, ""
 
     async def on_train(self, code: str, key: str, model: str, session: Session, lang: str, request: gr.Request):
@@ -324,7 +324,7 @@ class ClassTab:
             run = self.room.start_training(code, key, client_address(request), model, _trained(session))
         except Refused as exc:
             if exc.by_gate:
-                raise gr.Error(message(exc, lang), print_exception=False) from None
+                raise gr.Error(message(exc, lang), title=t("common.error", lang), print_exception=False) from None
             yield out(message(exc, lang))
             return
         snap = None

@@ -31,7 +31,8 @@ def reload_notice() -> str:
 
 
 def reload_error() -> gr.Error:
-    return gr.Error(reload_notice(), print_exception=False)
+    return gr.Error(reload_notice(), title=" / ".join(t("common.error", lang) for lang in LANGUAGES),
+                    print_exception=False)
 
 
 def form_inputs(kind: type, components) -> set:

@@ -33,6 +33,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "tab.train": {"en": "Train", "zh": "训练"},
     "tab.visualize": {"en": "Visualize", "zh": "可视化"},
     "common.model": {"en": "Model", "zh": "模型"},
+    # The titles of the page's notices (Gradio's own are English)
+    "common.info": {"en": "Info", "zh": "提示"},
+    "common.warning": {"en": "Warning", "zh": "注意"},
+    "common.error": {"en": "Error", "zh": "出错了"},
 
     # --- draw tab ---
     "draw.canvas": {"en": "Draw a digit here (mouse, pen or finger)", "zh": "在这里写一个数字（鼠标、手写笔或手指）"},
@@ -228,7 +232,7 @@ STRINGS: dict[str, dict[str, str]] = {
               "rounded down. The receptive field is the square of input pixels one output value can see; the jump is "
               "how many input pixels apart two neighbouring outputs look. After flattening, every unit sees the "
               "whole image.",
-        "zh": "卷积层或池化层的输出尺寸为 out = (in + 2·padding − kernel) / stride + 1（向下取整）。"
+        "zh": "卷积层或池化层的输出尺寸为 输出 = (输入 + 2·填充 − 卷积核) / 步幅 + 1（向下取整）。"
               "感受野是一个输出值能“看到”的输入像素方块；跳距是相邻两个输出在输入上相隔的像素数。"
               "展平之后，每个单元都能看到整幅图像。",
     },
@@ -241,6 +245,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "viz.col.jump": {"en": "jump", "zh": "跳距"},
     "viz.col.formula": {"en": "output size", "zh": "输出尺寸计算"},
     "viz.arch.whole": {"en": "whole image", "zh": "整幅图像"},
+    "viz.layer.input": {"en": "input", "zh": "输入"},
     "viz.detail.input": {"en": "{side}×{side} pixels in [0, 1]", "zh": "{side}×{side} 像素，取值 [0, 1]"},
     "viz.detail.conv": {"en": "{cin}→{cout}, kernel {kernel}, stride {stride}, padding {padding}",
                         "zh": "{cin}→{cout}，卷积核 {kernel}，步幅 {stride}，填充 {padding}"},

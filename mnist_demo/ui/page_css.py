@@ -8,7 +8,8 @@ buttons, so that the answer and the buttons are on screen together with the canv
 drawing; the model picker, the upload, My digits and "what the network sees" follow. The canvas
 itself never lets a stroke scroll the page (`touch-action: none`, `ui.canvas`). On every screen the ten
 "It's a N" buttons are two rows of five that never wrap inside (ten in one row put "It's a 9" on a line of its
-own at 1280 px); every other rule is inside the media query.
+own at 1280 px); Gradio's notice header (its type, "Info", in English whatever the page's language) is hidden;
+every other rule is inside the media query.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ LABELLED_FILES = ("train-extra", "train-upload", "train-download", "teach-zip", 
 CSS = f"""
 {", ".join(f"#{name} [data-testid='block-label']" for name in LABELLED_FILES)} {{
   position: static !important; margin-bottom: 4px; max-width: 100%; white-space: normal; }}
+.toast-title {{ display: none !important; }}  /* Gradio's notice header: its type in English ("Info") in any language */
 #teach-buttons .teach-row {{ flex-wrap: nowrap !important; gap: 4px !important; }}
 #teach-buttons .teach-row button {{ min-width: 0 !important; padding-left: 2px !important;
   padding-right: 2px !important; white-space: nowrap; }}

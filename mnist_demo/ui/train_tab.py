@@ -304,7 +304,7 @@ class TrainTab:
 def _unknown(kind: str, name, known, lang: str) -> gr.Error:
     """A friendly error (shown as a notice on the page, no traceback) for a name no registry knows."""
     return gr.Error(t("train.invalid", lang, problems=f"{kind} must be one of {', '.join(known)} (got {name!r:.40})"),
-                    print_exception=False)
+                    title=t("common.error", lang), print_exception=False)
 
 
 def on_model(name: str, lang: str) -> list:

@@ -109,7 +109,7 @@ def formula_text(row, lang: str) -> str:
 def architecture(model, lang: str) -> pd.DataFrame:
     """The layer table with headers in the user's language."""
     whole = t("viz.arch.whole", lang)
-    rows = [[r.name, r.type, detail_text(r, lang), _size(r.output_shape), f"{r.params:,}",
+    rows = [[t("viz.layer.input", lang) if r.kind == "input" else r.name, r.type, detail_text(r, lang), _size(r.output_shape), f"{r.params:,}",
              _size(r.receptive_field) if r.receptive_field else whole, _size(r.jump) if r.jump else "–",
              formula_text(r, lang)] for r in ins.layer_table(model)]
     columns = ("layer", "type", "detail", "output", "params", "rf", "jump", "formula")
