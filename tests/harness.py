@@ -538,8 +538,11 @@ def touch_strokes(page, box: dict, strokes: Sequence[Sequence[Point]], pause_ms:
 # box's own text, a button over a heading); nested boxes are not pairs (one element's own lines never are).
 OVERLAPS_JS = r"""(rootSelector) => {
   const root = document.querySelector(rootSelector);
-  const shown = (el) => { for (let e = el; e; e = e.parentElement) { const s = getComputedStyle(e);
-    if (s.display === 'none' || s.visibility === 'hidden' || Number(s.opacity) === 0) return false; } return true; };
+  // Gradio's "working" overlay (a timer over a component while an event runs) comes and goes: not layout.
+  const transient = '[data-testid=status-tracker], .wrap.default, .meta-text, .meta-text-center, .progress-text, .eta-bar';
+  const shown = (el) => { if (el.closest(transient)) return false;
+    for (let e = el; e; e = e.parentElement) { const s = getComputedStyle(e);
+      if (s.display === 'none' || s.visibility === 'hidden' || Number(s.opacity) === 0) return false; } return true; };
   const items = [];
   const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
   for (let node; (node = walker.nextNode());) {

@@ -292,7 +292,7 @@ class ClassTab:
     @shows_refusals
     def on_joining(self, code: str, key: str, open_: bool, lang: str, request: gr.Request) -> bool:
         is_open = self.room.set_joining(code, key, client_address(request), open_)
-        gr.Info(t("class.joining_open" if is_open else "class.joining_closed", lang))
+        gr.Info(t("class.joining_open" if is_open else "class.joining_closed", lang), title=t("common.info", lang))
         return is_open
 
     @shows_refusals

@@ -34,10 +34,10 @@ RECIPE_DESCRIPTIONS_ZH = {
     "s5": "S5（MNIST）原文方案：SGD，学习率 0.001，动量 0.9，批大小 64，10 轮。",
     "s5-fashion": "S5（Fashion-MNIST）原文方案：SGD，学习率 0.9，批大小 256，10 轮。",
     "classic": "pytorch/examples mnist：Adadelta，学习率 1.0，StepLR gamma 0.7，批大小 64，14 轮。",
-    "fast": "快速：AdamW，学习率 0.02，one-cycle 调度，标签平滑 0.1，批大小 256，1 轮。",
-    "default": "默认：AdamW one-cycle，类似手写的数据增强，标签平滑，30 轮。",
-    "handwriting": "手写微调：AdamW，学习率 0.0003，one-cycle，类似手写的数据增强，标签平滑，在 MNIST 上训练 2 轮（另加 --handwriting）。",
-    "fashion": "Fashion：AdamW one-cycle，翻转和平移，标签平滑，40 轮。",
+    "fast": "快速：AdamW，学习率 0.02，单周期学习率调度，标签平滑 0.1，批大小 256，1 轮。",
+    "default": "默认：AdamW 单周期调度，类似手写的数据增强，标签平滑，30 轮。",
+    "handwriting": "手写微调：AdamW，学习率 0.0003，单周期调度，类似手写的数据增强，标签平滑，在 MNIST 上训练 2 轮（另加 --handwriting）。",
+    "fashion": "服饰：AdamW 单周期调度，翻转和平移，标签平滑，40 轮。",
 }
 
 # A registry entry without its Chinese here shows its English (tests/test_i18n.py fails until it has one).

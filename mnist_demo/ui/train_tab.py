@@ -37,7 +37,7 @@ from .session import Session, usable
 FIRST_TO_TRAIN = "fastnet"  # the picker's first choice: a classroom wants to see 99% within a minute
 UPDATE_SECONDS = 0.3  # how often the page is refreshed while training (at most ~3 times a second)
 # How the picker shows the optimizers; the set of choices is the registry's (recipes.OPTIMIZERS).
-OPTIMIZER_TITLES = {"sgd": "SGD (momentum)", "adam": "Adam", "adamw": "AdamW", "adadelta": "Adadelta"}
+OPTIMIZER_TITLES = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "adadelta": "Adadelta"}  # names in any language
 CELL_LIMIT = 24  # test images shown for a clicked cell of the confusion matrix
 
 
