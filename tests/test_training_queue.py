@@ -148,8 +148,8 @@ def test_queue_estimates_follow_progress_and_learned_speed():
     clock.now = 4.0  # no progress reported yet: the declared cost less the time spent
     assert second.estimated_start() == pytest.approx(6.0)
     clock.now = 10.0
-    first.report(0.25)  # slower than declared: 10 s for a quarter, 30 s to go
-    assert second.estimated_start() == pytest.approx(30.0) and third.estimated_start() == pytest.approx(40.0)
+    first.report(0.25)  # slower than declared: 10 s for a quarter, 30 s to go, and the machine's pace is 4x
+    assert second.estimated_start() == pytest.approx(30.0) and third.estimated_start() == pytest.approx(30.0 + 40.0)
     clock.now = 40.0
     first.report(1.0)
     first.release()  # took 40 s for 10 declared: every declared second now counts for more

@@ -14,8 +14,9 @@ is a last bound against scripts; beyond either bound `join` raises `QueueFull`.
 Each waiting place sees its position and an estimated start (`Ticket.estimated_start`), worked out
 by playing the line forward over `capacity` slots ($MNIST_DEMO_MAX_TRAININGS, default 1): a running
 training's remaining time comes from its own progress (`Ticket.report`), a waiting one's from its
-declared cost times what declared costs have really taken on this machine so far (`speed`, learned
-from every finished training), so the estimates correct themselves as the lesson goes on.
+declared cost times what declared seconds really take on this machine: the running trainings' own pace
+while they have progress to show, else `speed`, learned from every finished training. So the estimates
+correct themselves as the lesson goes on.
 `cancel_session` (a tab closed) gives the session's place back.
 """
 
@@ -144,12 +145,20 @@ class TrainingSlots:
         each slot would be free once everything in line is done."""
         free = sorted(self._remaining(t, now) for t in self._running)
         free += [0.0] * (self.capacity - len(free))
+        speed = self._speed_now(now)
         starts = {}
         for ticket in self._waiting:
             free.sort()
             starts[id(ticket)] = free[0]
-            free[0] += ticket.cost * self.speed
+            free[0] += ticket.cost * speed
         return starts, free
+
+    def _speed_now(self, now: float) -> float:
+        """Real seconds per declared second as the machine runs now: the running trainings' own pace (what their
+        progress says they will take, over what they declared) once they have some, else the learned speed."""
+        paces = [(now - t.started) / t.fraction / t.cost for t in self._running
+                 if t.started is not None and t.fraction >= MIN_REPORTED]
+        return sum(paces) / len(paces) if paces else self.speed
 
     def position(self, ticket: Ticket) -> int:
         with self._cond:
