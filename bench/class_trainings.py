@@ -44,6 +44,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--within", type=float, default=30.0, help="seconds over which the trainings start (default 30)")
     p.add_argument("--slots", type=int, default=2, help="trainings at once (MNIST_DEMO_MAX_TRAININGS; default 2)")
     p.add_argument("--threads", type=int, default=1, help="torch threads per training (default 1)")
+    p.add_argument("--nice", type=int, default=10, help="how much lower the trainings' priority is (MNIST_DEMO_TRAIN_NICE;"
+                   " default 10, the app's)")
     p.add_argument("--pause", type=float, default=2.0, help="seconds between a drawer's drawings (default 2)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--name", default="class_trainings")
@@ -69,7 +71,7 @@ def ink(rng: random.Random) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    settings.load({**os.environ, "MNIST_DEMO_TRAIN_THREADS": str(args.threads)})
+    settings.load({**os.environ, "MNIST_DEMO_TRAIN_THREADS": str(args.threads), "MNIST_DEMO_TRAIN_NICE": str(args.nice)})
     rng = random.Random(args.seed)
     warm_up()
     room = Classroom(ClassStore(Path(tempfile.mkdtemp(prefix="class-trainings-"))),
@@ -129,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     during = drawn[drawn_before:]
     result = {
         "students": args.students, "drawers": args.drawers, "within_s": args.within, "slots": args.slots,
-        "threads": args.threads, "refused": refused, "finished": finished, "last_finished_s": round(last, 1),
+        "threads": args.threads, "nice": args.nice, "refused": refused, "finished": finished, "last_finished_s": round(last, 1),
         "estimates": [{"estimated_s": round(e, 1), "real_s": round(r, 1)} for e, r in waits],
         "estimates_within_30pct": within, "estimates_judged": len(waits),
         "median_estimate_error": round(float(np.median(errors_pct)), 3) if errors_pct else None,
@@ -144,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"{args.students} students start a class-preset training within {args.within:.0f} s (each changes one or two "
         f"of the five choices from the defaults), {args.drawers} others give a drawing every {args.pause:.0f} s; "
-        f"{args.slots} trainings at once, {args.threads} torch thread(s) each, at nice 10.",
+        f"{args.slots} trainings at once, {args.threads} torch thread(s) each, at nice {args.nice}.",
         f"Load average before: {load_before}; after: {result['load_after']} (2 cores, shared).",
         "",
         "| what | figure |", "| --- | --- |",

@@ -5,6 +5,7 @@
     python -m bench.screenshot --tab train       [--lang en]               # docs/train_tab.png (trains ~1 min)
     python -m bench.screenshot --tab visualize   [--index 0] [--lang en]   # docs/visualize_tab.png, visualize_conv.png
     python -m bench.screenshot --tab class       [--lang en]   # docs/class_wall.png, class_phone.png, class_dashboard.png, class_projector.png
+    python -m bench.screenshot --tab leaderboard [--lang en]               # docs/class_leaderboard.png (4 trainings)
 
 Starts `python app.py` on a free port (stopped by its PID afterwards) and Debian's Chromium
 ($CHROMIUM). draw: a digit drawn with the mouse and its prediction; with --phone, on a 390x844
@@ -198,7 +199,55 @@ def class_tab(browser, url: str, options) -> list[Path]:
     return outs
 
 
-TABS = {"draw": draw_tab, "train": train_tab, "visualize": visualize_tab, "class": class_tab}
+def leaderboard(browser, url: str, options) -> list[Path]:
+    """Four phones train their own networks (real runs through the fair queue); the teacher's leaderboard, with
+    the best run's confusion matrix and loss curve opened."""
+
+    def field(page, elem_id: str):
+        return page.locator(f"#{elem_id} textarea, #{elem_id} input").first
+
+    teacher = browser.new_page(viewport={"width": 1280, "height": 900}, locale=LOCALES[options.lang])
+    teacher.goto(url)
+    teacher.locator("#tab-class-button, [role=tab]").nth(3).click()
+    field(teacher, "class-title").fill("7B")
+    teacher.locator("#class-create").click()
+    teacher.locator("#class-show-screen").click()
+    teacher.wait_for_selector("#class-qr svg", timeout=60_000)
+    link = field(teacher, "class-link").input_value()
+    teacher.locator("#class-open").click()
+    picks = [("Ada", {"size": "large"}), ("Bo", {"lr": "high (0.1)"}), ("Cy", {"images": "20,000"}),
+             ("Dee", {"augment": "on", "epochs": "2"})]
+    phones = []
+    for nickname, changes in picks:
+        context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
+                                      has_touch=True, locale=LOCALES[options.lang])
+        phone = context.new_page()
+        phone.goto(link)
+        phone.wait_for_selector("#class-train-own", timeout=60_000)
+        field(phone, "class-nickname").fill(nickname)
+        phone.locator("#class-train-own").click()
+        for choice, option in changes.items():
+            phone.locator(f"#class-own-{choice}").get_by_text(option, exact=True).click()
+        phone.locator("#class-own-start").click()
+        phones.append((context, phone))
+    for _, phone in phones:
+        phone.wait_for_function("() => document.querySelector('#class-own-status').innerText.includes('leaderboard')",
+                                timeout=600_000)
+    out = [options.out_dir / "class_leaderboard.png", options.out_dir / "class_train_phone.png"]
+    phones[0][1].screenshot(path=out[1], full_page=True)
+    teacher.wait_for_selector("#class-leaderboard [role=grid][aria-rowcount='5']", timeout=60_000)
+    field(teacher, "class-run-id").fill("1")
+    teacher.locator("#class-run-show").click()
+    teacher.wait_for_selector("#class-run-confusion img", timeout=60_000)
+    teacher.wait_for_timeout(1500)
+    teacher.locator("#class-board-panel").screenshot(path=out[0])
+    for context, _ in phones:
+        context.close()
+    return out
+
+
+TABS = {"draw": draw_tab, "train": train_tab, "visualize": visualize_tab, "class": class_tab,
+        "leaderboard": leaderboard}
 
 
 def main() -> None:
@@ -213,7 +262,7 @@ def main() -> None:
     options.out_dir.mkdir(parents=True, exist_ok=True)
     from playwright.sync_api import sync_playwright
 
-    if options.tab == "class":  # a fresh state folder for the served app and seed_class alike
+    if options.tab in ("class", "leaderboard"):  # a fresh state folder for the served app and seed_class alike
         import os
         import tempfile
 
