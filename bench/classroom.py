@@ -2,6 +2,7 @@
 
     python -m bench.classroom                       # 10, 25, 50, 100, 150 students, with and without a training
     python -m bench.classroom --students 50 --seconds 40 --training-only
+    python -m bench.classroom --road device --students 300 --training-only --name classroom_device
     python -m bench.classroom --class-mode --students 50 --seconds 60   # one class: bench/results/classroom_class.*
     python -m bench.classroom --class-mode --postgres --servers 2 --classes 2 --students 100 --seconds 30 \
         --name classroom_two_servers                   # two app servers sharing one PostgreSQL
@@ -53,6 +54,7 @@ from tests.harness import (
     default_inputs,
     percentile,
     process_cpu_seconds,
+    rss_mb,
     serve_subprocess,
     write_results,
 )
@@ -164,11 +166,12 @@ async def draw_stroke(frames: list[str], send) -> tuple[float, int, int]:
 
 
 async def student(url_host: str, port: int, config: dict, events: dict, pool: list[dict], until: list[float],
-                  results: list, rng: random.Random) -> None:
+                  results: list, rng: random.Random, road: str = "server") -> None:
     conn = Connection(url_host, port)
     session = secrets.token_hex(6)
     inputs = default_inputs(config, events["canvas"])  # the canvas's own value comes first
     end_inputs = default_inputs(config, events["stroke_end"]) if "stroke_end" in events else None
+    device_inputs = default_inputs(config, events["device_end"]) if road == "device" else None
 
     async def send(payload: str, fn: int = events["canvas"], rest: list = inputs[1:]) -> tuple[float, dict | None]:
         """One canvas event; (arrival time, the answer or None for an error)."""
@@ -186,6 +189,14 @@ async def student(url_host: str, port: int, config: dict, events: dict, pool: li
         while time.perf_counter() < until[0]:  # a training still running pushes the end back
             drawing = rng.choice(pool)
             frames = drawing["frames"]
+            if road == "device":  # the page answers itself while drawing: only the stroke's end reaches the server
+                end = time.perf_counter() + STROKE_SECONDS
+                await asyncio.sleep(STROKE_SECONDS)
+                received, answer = await send(frames[-1], events["device_end"], device_inputs[1:])
+                results.append({"latency": received - end, "end": end, "updates": None, "errors": int(answer is None),
+                                "correct": None})
+                await asyncio.sleep(PAUSE_SECONDS)
+                continue
             end, updates, errors = await draw_stroke(frames, send)
             received, answer = await send(frames[-1])
             label = None
@@ -493,14 +504,14 @@ def cli_training_seconds() -> float:
 
 
 async def phase(host: str, port: int, pid: int, config: dict, events: dict, pool: list[dict], students: int,
-                seconds: float, training: bool) -> dict:
+                seconds: float, training: bool, road: str = "server") -> dict:
     results: list[dict] = []
     rng = random.Random(students)
     until = [time.perf_counter() + seconds]
     cpu0, gen0, wall0 = process_cpu_seconds(pid), time.process_time(), time.perf_counter()
     load0 = os.getloadavg()[0]
-    tasks = [asyncio.create_task(student(host, port, config, events, pool, until, results, random.Random(rng.random())))
-             for _ in range(students)]
+    tasks = [asyncio.create_task(student(host, port, config, events, pool, until, results, random.Random(rng.random()),
+                                         road)) for _ in range(students)]
     train_start = train_seconds = None
     if training:  # the phase lasts as long as the training, and only the strokes ending meanwhile count
         train_start, train_seconds = await browser_training(host, port, config, events)
@@ -511,13 +522,16 @@ async def phase(host: str, port: int, pid: int, config: dict, events: dict, pool
     wall = time.perf_counter() - wall0
     ok = [r for r in results if r["latency"] == r["latency"]]
     latencies = [1000 * r["latency"] for r in ok]
+    device = road == "device"
+    rss = rss_mb(pid)
     return {
-        "students": students, "training": training, "strokes": len(results),
+        "road": road, "students": students, "training": training, "strokes": len(results),
         "p50_ms": round(percentile(latencies, 50), 1) if latencies else None,
         "p95_ms": round(percentile(latencies, 95), 1) if latencies else None,
-        "updates_per_stroke_median": statistics.median(r["updates"] for r in ok) if ok else 0,
+        "updates_per_stroke_median": None if device else statistics.median(r["updates"] for r in ok) if ok else 0,
         "errors": sum(r["errors"] for r in results),
-        "correct": round(sum(r["correct"] for r in ok) / max(len(ok), 1), 4),
+        "correct": None if device else round(sum(r["correct"] for r in ok) / max(len(ok), 1), 4),
+        "server_rss_mb": round(rss, 1),
         "training_seconds": round(train_seconds, 1) if train_seconds else None,
         "server_cpu_cores": round((process_cpu_seconds(pid) - cpu0) / wall, 2),
         "generator_cpu_cores": round((time.process_time() - gen0) / wall, 3),
@@ -538,6 +552,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--class-mode", action="store_true", help="the students join a class (Class tab) and save")
     p.add_argument("--classes", type=int, default=1, help="class mode: classes the students are split into")
     p.add_argument("--servers", type=int, default=1, help="class mode: app servers sharing the classes")
+    p.add_argument("--road", choices=["server", "device"], default="server",
+                   help="device: the page answers while drawing (issue 19), only each stroke's end reaches the server")
     p.add_argument("--postgres", action="store_true",
                    help="class mode: the servers share a throwaway PostgreSQL server (else SQLite; one server only)")
     args = p.parse_args(argv)
@@ -559,17 +575,20 @@ def main(argv: list[str] | None = None) -> int:
         for students in args.students:
             for training in ([False] if args.no_training else [True] if args.training_only else [False, True]):
                 row = asyncio.run(phase("127.0.0.1", app.port, app.pid, config, events, pool, students,
-                                        args.seconds, training))
+                                        args.seconds, training, args.road))
                 if training and row["training_seconds"] and cli_seconds:
                     row["training_slowdown"] = round(row["training_seconds"] / cli_seconds, 2)
                 rows.append(row)
                 print(json.dumps(row), flush=True)
                 time.sleep(3)  # let the server settle between phases
-    header = ["students", "training", "p50_ms", "p95_ms", "updates_per_stroke_median", "errors", "correct",
-              "training_seconds", "training_slowdown", "server_cpu_cores", "generator_cpu_cores", "load_average_1min"]
+    header = ["road", "students", "training", "p50_ms", "p95_ms", "updates_per_stroke_median", "errors", "correct",
+              "training_seconds", "training_slowdown", "server_cpu_cores", "server_rss_mb", "generator_cpu_cores",
+              "load_average_1min"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join("" if row.get(h) is None else str(row[h]) for h in header) + " |" for row in rows]
-    note = (f"Stroke end to final answer, {STROKE_SECONDS} s strokes of real UNIPEN digits, {PAUSE_SECONDS} s pauses, "
+    note = ("Road device: the page answers while drawing, the stroke's end event (the preprocessing panel, kept on "
+            "the server) is what is timed. " if args.road == "device" else "")
+    note += (f"Stroke end to final answer, {STROKE_SECONDS} s strokes of real UNIPEN digits, {PAUSE_SECONDS} s pauses, "
             f"updates at most every {SEND_EVERY * 1000:.0f} ms with one in flight. Command-line time of the same "
             f"training (fastnet, fast recipe), alone: {cli_seconds} s.")
     write_results(args.name, {"cli_training_seconds": cli_seconds, "app_dir": args.app_dir, "rows": rows},

@@ -3,7 +3,8 @@
 The page loads ONNX Runtime Web (vendored in static/ort, see its refresh.sh) and the page's own
 script (static/geometry.js, the server's preprocessing step for step, and static/runtime.js) once
 it is interactive, then the picked model's ONNX file (`device_models`). Every file is served by
-`DeviceFiles` under /device/ with a name that holds its content's hash, for a year, compressed,
+`DeviceFiles` under /device/ with a name that holds its content's hash, for a year, compressed (gzip; the
+WebAssembly file brotli where the browser accepts it),
 so a second visit downloads none of it again. Until the runtime and the model are ready, or when
 anything fails, the canvas's updates go to the server as before (ui/canvas.py).
 
@@ -45,13 +46,14 @@ class Asset:
     content_type: str
     gzipped: bytes
     plain: bytes | None = None  # None: decompressed on demand (only a client refusing gzip needs it)
+    brotli: bytes | None = None  # smaller still, for the clients that accept it (browsers over HTTPS)
 
 
-def _asset(name: str, plain: bytes | None, gzipped: bytes | None = None) -> Asset:
+def _asset(name: str, plain: bytes | None, gzipped: bytes | None = None, brotli: bytes | None = None) -> Asset:
     gzipped = gzipped if gzipped is not None else gzip.compress(plain, 9, mtime=0)
     stem, ext = name.rsplit(".", 1)
     digest = hashlib.sha256(gzipped).hexdigest()[:16]
-    return Asset(f"device/a/{stem}.{digest}.{ext}", TYPES["." + ext], gzipped, plain)
+    return Asset(f"device/a/{stem}.{digest}.{ext}", TYPES["." + ext], gzipped, plain, brotli)
 
 
 def answer_texts(lang: str) -> dict:
@@ -79,7 +81,8 @@ def assets() -> dict[str, Asset]:
     return {
         "ort": _asset("ort.wasm.min.js", (ort / "ort.wasm.min.js").read_bytes()),
         "mjs": _asset("ort-wasm-simd-threaded.mjs", (ort / "ort-wasm-simd-threaded.mjs").read_bytes()),
-        "wasm": _asset("ort-wasm-simd-threaded.wasm", None, (ort / "ort-wasm-simd-threaded.wasm.gz").read_bytes()),
+        "wasm": _asset("ort-wasm-simd-threaded.wasm", None, (ort / "ort-wasm-simd-threaded.wasm.gz").read_bytes(),
+                       (ort / "ort-wasm-simd-threaded.wasm.br").read_bytes()),
         "device": _asset("device.js", page_script()),
     }
 
@@ -111,12 +114,13 @@ class DeviceFiles:
         if asset is None:
             await _respond(send, 404, [(b"content-type", b"text/plain")], b"not found", scope["method"])
             return
-        accepts = b"gzip" in dict(scope["headers"]).get(b"accept-encoding", b"")
-        body = asset.gzipped if accepts else (asset.plain or gzip.decompress(asset.gzipped))
+        accepts = {e.split(b";")[0].strip() for e in dict(scope["headers"]).get(b"accept-encoding", b"").split(b",")}
+        encoding = b"br" if asset.brotli and b"br" in accepts else b"gzip" if b"gzip" in accepts else None
+        body = {b"br": asset.brotli, b"gzip": asset.gzipped}.get(encoding) or asset.plain or gzip.decompress(asset.gzipped)
         headers = [(b"content-type", asset.content_type.encode()), (b"vary", b"accept-encoding"),
                    (b"cache-control", f"public, max-age={YEAR}, immutable".encode())]
-        if accepts:
-            headers.append((b"content-encoding", b"gzip"))
+        if encoding:
+            headers.append((b"content-encoding", encoding))
         await _respond(send, 200, headers, body, scope["method"])
 
 

@@ -139,10 +139,11 @@ const MnistGeometry = (() => {
   function strokeWidth(im) {
     const level = F(0.5 * maxOf(im));
     const { h, w, d } = im;
-    const mask = (y, x) => (y >= 0 && y < h && x >= 0 && x < w && d[y * w + x] > level);
+    const mask = new Uint8Array((h + 2) * (w + 2));  // padded by one: beyond the edges counts as no ink
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) mask[(y + 1) * (w + 2) + x + 1] = d[y * w + x] > level ? 1 : 0;
     let outline = 0;
-    for (let y = -1; y < h; y++) for (let x = 0; x < w; x++) if (mask(y, x) !== mask(y + 1, x)) outline++;
-    for (let y = 0; y < h; y++) for (let x = -1; x < w; x++) if (mask(y, x) !== mask(y, x + 1)) outline++;
+    for (let y = 0; y <= h; y++) for (let x = 1; x <= w; x++) outline += mask[y * (w + 2) + x] !== mask[(y + 1) * (w + 2) + x];
+    for (let y = 1; y <= h; y++) for (let x = 0; x <= w; x++) outline += mask[y * (w + 2) + x] !== mask[y * (w + 2) + x + 1];
     return 2.0 * total(im) / Math.max(outline, 1);
   }
 
