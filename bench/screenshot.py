@@ -240,7 +240,7 @@ def leaderboard(browser, url: str, options) -> list[Path]:
     teacher.locator("#class-run-show").click()
     teacher.wait_for_selector("#class-run-confusion img", timeout=60_000)
     teacher.wait_for_timeout(1500)
-    teacher.locator("#class-board-panel").screenshot(path=out[0])
+    teacher.locator("#class-dashboard #class-board-panel").first.screenshot(path=out[0])
     for context, _ in phones:
         context.close()
     return out
@@ -268,7 +268,7 @@ def main() -> None:
 
         os.environ["MNIST_DEMO_STATE"] = tempfile.mkdtemp(prefix="mnist-demo-screenshot-state-")
 
-    with serve_subprocess() as app, sync_playwright() as p:
+    with serve_subprocess(timeout_s=600) as app, sync_playwright() as p:  # a loaded machine starts it slowly
         browser = launch_chromium(p)
         written = TABS[options.tab](browser, app.url, options)
         browser.close()

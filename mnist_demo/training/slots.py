@@ -133,19 +133,19 @@ class TrainingSlots:
             self._running.append(ticket)
         self._cond.notify_all()
 
-    def _remaining(self, ticket: Ticket, now: float) -> float:
-        """A running ticket's seconds to go: from its own progress once it has some, else its cost."""
+    def _remaining(self, ticket: Ticket, now: float, speed: float) -> float:
+        """A running ticket's seconds to go: from its own progress once it has some, else its cost at `speed`."""
         elapsed = now - (ticket.started if ticket.started is not None else now)
         if ticket.fraction >= MIN_REPORTED:
             return elapsed * (1 - ticket.fraction) / ticket.fraction
-        return max(ticket.cost * self.speed - elapsed, 0.0)
+        return max(ticket.cost * speed - elapsed, 0.0)
 
     def _forecast(self, now: float) -> tuple[dict[int, float], list[float]]:
         """Play the line forward: {id(waiting ticket): seconds until it starts}, and the seconds until
         each slot would be free once everything in line is done."""
-        free = sorted(self._remaining(t, now) for t in self._running)
-        free += [0.0] * (self.capacity - len(free))
         speed = self._speed_now(now)
+        free = sorted(self._remaining(t, now, speed) for t in self._running)
+        free += [0.0] * (self.capacity - len(free))
         starts = {}
         for ticket in self._waiting:
             free.sort()
@@ -158,7 +158,11 @@ class TrainingSlots:
         progress says they will take, over what they declared) once they have some, else the learned speed."""
         paces = [(now - t.started) / t.fraction / t.cost for t in self._running
                  if t.started is not None and t.fraction >= MIN_REPORTED]
-        return sum(paces) / len(paces) if paces else self.speed
+        if paces:
+            return sum(paces) / len(paces)
+        # Nothing to show yet (processes starting on a busy machine): at least as slow as they have been so far
+        slowest = max(((now - t.started) / t.cost for t in self._running if t.started is not None), default=0.0)
+        return max(self.speed, slowest)
 
     def position(self, ticket: Ticket) -> int:
         with self._cond:
