@@ -26,7 +26,8 @@ the server's CPU and the load average. Results: bench/results/classroom.{json,md
 same strokes and pacing) and at each stroke's end saves the drawing as the page does: the `class-teach-N`
 click of the drawing's label through the queue (`queue/join`, then `queue/data` until it completes), so a
 save is measured from the press to the stored answer. One teacher session opens the dashboard and calls the
-wall's timer tick every 3 s. Reported: p50/p95 of the live answer (stroke end -> final answer) and of the
+wall's timer tick every 3 s. The class joins first, then draws: the timed phase starts once every student and
+teacher has joined (`join_s` says how long that took). Reported: p50/p95 of the live answer (stroke end -> final answer) and of the
 save, the tick's p95, errors, and the drawings in the class afterwards (counted in its database).
 Results: bench/results/classroom_class.{json,md}. `--classes K` splits the students over K classes, one teacher
 each; `--servers N --postgres` serves them from N app servers sharing a throwaway PostgreSQL server (the
@@ -299,19 +300,44 @@ async def queued_event(host: str, port: int, conn: Connection, fn: int, data: li
         writer.close()
 
 
-async def class_student(host: str, port: int, config: dict, events: dict, code: str, pool: list[dict], until: float,
-                        results: list, rng: random.Random) -> None:
+class Lesson:
+    """A class joins first, then draws: once every student and teacher has loaded the page and joined (or failed
+    to), the `seconds` of drawing begin for all of them; `join_s` says how long the joining took."""
+
+    def __init__(self, people: int, seconds: float) -> None:
+        self.pending, self.seconds = people, seconds
+        self.started = time.perf_counter()
+        self.begun = asyncio.Event()
+        self.until = self.join_s = 0.0
+
+    def arrived(self) -> None:
+        self.pending -= 1
+        if self.pending == 0:
+            self.join_s = time.perf_counter() - self.started
+            self.until = time.perf_counter() + self.seconds
+            self.begun.set()
+
+    async def begin(self) -> None:
+        self.arrived()
+        await self.begun.wait()
+
+
+async def class_student(host: str, port: int, config: dict, events: dict, code: str, pool: list[dict],
+                        lesson: Lesson, results: list, rng: random.Random) -> None:
     conn = FreshConnection(host, port)
     session = secrets.token_hex(6)
     live_rest = default_inputs(config, events["live"])[1:]  # the student's state (server-side) and the language
+    arrived = False
     try:
         await page_load(conn, config, events, session)
         joined = await queued_event(host, port, conn, events["join"],  # a queued event, as the page sends it
                                     default_inputs(config, events["join"], **{"class-join": code}), session)
         if not joined:
             raise ConnectionError("the join was refused")
+        arrived = True
+        await lesson.begin()
         await asyncio.sleep(rng.uniform(0, PAUSE_SECONDS + STROKE_SECONDS))  # students don't start in step
-        while time.perf_counter() < until:
+        while time.perf_counter() < lesson.until:
             drawing = rng.choice(pool)
             frames = drawing["frames"]
 
@@ -337,14 +363,17 @@ async def class_student(host: str, port: int, config: dict, events: dict, code: 
                         "failure": repr(exc)})
     finally:
         conn.close()
+        if not arrived:
+            lesson.arrived()
 
 
-async def class_teacher(host: str, port: int, config: dict, events: dict, code: str, key: str, until: float,
+async def class_teacher(host: str, port: int, config: dict, events: dict, code: str, key: str, lesson: Lesson,
                         ticks: list) -> None:
     """The teacher's wall: the dashboard opened once, then the timer's tick every REFRESH_S (3 s)."""
     conn = FreshConnection(host, port)
     session = secrets.token_hex(6)
     values = {"class-dash-code": code, "class-dash-key": key, "class-model": "digitnet"}
+    arrived = False
     try:
         await page_load(conn, config, events, session)
         # Queued events, as the page sends them (direct POSTs of queued events are refused).
@@ -352,14 +381,20 @@ async def class_teacher(host: str, port: int, config: dict, events: dict, code: 
                                   session):
             ticks.append(float("nan"))
             return
-        while time.perf_counter() < until:
+        arrived = True
+        await lesson.begin()
+        while time.perf_counter() < lesson.until:
             await asyncio.sleep(3.0)
             started = time.perf_counter()
             ok = await queued_event(host, port, conn, events["tick"], default_inputs(config, events["tick"], **values),
                                     session)
             ticks.append(time.perf_counter() - started if ok else float("nan"))
+    except (ConnectionError, OSError, asyncio.IncompleteReadError, ValueError):
+        ticks.append(float("nan"))
     finally:
         conn.close()
+        if not arrived:
+            lesson.arrived()
 
 
 async def class_phase(host: str, servers: list, config: dict, events: dict, pool: list[dict], students: int,
@@ -369,21 +404,26 @@ async def class_phase(host: str, servers: list, config: dict, events: dict, pool
     results: list[dict] = []
     ticks: list[float] = []
     rng = random.Random(students)
-    until = time.perf_counter() + seconds
+    lesson = Lesson(students + len(classes), seconds)
     pids = [server.pid for server in servers]
-    cpu0, gen0, wall0 = sum(map(process_cpu_seconds, pids)), time.process_time(), time.perf_counter()
-    load0 = os.getloadavg()[0]
-    tasks = []
+    mark = {}
+
+    async def drawing_begins() -> None:  # the figures cover the drawing, not the joining before it
+        await lesson.begun.wait()
+        mark.update(cpu=sum(map(process_cpu_seconds, pids)), gen=time.process_time(), wall=time.perf_counter(),
+                    load=os.getloadavg()[0])
+
+    tasks = [asyncio.create_task(drawing_begins())]
     for number in range(students):
         code, _ = classes[number % len(classes)]
         port = servers[(number // len(classes)) % len(servers)].port
-        tasks.append(asyncio.create_task(class_student(host, port, config, events, code, pool, until, results,
+        tasks.append(asyncio.create_task(class_student(host, port, config, events, code, pool, lesson, results,
                                                        random.Random(rng.random()))))
     for number, (code, key) in enumerate(classes):
         port = servers[(number + 1) % len(servers)].port
-        tasks.append(asyncio.create_task(class_teacher(host, port, config, events, code, key, until, ticks)))
+        tasks.append(asyncio.create_task(class_teacher(host, port, config, events, code, key, lesson, ticks)))
     await asyncio.gather(*tasks)
-    wall = time.perf_counter() - wall0
+    wall = time.perf_counter() - mark["wall"]
     live = [1000 * r["live"] for r in results if r["live"] == r["live"]]
     save = [1000 * r["save"] for r in results if r["save"] == r["save"]]
     tick = [1000 * x for x in ticks if x == x]
@@ -396,10 +436,10 @@ async def class_phase(host: str, servers: list, config: dict, events: dict, pool
         "errors": sum(r["errors"] for r in results) + (len(ticks) - len(tick)),
         "failures": sorted({r["failure"] for r in results if "failure" in r})[:5],
         "correct": round(sum(r["correct"] for r in results) / max(len(results), 1), 4),
-        "server_cpu_cores": round((sum(map(process_cpu_seconds, pids)) - cpu0) / wall, 2),
-        "generator_cpu_cores": round((time.process_time() - gen0) / wall, 3),
-        "load_average_1min": round(max(load0, os.getloadavg()[0]), 2),
-        "wall_s": round(wall, 1),
+        "server_cpu_cores": round((sum(map(process_cpu_seconds, pids)) - mark["cpu"]) / wall, 2),
+        "generator_cpu_cores": round((time.process_time() - mark["gen"]) / wall, 3),
+        "load_average_1min": round(max(mark["load"], os.getloadavg()[0]), 2),
+        "wall_s": round(wall, 1), "join_s": round(lesson.join_s, 1),
     }
 
 
@@ -422,8 +462,12 @@ def class_mode(args, pool: list[dict]) -> int:
         stack.callback(db.close)
         classes = [db.create_class(f"bench {n + 1}", "digitnet") for n in range(args.classes)]
         classes = [(info.code, key) for info, key in classes]
-        servers = [stack.enter_context(serve_subprocess(cwd=args.app_dir, env=environment))
-                   for _ in range(args.servers)]
+        servers = []
+        for _ in range(args.servers):
+            servers.append(stack.enter_context(serve_subprocess(cwd=args.app_dir, env=environment)))
+            # Gradio's launch checks its own address (HEAD /, 3 s) after it starts answering: let that pass before
+            # the next server's start takes the cores, else it gives up and exits.
+            time.sleep(8 if args.servers > 1 else 0)
         config = json.loads(urllib.request.urlopen(servers[0].url + "config").read())
         events = find_class_events(config)
         for students in args.students:
@@ -438,12 +482,12 @@ def class_mode(args, pool: list[dict]) -> int:
             time.sleep(3)
     header = ["students", "servers", "database", "classes", "strokes", "live_p50_ms", "live_p95_ms", "save_p50_ms",
               "save_p95_ms", "saves", "errors", "tick_p95_ms", "saved_once", "drawings_in_class", "server_cpu_cores",
-              "generator_cpu_cores", "load_average_1min"]
+              "generator_cpu_cores", "load_average_1min", "join_s"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join("" if row.get(h) is None else str(row[h]) for h in header) + " |" for row in rows]
     note = (f"N students joined {args.classes} class(es) on {args.servers} app server(s) "
-            f"({'one PostgreSQL database' if args.postgres else 'SQLite'}) and drew real UNIPEN digits for "
-            f"{args.seconds:.0f} s: {STROKE_SECONDS} s strokes through the class canvas's live event (updates at most "
+            f"({'one PostgreSQL database' if args.postgres else 'SQLite'}), all at once (page load, then the join; "
+            f"join_s: until the last had joined), and then drew real UNIPEN digits for {args.seconds:.0f} s: {STROKE_SECONDS} s strokes through the class canvas's live event (updates at most "
             f"every {SEND_EVERY * 1000:.0f} ms, one in flight), then the drawing saved with its label's \"It's a N\" "
             f"button through the queue, then a {PAUSE_SECONDS} s pause; each class's teacher's wall ticking every 3 s "
             "on another server than its first students'. live: stroke end to the final answer; save: the press to the "
