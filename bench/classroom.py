@@ -449,7 +449,7 @@ def class_mode(args, pool: list[dict]) -> int:
     import urllib.request
 
     from mnist_demo.classroom.store import ClassStore
-    from tests.harness import new_database, postgres_server
+    from tests.harness import new_database, postgres_server, serve_subprocesses
 
     state = Path(tempfile.mkdtemp(prefix="mnist-demo-bench-state-"))
     # The served apps' state folder, and one secret for all of them (a student's place is signed with it)
@@ -462,12 +462,7 @@ def class_mode(args, pool: list[dict]) -> int:
         stack.callback(db.close)
         classes = [db.create_class(f"bench {n + 1}", "digitnet") for n in range(args.classes)]
         classes = [(info.code, key) for info, key in classes]
-        servers = []
-        for _ in range(args.servers):
-            servers.append(stack.enter_context(serve_subprocess(cwd=args.app_dir, env=environment)))
-            # Gradio's launch checks its own address (HEAD /, 3 s) after it starts answering: let that pass before
-            # the next server's start takes the cores, else it gives up and exits.
-            time.sleep(8 if args.servers > 1 else 0)
+        servers = stack.enter_context(serve_subprocesses(args.servers, cwd=args.app_dir, env=environment))
         config = json.loads(urllib.request.urlopen(servers[0].url + "config").read())
         events = find_class_events(config)
         for students in args.students:

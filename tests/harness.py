@@ -152,6 +152,23 @@ def serve_subprocess(port: int | None = None, timeout_s: float = 120, cwd: Path 
     return app
 
 
+SETTLE_S = 8.0  # after a server answers, Gradio's launch still checks its own address (HEAD /, 3 s timeout)
+
+
+@contextlib.contextmanager
+def serve_subprocesses(count: int, **options):
+    """`count` app servers (serve_subprocess, the same `options`), started one after another: each gets
+    SETTLE_S to pass Gradio's own start-up check before the next one's start takes the cores (on a busy machine
+    that check times out and the server exits). Yields the list; all are stopped on leaving."""
+    with contextlib.ExitStack() as stack:
+        servers = []
+        for number in range(count):
+            if number:
+                time.sleep(SETTLE_S)
+            servers.append(stack.enter_context(serve_subprocess(**options)))
+        yield servers
+
+
 # --- a throwaway PostgreSQL server ---------------------------------------------------------------
 # The class store's second engine is tested and measured on a real server: Debian's PostgreSQL, a cluster in a
 # temporary folder, listening on 127.0.0.1 only, stopped and removed afterwards. As root (CI here) the server

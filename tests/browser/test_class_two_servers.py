@@ -18,7 +18,7 @@ import pytest
 from mnist_demo.catalog import DEFAULT_MODEL, shipped
 from mnist_demo.classroom import tuning
 from mnist_demo.classroom.store import ClassStore
-from tests.harness import DIGITS, ROOT, draw_strokes, free_port, serve_subprocess
+from tests.harness import DIGITS, ROOT, draw_strokes, free_port, serve_subprocesses
 
 CANVAS = "#class-canvas canvas.ink"
 
@@ -68,7 +68,7 @@ def open_class(browser, url: str):
 def test_two_servers_one_postgres_a_student_on_one_the_teacher_on_the_other(browser, postgres_url, tmp_path):
     environment = {"MNIST_DEMO_DATABASE_URL": postgres_url, "MNIST_DEMO_STATE": str(tmp_path / "state"),
                    "MNIST_DEMO_SECRET": "one deployment"}
-    with serve_subprocess(env=environment) as first, serve_subprocess(env=environment) as second:
+    with serve_subprocesses(2, env=environment) as (first, second):
         teacher_context, teacher, _, code = open_class(browser, first.url)
         assert "PostgreSQL " + postgres_url.rsplit("/", 1)[1] in teacher.locator("#class-privacy").inner_text()
 
@@ -104,7 +104,7 @@ def test_two_servers_behind_docs_nginx_conf_keep_each_browser_on_one_server(brow
     environment = {"MNIST_DEMO_DATABASE_URL": postgres_url, "MNIST_DEMO_STATE": str(tmp_path / "state"),
                    "MNIST_DEMO_SECRET": "one deployment",
                    "MNIST_DEMO_TRUSTED_PROXIES": "1"}
-    with serve_subprocess(env=environment) as first, serve_subprocess(env=environment) as second:
+    with serve_subprocesses(2, env=environment) as (first, second):
         port, log = free_port(), tmp_path / "access.log"
         site = ((ROOT / "docs" / "nginx.conf").read_text().replace("127.0.0.1:7501", f"127.0.0.1:{first.port}")
                 .replace("127.0.0.1:7502", f"127.0.0.1:{second.port}").replace("listen 8080", f"listen 127.0.0.1:{port}")
