@@ -9,6 +9,11 @@ unseen-digit accuracy, the MNIST change, seconds per teaching (wall, and CPU tim
 
     python -m bench.teach                      # every such writer, the default model, 2 threads
     python -m bench.teach --writers 4          # the first 4 (a quick look)
+    python -m bench.teach --panel 3            # the Draw tab's own before/after for the 3 writers (of 60+ digits)
+                                               # the model reads worst: bench/results/teach_panel.md
+
+--panel gives each chosen writer's digits to the teach panel's split (`training.teach_measure`: the digits kept
+apart grow with the collection) and writes the table the panel shows, with the writer's other figures beside it.
 """
 
 from __future__ import annotations
@@ -49,11 +54,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--writers", type=int, help="only the first N writers")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out-dir", default=None, help="where teach.json/.md go (default bench/results)")
+    p.add_argument("--panel", type=int, metavar="N", help="the teach panel's before/after for N writers instead")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     model, _ = weights.load(args.weights)
     entry = Entry(args.weights, model, {})
     mnist_before = T.mnist_accuracy(entry.model)
+    if args.panel:
+        return panel(entry, mnist_before, args)
     chosen = writers()
     names = list(chosen)[: args.writers]
     rows = []
@@ -123,6 +131,45 @@ def main(argv: list[str] | None = None) -> int:
     ]
     kwargs = {"out_dir": args.out_dir} if args.out_dir else {}
     path = write_results("teach", {"summary": summary, "writers": rows}, "\n".join(md), **kwargs)
+    print(f"wrote {path}")
+    return 0
+
+
+def panel(entry: Entry, mnist_before: float, args) -> int:
+    """The teach panel's own before/after (its split, its table) for the writers of 60+ digits it reads worst."""
+    from mnist_demo.training import teach_measure as measure
+    from mnist_demo.ui.teach_panel import result_table
+
+    by = defaultdict(list)
+    for digit in hw.load_unipen():
+        by[digit.session].append(digit)
+    candidates = []
+    for name, digits in sorted(by.items()):
+        if len(digits) >= measure.MIN_COLLECTION:
+            images, labels = hw.canvas_images(digits)
+            split = Split(torch.from_numpy(images), torch.from_numpy(labels))
+            candidates.append((measure.right_answers(entry.model, split).share, name, split))
+    candidates.sort(key=lambda c: c[0])
+    md = [f"# The teach panel's before/after ({Path(args.weights).stem})", "",
+          f"The {args.panel} UNIPEN writers (unipen-dev, one writing session each, at least {measure.MIN_COLLECTION} "
+          "digits, drawn through the canvas road) the model reads worst give all their digits to My digits; the "
+          "panel's split keeps some apart and the rest teach (`python -m bench.teach --panel "
+          f"{args.panel}`). Below, each writer's table as the panel shows it.", ""]
+    rows = []
+    for share, name, split in candidates[: args.panel]:
+        taught, held = measure.measure_split(split.labels.numpy())
+        wall = time.perf_counter()
+        result = T.run_teach(entry.model, T.subset(split, taught), held_out=T.subset(split, held),
+                             mnist_before=mnist_before)
+        wall = time.perf_counter() - wall
+        everything = measure.Figure.of(share, len(split))
+        rows.append({"writer": name, "digits": len(split), "kept_apart": len(held), "before_all": round(share, 4),
+                     **result.summary(), "seconds": round(wall, 1)})
+        print(rows[-1], flush=True)
+        md += [f"## {name}: {len(split)} digits", "", result_table(result, everything, "en"), "",
+               f"({wall:.0f} s of teaching here.)", ""]
+    kwargs = {"out_dir": args.out_dir} if args.out_dir else {}
+    path = write_results("teach_panel", {"writers": rows}, "\n".join(md), **kwargs)
     print(f"wrote {path}")
     return 0
 

@@ -69,7 +69,7 @@ def test_a_class_link_opened_in_a_chinese_browser_joins_in_chinese(class_db, cla
                                  "headers": {"accept-language": "zh-CN,zh;q=0.9,en;q=0.8"}})
     out = class_ui.on_join_link("en", None, r)  # the selector may still say "en" while the page loads
     assert "课堂" in out[4] and "你已经提交了" in out[5]
-    privacy, *teach, choices, header, count = class_ui.on_language("zh", out[3])
+    privacy, *teach, choices, header, count, answer = class_ui.on_language("zh", out[3])
     assert "你已经提交了" in count and "这是 8" == teach[8]["value"]
 
 

@@ -18,6 +18,7 @@ from mnist_demo.inspection import KERNELS
 from mnist_demo.models import MODELS
 from mnist_demo.training.recipes import RECIPES
 from mnist_demo.ui import i18n
+from mnist_demo.ui.class_runs import COLUMNS
 from mnist_demo.ui.i18n import LANGUAGES, STRINGS, Localizer, t
 
 PACKAGE = Path(__file__).resolve().parent.parent / "mnist_demo"
@@ -29,6 +30,7 @@ DYNAMIC = {
     "train.augment_": AUGMENTATIONS,  # train_tab.augment_choices
     "viz.kernel.": tuple(KERNELS),  # visualize_tab.kernel_choices
     "train.recipe_name.": tuple(RECIPES),  # train_tab.preset_choices
+    "class.board.col.": tuple(c for c in COLUMNS if c != "#"),  # class_runs.headers
     "viz.col.": ("layer", "type", "detail", "output", "params", "rf", "jump", "formula"),  # visualize_tab.architecture
     "viz.looks.": ("predicted", "chosen"),  # visualize_tab.look_figures
     "viz.detail.": ("input", "conv", "pool", "fc", "normalize", "dropout"),  # visualize_tab.detail_text

@@ -21,8 +21,12 @@ from .i18n import t
 
 UPDATE_S = 0.5
 CHOICE_LABELS = {"medium": {"lr": "class.own.opt.lr_medium"}}  # an option whose words differ by choice
-COLUMNS = ("#", "nickname", "size", "lr", "epochs", "augment", "images", "test %", "class %", "parameters",
-           "seconds")
+COLUMNS = ("#", "nickname", "size", "lr", "epochs", "augment", "images", "test", "class", "parameters",
+           "seconds")  # the leaderboard's columns; their headers in the page's language are class.board.col.<name>
+
+
+def headers(lang: str) -> list[str]:
+    return ["#" if c == "#" else t(f"class.board.col.{c}", lang) for c in COLUMNS]
 
 
 def option_key(choice: str, option: str) -> str | None:
@@ -55,7 +59,7 @@ def board_layout(L) -> dict:
     """The leaderboard on the teacher's dashboard."""
     with gr.Group(elem_id="class-board-panel"):
         L(gr.Markdown, value="class.board.title")
-        board = L(gr.Dataframe, value=pd.DataFrame(columns=list(COLUMNS)), label="class.board.table",
+        board = L(gr.Dataframe, value=pd.DataFrame(columns=headers("en")), label="class.board.table",
                   interactive=False, wrap=False, elem_id="class-leaderboard")
         with gr.Row(equal_height=False, elem_classes=["class-controls"]):
             run_id = L(gr.Number, label="class.board.run", precision=0, value=None, elem_id="class-run-id")
@@ -75,12 +79,12 @@ def _pct(value: float | None, lang: str) -> str:
     return t("class.own.none", lang) if value is None else f"{value:.2%}"
 
 
-def board_frame(runs) -> pd.DataFrame:
+def board_frame(runs, lang: str = "en") -> pd.DataFrame:
     """One row per run: who, the choices, what it measured (numbers, so the columns sort as numbers)."""
     rows = [[r.id, r.nickname or "—", *(r.choices.get(c, "") for c in presets.CHOICES),
              round(100 * r.test_accuracy, 2), None if r.class_accuracy is None else round(100 * r.class_accuracy, 1),
              r.parameters, round(r.seconds, 1)] for r in runs]
-    return pd.DataFrame(rows, columns=list(COLUMNS))
+    return pd.DataFrame(rows, columns=headers(lang))
 
 
 class RunsTab:
@@ -135,7 +139,7 @@ class RunsTab:
 
     def on_board(self, code: str, key: str, lang: str, request: gr.Request):
         try:
-            return board_frame(self.room.leaderboard(code, key, client_address(request)))
+            return board_frame(self.room.leaderboard(code, key, client_address(request)), lang)
         except Refused:
             return gr.skip()
 

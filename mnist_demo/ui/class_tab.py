@@ -358,10 +358,10 @@ class ClassTab:
 
     def on_language(self, lang: str, student: Student | None) -> tuple:
         """The texts built with placeholders: the privacy note and the ten buttons; the students' model choice; a
-        joined student's header and count."""
+        joined student's header and count; the answer line (its first words, until the next drawing)."""
         joined = (self.student_view(student, None, lang)[3:5] if isinstance(student, Student) else (gr.skip(), gr.skip()))
         return (self.privacy_text(lang), *[gr.update(value=t("class.teach", lang, digit=d)) for d in range(10)],
-                gr.update(choices=student_model_choices(lang)), *joined)
+                gr.update(choices=student_model_choices(lang)), *joined, t("class.msg.draw_first", lang))
 
 
 def build(ctx) -> None:
@@ -428,8 +428,8 @@ def build(ctx) -> None:
     p.renew.click(tab.on_renew, [*keyed, p.model, session, lang], shown, **PRIVATE)
     p.delete.click(tab.on_delete, [*keyed, p.confirm, lang], [p.dash, p.timer, p.confirm, p.dash_key], **PRIVATE)
     p.close.click(tab.on_close_dashboard, None, [p.dash, p.timer, p.seen], **PRIVATE)
-    lang.change(tab.on_language, [lang, p.student], [p.privacy, *p.teach, p.student_model, p.joined, p.count],
-                **PRIVATE)
+    lang.change(tab.on_language, [lang, p.student], [p.privacy, *p.teach, p.student_model, p.joined, p.count,
+                                                     p.answer], **PRIVATE)
     for trigger in (ctx.models_changed.change, lang.change):  # this session's models, or the labels' language
         trigger(lambda s, k, language: gr.update(choices=model_choices(s, "mnist", language), value=k),
                 [session, p.model, lang], p.model, **PRIVATE)

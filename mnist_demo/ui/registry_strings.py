@@ -33,10 +33,10 @@ RECIPE_DESCRIPTIONS_ZH = {
     "s4": "S4 原文方案：SGD，学习率 0.001，动量 0.9，批大小 64，10 轮。",
     "s5": "S5（MNIST）原文方案：SGD，学习率 0.001，动量 0.9，批大小 64，10 轮。",
     "s5-fashion": "S5（Fashion-MNIST）原文方案：SGD，学习率 0.9，批大小 256，10 轮。",
-    "classic": "pytorch/examples mnist：Adadelta，学习率 1.0，StepLR gamma 0.7，批大小 64，14 轮。",
+    "classic": "pytorch/examples mnist：Adadelta，学习率 1.0，每轮学习率 ×0.7，批大小 64，14 轮。",
     "fast": "快速：AdamW，学习率 0.02，单周期学习率调度，标签平滑 0.1，批大小 256，1 轮。",
     "default": "默认：AdamW 单周期调度，类似手写的数据增强，标签平滑，30 轮。",
-    "handwriting": "手写微调：AdamW，学习率 0.0003，单周期调度，类似手写的数据增强，标签平滑，在 MNIST 上训练 2 轮（另加 --handwriting）。",
+    "handwriting": "手写微调：AdamW，学习率 0.0003，单周期调度，类似手写的数据增强，标签平滑，在 MNIST 上训练 2 轮（另加渲染的手写数据）。",
     "fashion": "服饰：AdamW 单周期调度，翻转和平移，标签平滑，40 轮。",
 }
 
