@@ -67,6 +67,7 @@ def test_a_lesson_teacher_and_three_phones(browser, app_url, class_store):
             assert inside_viewport(page, selector), selector  # one screen, no scrolling
         if nickname:
             field(page, "class-nickname").fill(nickname)
+            page.evaluate("() => window.scrollTo(0, 0)")  # the field scrolled the page: the canvas back in view
         if not phones:  # the first phone answers on the device, with the class's model, once its runtime is ready
             page.wait_for_function(DEVICE_READY_JS, arg="class-canvas", timeout=60_000)
             live = []
