@@ -108,9 +108,12 @@ def adopt(model: nn.Module, data: bytes) -> DeviceFile:
 
 def _keep(model: nn.Module, data: bytes) -> DeviceFile:
     """Hold `data` as the model's file (under _LOCK)."""
-    found = DeviceFile(hashlib.sha256(data).hexdigest()[:20], data, gzip.compress(data, 6, mtime=0))
+    digest = hashlib.sha256(data).hexdigest()[:20]
+    # Two live models with the same weights (the shipped ones loaded by two apps) share one file: a second,
+    # equal file put under the digest would take it away from the first model when the second one dies.
+    found = _FILES.get(digest) or DeviceFile(digest, data, gzip.compress(data, 6, mtime=0))
     _BY_MODEL[model] = found  # the file lives as long as the model (a deep copy gets none)
-    _FILES[found.digest] = found
+    _FILES[digest] = found
     return found
 
 

@@ -60,6 +60,16 @@ def test_a_file_lives_as_long_as_its_model_and_a_copy_gets_its_own():
     assert device_models.find(digest) is None  # the store holds nothing its models do not
 
 
+def test_two_models_with_the_same_weights_share_one_file_that_outlives_either():
+    model = build_model("s5-lenet", seed=2).eval()
+    twin = copy.deepcopy(model)  # the same weights loaded twice (two apps in one process, a reload)
+    file = device_models.device_file(model)
+    assert device_models.device_file(twin) is file
+    del twin
+    gc.collect()
+    assert device_models.find(file.digest) is file  # the first model still serves its file
+
+
 def serve(path: str, accept: str = "gzip, br", method: str = "GET") -> tuple[int, dict, bytes]:
     """One request through the DeviceFiles middleware (anything else reaches a stand-in app: 418)."""
     sent = []
