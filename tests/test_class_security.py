@@ -159,7 +159,7 @@ def test_every_refusal_of_the_service_has_a_message():
     import re
 
     from mnist_demo.classroom import service
-    from mnist_demo.ui.class_tab import MESSAGES
+    from mnist_demo.ui.class_refusals import MESSAGES
 
     raised = set(re.findall(r'Refused\("(\w+)"', inspect.getsource(service)))
     limits = {"class_full", "student_full", "too_many_students", "too_many_classes", "not_drawn",

@@ -1,6 +1,6 @@
 """The Class tab's page: its components (the start panel, a student's phone view, the teacher's dashboard),
 its CSS, and the HTML and tables it renders (the wall, the QR code, the dashboard's lines, the training's
-comparison). The handlers and their wiring are `class_tab`.
+comparison). The handlers and their wiring are `class_tab`; the projector view is `class_projector`.
 """
 
 from __future__ import annotations
@@ -149,25 +149,6 @@ def dashboard_view(board: Dashboard, lang: str) -> tuple:
             gr.update(choices=board.nicknames))
 
 
-def projector_code(info: ClassInfo, lang: str) -> str:
-    return (f'<div class="pj-label">{html.escape(t("class.projector_code", lang))}</div>'
-            f'<div class="pj-code">{security.pretty_code(info.code)}</div>'
-            f'<div class="pj-title">{html.escape(info.title)}</div>')
-
-
-def projector_qr(link: str, lang: str) -> str:
-    return f'{qr_svg(link)}<div class="pj-label">{html.escape(t("class.projector_join", lang))}</div>'
-
-
-def projector_view(board: Dashboard, lang: str) -> tuple:
-    """(stats, wall) of the projector view: what the room may see, nothing else."""
-    result = board.confusion
-    stats = (t("class.projector_none", lang) if result.accuracy is None else
-             t("class.projector_stats", lang, accuracy=f"{result.accuracy:.0%}", count=board.drawings,
-               students=board.students))
-    return stats, wall_html(board.newest, lang, big=True)
-
-
 def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value:.1%}"
 
@@ -314,26 +295,12 @@ def layout(ctx, privacy: str) -> SimpleNamespace:
             delete = L(gr.Button, value="class.delete", variant="stop", elem_id="class-delete")
             close = L(gr.Button, value="class.close_dashboard", elem_id="class-close")
 
-    # The projector view: the class code, the QR code, the live wall and the class's figures, in the page's
-    # language; nothing that changes anything, and never the key (its handlers send none of it).
-    with gr.Column(visible=False, elem_id="class-projector") as projector_view_:
-        with gr.Row(equal_height=False):
-            with gr.Column(elem_id="class-projector-side"):
-                projector_code_ = gr.HTML(elem_id="class-projector-code")
-                projector_qr_ = gr.HTML(elem_id="class-projector-qr")
-                projector_stats = gr.Markdown(elem_id="class-projector-stats")
-                projector_back = L(gr.Button, value="class.projector_back", size="sm", elem_id="class-projector-back")
-            with gr.Column(elem_id="class-projector-main"):
-                projector_wall = gr.HTML(css_template=WALL_CSS, elem_id="class-projector-wall")
     timer = gr.Timer(REFRESH_S, active=False)
     return SimpleNamespace(timer=timer, seen=gr.State(None), privacy=privacy, start=start, join_code=join_code,
                            join=join, title=title, create=create, created=created, code_md=code_md, link=link,
                            teacher_key=teacher_key, qr=qr, dash_code=dash_code, dash_key=dash_key,
                            choose=choose, key_step=key_step, card=card, card_file=card_file, show_screen=show_screen,
-                           projector=projector, projector_view=projector_view_, projector_code=projector_code_,
-                           projector_qr=projector_qr_, projector_stats=projector_stats, projector_back=projector_back,
-                           projector_wall=projector_wall, projecting=gr.State(False),
-                           open_dash=open_dash, student=student, token=token, student_view=student_view, joined=joined,
+                           projector=projector, open_dash=open_dash, student=student, token=token, student_view=student_view, joined=joined,
                            canvas=canvas, answer=answer, note=note, teach=teach, count=count, undo=undo, clear=clear,
                            student_model=student_model, nickname=nickname, mine=mine, leave=leave, dash=dash,
                            header=header, model=model, accuracy=accuracy, wall=wall, confusion=confusion, cell=cell,

@@ -16,7 +16,8 @@ from ..addresses import client_address
 from ..classroom import presets
 from ..classroom.service import Classroom, Refused, Student
 from ..pictures import confusion_image
-from .common import follow
+from .class_refusals import error, message
+from .common import PRIVATE, follow
 from .i18n import t
 
 UPDATE_S = 0.5
@@ -90,9 +91,8 @@ def board_frame(runs, lang: str = "en") -> pd.DataFrame:
 class RunsTab:
     """The handlers over the app's classroom."""
 
-    def __init__(self, room: Classroom, message) -> None:
+    def __init__(self, room: Classroom) -> None:
         self.room = room
-        self.message = message  # class_tab.message: a refusal in the page's language
 
     def on_open(self, student: Student | None):
         return gr.update(visible=isinstance(student, Student))
@@ -102,7 +102,7 @@ class RunsTab:
         try:
             run = self.room.start_run(student, dict(zip(presets.CHOICES, choices, strict=True)), nickname or "")
         except Refused as exc:
-            yield self.message(exc, lang)
+            yield message(exc, lang)
             return
         finished = False
         try:
@@ -148,7 +148,7 @@ class RunsTab:
         try:
             run = self.room.run_detail(code, key, client_address(request), run_id)
         except Refused as exc:
-            raise gr.Error(self.message(exc, lang), print_exception=False) from None
+            raise error(exc, lang) from None
         if run is None:
             return t("class.msg.no_run", lang), gr.update(visible=False), gr.update(visible=False)
         text = t("class.board.detail", lang, entry=run.id, nickname=run.nickname or "—",
@@ -162,11 +162,23 @@ class RunsTab:
         try:
             found = self.room.adopt_run(code, key, client_address(request), run_id)
         except Refused as exc:
-            raise gr.Error(self.message(exc, lang), print_exception=False) from None
+            raise error(exc, lang) from None
         return t("class.board.adopted", lang, entry=found.entry.card["taught"]["leaderboard_entry"])
 
     def on_language(self, lang: str) -> list:
         return [gr.update(choices=choice_options(choice, lang)) for choice in presets.CHOICES]
+
+
+def wire(runs: RunsTab, p, keyed: list, lang) -> None:
+    """The phone's own network and the dashboard's leaderboard (`keyed`: the dashboard's code and key)."""
+    p.own_open.click(runs.on_open, p.student, p.own_panel, **PRIVATE)
+    p.own_start.click(runs.on_start, [p.student, p.nickname, lang, *p.own_radios.values()], p.own_status, **PRIVATE)
+    p.timer.tick(runs.on_board, [*keyed, lang], p.board, show_progress="hidden", **PRIVATE)
+    for trigger in (p.open_dash.click, p.dash_key.submit):
+        trigger(runs.on_board, [*keyed, lang], p.board, **PRIVATE)
+    p.run_show.click(runs.on_show, [*keyed, p.run_id, lang], [p.run_detail, p.run_confusion, p.run_curve], **PRIVATE)
+    p.run_adopt.click(runs.on_adopt, [*keyed, p.run_id, lang], p.run_detail, **PRIVATE)
+    lang.change(runs.on_language, lang, list(p.own_radios.values()), **PRIVATE)
 
 
 async def _sleep() -> None:

@@ -10,18 +10,17 @@ flag, and a student's place (`service.Student`) lives in server-side `gr.State`.
 
 from __future__ import annotations
 
-import functools
 import html
-import inspect
+from types import SimpleNamespace
 
 import gradio as gr
 import numpy as np
 
-from ..addresses import client_address, join_link
+from ..addresses import client_address
 from ..classroom import security, store
 from ..classroom.service import Classroom, Refused, Student
 from ..reading import predict
-from . import device
+from . import class_projector, class_runs, class_teacher_key, device
 from .class_page import (
     CANVAS_ID,
     CLEAR_JS,
@@ -30,62 +29,25 @@ from .class_page import (
     TO_TOP_JS,
     UNDO_JS,
     dashboard_view,
-    expires_text,
     layout,
     picture,
-    projector_code,
-    projector_qr,
-    projector_view,
-    qr_svg,
     student_model_choices,
     train_table,
 )
-from .class_runs import RunsTab
+from .class_projector import ProjectorHandlers
+from .class_refusals import error, message, shows_refusals
+from .class_teacher_key import TeacherKeyHandlers
 from .common import LIVE, PRIVATE, follow
 from .draw_tab import status_text
 from .i18n import language_from_header, t
-from .session import Session, model_choices
+from .session import Session, model_choices, trained_of
 
 TRAIN_UPDATE_S = 0.5  # the training's progress line
-MESSAGES = {  # the service's refusal reasons -> message keys
-    "slow_down": "class.msg.slow_down", "refused": "class.msg.refused", "no_class": "class.msg.no_class",
-    "not_joined": "class.msg.not_joined", "draw_first": "class.msg.draw_first", "gone": "class.msg.gone",
-    "class_full": "class.msg.class_full", "student_full": "class.msg.student_full",
-    "too_many_students": "class.msg.too_many_students", "too_many_classes": "class.msg.too_many_classes",
-    "no_model": "draw.msg.no_model", "bad_drawing": "draw.msg.bad_drawing", "unconfirmed": "class.delete_tick",
-    "train_few": "class.train_few", "train_busy": "class.train_busy", "busy": "class.msg.busy",
-    "joining_closed": "class.msg.joining_closed", "not_drawn": "class.msg.not_drawn",
-    "server_full": "class.msg.server_full", "no_session": "common.reload",
-    "bad_choice": "class.msg.bad_choice", "no_run": "class.msg.no_run",
-}
 
 
-def message(refusal: Refused, lang: str) -> str:
-    key = MESSAGES[refusal.reason]
-    return t(key, lang, **refusal.values)
-
-
-def shows_refusals(handler):
-    """A handler whose `Refused` becomes the page's error toast, in the caller's language (its `lang` input)."""
-    signature = inspect.signature(handler)
-
-    @functools.wraps(handler)
-    def wrapper(*args, **kwargs):
-        try:
-            return handler(*args, **kwargs)
-        except Refused as exc:
-            lang = signature.bind(*args, **kwargs).arguments.get("lang")
-            raise gr.Error(message(exc, lang), title=t("common.error", lang), print_exception=False) from None
-
-    return wrapper
-
-
-def _trained(session: Session | None):
-    return session.trained if isinstance(session, Session) else None
-
-
-class ClassTab:
-    """The tab's handlers over the app's `Classroom`."""
+class ClassTab(TeacherKeyHandlers, ProjectorHandlers):
+    """The tab's handlers over the app's `Classroom`: opening a class (`class_teacher_key`), the students', the
+    dashboard's, its projector view's (`class_projector`)."""
 
     def __init__(self, room: Classroom) -> None:
         self.room = room
@@ -93,37 +55,7 @@ class ClassTab:
     def privacy_text(self, lang: str) -> str:
         return t("class.privacy", lang, path=html.escape(self.room.store.where()), days=store.CLASS_DAYS)
 
-    # -- teacher: open a class; students: join, draw, give ---------------------------------------
-
-    @shows_refusals
-    def on_create(self, title: str, lang: str, request: gr.Request) -> tuple:
-        """(choose row, key step, teacher key, class screen, code, link, QR, dashboard code, dashboard key): the key
-        first, in a private step; the class's screen (code, link, QR, no key) stays hidden until the teacher
-        has kept the key and asks for it (`on_show_screen`)."""
-        info, key = self.room.create(title, client_address(request))
-        link = join_link(info.code, request)
-        gr.Info(t("class.msg.created", lang), title=t("common.info", lang))
-        code_md = t("class.code_md", lang, code=security.pretty_code(info.code), title=html.escape(info.title))
-        return (gr.update(visible=False), gr.update(visible=True), key, gr.update(visible=False), code_md, link,
-                qr_svg(link), security.pretty_code(info.code), key)
-
-    @shows_refusals
-    def on_card(self, code: str, key: str, session: Session, lang: str, request: gr.Request):
-        """The teacher card: a small text file with the class code, the key and the join link (checked like every
-        dashboard call), in this session's private folder."""
-        info = self.room.teacher(code, key, client_address(request))
-        if not isinstance(session, Session):
-            raise gr.Error(t("common.reload", lang), title=t("common.error", lang), print_exception=False)
-        text = t("class.card_text", lang, title=info.title or security.pretty_code(info.code),
-                 code=security.pretty_code(info.code), teacher_key=key, link=join_link(info.code, request),
-                 expires=expires_text(info))
-        path = session.workdir() / f"teacher-card-{security.pretty_code(info.code)}.txt"
-        path.write_text(text, encoding="utf-8")
-        return gr.update(value=str(path), visible=True)
-
-    def on_show_screen(self) -> tuple:
-        """(key step, teacher key, card file, class screen): the key leaves the page before the room sees it."""
-        return gr.update(visible=False), "", gr.update(value=None, visible=False), gr.update(visible=True)
+    # -- students: join, draw, give --------------------------------------------------------------
 
     def student_view(self, student: Student, token: str, lang: str) -> tuple:
         """(start panel, student panel, student state, header, count line, my drawings, the browser's token, device
@@ -218,20 +150,8 @@ class ClassTab:
     @shows_refusals
     def on_open(self, code: str, key: str, model: str, session: Session, lang: str, request: gr.Request) -> tuple:
         """(dashboard panel, timer, *dashboard)."""
-        board = self.room.dashboard(code, key, client_address(request), model, _trained(session))
+        board = self.room.dashboard(code, key, client_address(request), model, trained_of(session))
         return gr.update(visible=True), gr.Timer(active=True), *dashboard_view(board, lang), board.joining_open
-
-    @shows_refusals
-    def on_project(self, code: str, key: str, model: str, session: Session, lang: str, request: gr.Request) -> tuple:
-        """(dashboard, projector view, projecting, code, QR, stats, wall): the room's view of the class, over
-        the whole window; what it shows is rendered here, so nothing of the dashboard (or the key) is in it."""
-        board = self.room.dashboard(code, key, client_address(request), model, _trained(session))
-        return (gr.update(visible=False), gr.update(visible=True), True, projector_code(board.info, lang),
-                projector_qr(join_link(board.info.code, request), lang), *projector_view(board, lang))
-
-    def on_unproject(self) -> tuple:
-        """(dashboard, projector view, projecting): back to the teacher's own view."""
-        return gr.update(visible=True), gr.update(visible=False), False
 
     def on_tick(self, code: str, key: str, model: str, session: Session, lang: str, seen: object,
                 projecting: object, request: gr.Request) -> tuple:
@@ -245,9 +165,9 @@ class ClassTab:
         now_seen = (*changes, model, lang, projecting is True)
         if now_seen == seen:
             return seen, gr.skip(), *unchanged
-        board = self.room.dashboard_of(info, model, _trained(session))
+        board = self.room.dashboard_of(info, model, trained_of(session))
         if projecting is True:
-            return now_seen, gr.skip(), *(gr.skip(),) * 5, *projector_view(board, lang)
+            return now_seen, gr.skip(), *(gr.skip(),) * 5, *class_projector.view(board, lang)
         return now_seen, gr.skip(), *dashboard_view(board, lang), gr.skip(), gr.skip()
 
     @shows_refusals
@@ -256,7 +176,7 @@ class ClassTab:
         """The drawings of the clicked confusion cell (row: the digit given, column: the answer)."""
         row, column = (evt.index if isinstance(evt.index, (list, tuple)) else (None, None))
         answer = column - 1 if isinstance(column, int) else None  # the table's first column is the digit given
-        drawings = self.room.cell(code, key, client_address(request), model, _trained(session), row, answer)
+        drawings = self.room.cell(code, key, client_address(request), model, trained_of(session), row, answer)
         return gr.update(value=[(picture(d), t("class.cell_caption", lang, id=d.number, nickname=d.nickname))
                                 for d in drawings], visible=True)
 
@@ -266,7 +186,7 @@ class ClassTab:
         address = client_address(request)
         removed = remove(code, key, address, which)
         gr.Info(t("class.removed", lang, count=removed), title=t("common.info", lang))
-        return dashboard_view(self.room.dashboard(code, key, address, model, _trained(session)), lang)
+        return dashboard_view(self.room.dashboard(code, key, address, model, trained_of(session)), lang)
 
     @shows_refusals
     def on_remove(self, code: str, key: str, drawing_id: float | None, model: str, session: Session, lang: str,
@@ -306,7 +226,7 @@ class ClassTab:
     @shows_refusals
     def on_renew(self, code: str, key: str, model: str, session: Session, lang: str, request: gr.Request) -> tuple:
         info = self.room.renew(code, key, client_address(request))
-        return dashboard_view(self.room.dashboard_of(info, model, _trained(session)), lang)
+        return dashboard_view(self.room.dashboard_of(info, model, trained_of(session)), lang)
 
     @shows_refusals
     def on_delete(self, code: str, key: str, confirmed: bool, lang: str, request: gr.Request) -> tuple:
@@ -322,10 +242,10 @@ class ClassTab:
                     gr.update(interactive=running))
 
         try:
-            run = self.room.start_training(code, key, client_address(request), model, _trained(session))
+            run = self.room.start_training(code, key, client_address(request), model, trained_of(session))
         except Refused as exc:
             if exc.by_gate:
-                raise gr.Error(message(exc, lang), title=t("common.error", lang), print_exception=False) from None
+                raise error(exc, lang) from None
             yield out(message(exc, lang))
             return
         snap = None
@@ -365,15 +285,13 @@ class ClassTab:
 
 
 def build(ctx) -> None:
-    """The tab's components (`class_page.layout`) wired to the handlers over the app's classroom."""
+    """The tab's components (`class_page.layout`, `class_projector.layout`) wired to the handlers over the app's
+    classroom."""
     tab = ClassTab(ctx.classroom)
-    p = layout(ctx, tab.privacy_text("en"))
+    p = SimpleNamespace(**vars(layout(ctx, tab.privacy_text("en"))), **class_projector.layout(ctx.localizer))
     lang = ctx.lang
+    class_teacher_key.wire(tab, p, ctx)
     student_outputs = [p.start, p.student_view, p.student, p.joined, p.count, p.mine, p.token, p.note]
-    p.create.click(tab.on_create, [p.title, lang], [p.choose, p.key_step, p.teacher_key, p.created, p.code_md, p.link,
-                                                    p.qr, p.dash_code, p.dash_key], **PRIVATE)
-    p.card.click(tab.on_card, [p.dash_code, p.dash_key, ctx.session, lang], p.card_file, **PRIVATE)
-    p.show_screen.click(tab.on_show_screen, None, [p.key_step, p.teacher_key, p.card_file, p.created], **PRIVATE)
     for trigger in (p.join.click, p.join_code.submit):
         trigger(tab.on_join, [p.join_code, p.token, lang], student_outputs, **PRIVATE).then(
             None, [p.token], None, js=KEEP_PLACE_JS, **PRIVATE)
@@ -394,38 +312,27 @@ def build(ctx) -> None:
     p.clear.click(None, js=CLEAR_JS, **PRIVATE)
 
     keyed, session = [p.dash_code, p.dash_key], ctx.session
+    desk = [*keyed, p.model, session, lang]  # what most dashboard calls carry: the service checks code and key
     shown = [p.header, p.wall, p.accuracy, p.confusion, p.pick]
     opened = [p.dash, p.timer, *shown, p.joining]
     for trigger in (p.open_dash.click, p.dash_key.submit):
-        trigger(tab.on_open, [*keyed, p.model, session, lang], opened, **PRIVATE).then(None, js=TO_TOP_JS, **PRIVATE)
-    projected = [p.projector_stats, p.projector_wall]
-    p.timer.tick(tab.on_tick, [*keyed, p.model, session, lang, p.seen, p.projecting],
-                 [p.seen, p.timer, *shown, *projected], show_progress="hidden", **PRIVATE)
-    p.projector.click(tab.on_project, [*keyed, p.model, session, lang],
-                      [p.dash, p.projector_view, p.projecting, p.projector_code, p.projector_qr, *projected], **PRIVATE)
-    p.projector_back.click(tab.on_unproject, None, [p.dash, p.projector_view, p.projecting], **PRIVATE).then(
-        None, js=TO_TOP_JS, **PRIVATE)
-    p.model.input(tab.on_open, [*keyed, p.model, session, lang], opened, **PRIVATE)
-    p.confusion.select(tab.on_cell, [*keyed, p.model, session, lang], p.cell, **PRIVATE)
+        trigger(tab.on_open, desk, opened, **PRIVATE).then(None, js=TO_TOP_JS, **PRIVATE)
+    p.timer.tick(tab.on_tick, [*desk, p.seen, p.projecting],
+                 [p.seen, p.timer, *shown, p.projector_stats, p.projector_wall], show_progress="hidden", **PRIVATE)
+    class_projector.wire(tab, p, desk)
+    p.model.input(tab.on_open, desk, opened, **PRIVATE)
+    p.confusion.select(tab.on_cell, desk, p.cell, **PRIVATE)
     p.remove.click(tab.on_remove, [*keyed, p.remove_id, p.model, session, lang], shown, **PRIVATE)
     p.remove_name.click(tab.on_remove_nickname, [*keyed, p.pick, p.model, session, lang], shown, **PRIVATE)
     p.remove_student.click(tab.on_remove_student, [*keyed, p.remove_id, p.model, session, lang], shown, **PRIVATE)
     p.remove_anonymous.click(tab.on_remove_anonymous, [*keyed, p.remove_id, p.model, session, lang], shown, **PRIVATE)
     p.joining.input(tab.on_joining, [*keyed, p.joining, lang], p.joining, **PRIVATE)
     p.export_button.click(tab.on_export, [*keyed, session, lang], p.export_file, **PRIVATE)
-    p.train.click(tab.on_train, [*keyed, p.model, session, lang], [p.train_progress, p.train_result, p.train,
-                                                                   p.train_stop], concurrency_limit=None, **PRIVATE)
+    p.train.click(tab.on_train, desk, [p.train_progress, p.train_result, p.train, p.train_stop],
+                  concurrency_limit=None, **PRIVATE)
     p.train_stop.click(tab.on_train_stop, [*keyed, lang], None, queue=False, **PRIVATE)
-    runs = RunsTab(ctx.classroom, message)  # Everyone trains: the phone's own network, the dashboard's leaderboard
-    p.own_open.click(runs.on_open, p.student, p.own_panel, **PRIVATE)
-    p.own_start.click(runs.on_start, [p.student, p.nickname, lang, *p.own_radios.values()], p.own_status, **PRIVATE)
-    p.timer.tick(runs.on_board, [*keyed, lang], p.board, show_progress="hidden", **PRIVATE)
-    for trigger in (p.open_dash.click, p.dash_key.submit):
-        trigger(runs.on_board, [*keyed, lang], p.board, **PRIVATE)
-    p.run_show.click(runs.on_show, [*keyed, p.run_id, lang], [p.run_detail, p.run_confusion, p.run_curve], **PRIVATE)
-    p.run_adopt.click(runs.on_adopt, [*keyed, p.run_id, lang], p.run_detail, **PRIVATE)
-    lang.change(runs.on_language, lang, list(p.own_radios.values()), **PRIVATE)
-    p.renew.click(tab.on_renew, [*keyed, p.model, session, lang], shown, **PRIVATE)
+    class_runs.wire(class_runs.RunsTab(ctx.classroom), p, keyed, lang)  # Everyone trains
+    p.renew.click(tab.on_renew, desk, shown, **PRIVATE)
     p.delete.click(tab.on_delete, [*keyed, p.confirm, lang], [p.dash, p.timer, p.confirm, p.dash_key], **PRIVATE)
     p.close.click(tab.on_close_dashboard, None, [p.dash, p.timer, p.seen], **PRIVATE)
     lang.change(tab.on_language, [lang, p.student], [p.privacy, *p.teach, p.student_model, p.joined, p.count,

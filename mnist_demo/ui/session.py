@@ -169,6 +169,11 @@ def usable(session: object) -> bool:
     return isinstance(session, Session) and not session.closed
 
 
+def trained_of(session: object) -> dict[str, Entry] | None:
+    """A session's own models, for a handler that may be sent anything in its place (None then)."""
+    return session.trained if isinstance(session, Session) else None
+
+
 def close_session(session: Session) -> None:
     """gr.State delete_callback (Gradio calls it an hour after the tab closed, or on deletion)."""
     if isinstance(session, Session):
