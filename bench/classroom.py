@@ -2,7 +2,7 @@
 
     python -m bench.classroom                       # 10, 25, 50, 100, 150 students, with and without a training
     python -m bench.classroom --students 50 --seconds 40 --training-only
-    python -m bench.classroom --road device --students 300 --training-only --name classroom_device
+    python -m bench.classroom --road device --students 300 --training-only --own-addresses --name classroom_device
     python -m bench.classroom --class-mode --students 50 --seconds 60   # one class: bench/results/classroom_class.*
     python -m bench.classroom --class-mode --postgres --servers 2 --classes 2 --students 100 --seconds 30 \
         --name classroom_two_servers                   # two app servers sharing one PostgreSQL
@@ -167,8 +167,9 @@ async def draw_stroke(frames: list[str], send) -> tuple[float, int, int]:
 
 
 async def student(url_host: str, port: int, config: dict, events: dict, pool: list[dict], until: list[float],
-                  results: list, rng: random.Random, road: str = "server") -> None:
-    conn = Connection(url_host, port)
+                  results: list, rng: random.Random, road: str = "server", address: str | None = None) -> None:
+    # address: the student's own, as the app's trusted proxy reports it (else all come from the bench's socket)
+    conn = Connection(url_host, port, {"X-Forwarded-For": address} if address else None)
     session = secrets.token_hex(6)
     inputs = default_inputs(config, events["canvas"])  # the canvas's own value comes first
     end_inputs = default_inputs(config, events["stroke_end"]) if "stroke_end" in events else None
@@ -543,14 +544,15 @@ def cli_training_seconds() -> float:
 
 
 async def phase(host: str, port: int, pid: int, config: dict, events: dict, pool: list[dict], students: int,
-                seconds: float, training: bool, road: str = "server") -> dict:
+                seconds: float, training: bool, road: str = "server", own_addresses: bool = False) -> dict:
     results: list[dict] = []
     rng = random.Random(students)
     until = [time.perf_counter() + seconds]
     cpu0, gen0, wall0 = process_cpu_seconds(pid), time.process_time(), time.perf_counter()
     load0 = os.getloadavg()[0]
     tasks = [asyncio.create_task(student(host, port, config, events, pool, until, results, random.Random(rng.random()),
-                                         road)) for _ in range(students)]
+                                         road, f"10.{i // 250}.{i % 250}.7" if own_addresses else None))
+             for i in range(students)]
     train_start = train_seconds = None
     if training:  # the phase lasts as long as the training, and only the strokes ending meanwhile count
         train_start, train_seconds = await browser_training(host, port, config, events)
@@ -595,6 +597,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="device: the page answers while drawing (issue 19), only each stroke's end reaches the server")
     p.add_argument("--postgres", action="store_true",
                    help="class mode: the servers share a throwaway PostgreSQL server (else SQLite; one server only)")
+    p.add_argument("--own-addresses", action="store_true",
+                   help="each student its own address behind a trusted proxy (MNIST_DEMO_TRUST_PROXY=1): more "
+                        "students than one address's page-load limit (250 per 10 minutes) lets in")
     args = p.parse_args(argv)
 
     if args.servers > 1 and not args.postgres:
@@ -606,7 +611,7 @@ def main(argv: list[str] | None = None) -> int:
     args.name = args.name or "classroom"
     cli_seconds = None if args.no_training else cli_training_seconds()
     rows = []
-    with serve_subprocess(cwd=args.app_dir) as app:
+    with serve_subprocess(cwd=args.app_dir, env={"MNIST_DEMO_TRUST_PROXY": "1"} if args.own_addresses else None) as app:
         import urllib.request
 
         config = json.loads(urllib.request.urlopen(app.url + "config").read())
@@ -614,7 +619,7 @@ def main(argv: list[str] | None = None) -> int:
         for students in args.students:
             for training in ([False] if args.no_training else [True] if args.training_only else [False, True]):
                 row = asyncio.run(phase("127.0.0.1", app.port, app.pid, config, events, pool, students,
-                                        args.seconds, training, args.road))
+                                        args.seconds, training, args.road, args.own_addresses))
                 if training and row["training_seconds"] and cli_seconds:
                     row["training_slowdown"] = round(row["training_seconds"] / cli_seconds, 2)
                 rows.append(row)
@@ -627,6 +632,8 @@ def main(argv: list[str] | None = None) -> int:
     lines += ["| " + " | ".join("" if row.get(h) is None else str(row[h]) for h in header) + " |" for row in rows]
     note = ("Road device: the page answers while drawing, the stroke's end event (the preprocessing panel, kept on "
             "the server) is what is timed. " if args.road == "device" else "")
+    note += ("Each student has an address of its own, as the app's trusted proxy reports it "
+             "(MNIST_DEMO_TRUST_PROXY=1). " if args.own_addresses else "")
     note += (f"Stroke end to final answer, {STROKE_SECONDS} s strokes of real UNIPEN digits, {PAUSE_SECONDS} s pauses, "
             f"updates at most every {SEND_EVERY * 1000:.0f} ms with one in flight. Command-line time of the same "
             f"training (fastnet, fast recipe), alone: {cli_seconds} s.")
