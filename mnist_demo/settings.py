@@ -64,6 +64,8 @@ class Settings:
     max_queued: int = _setting("MNIST_DEMO_MAX_QUEUED", 200, "trainings waiting in line (a last bound on scripts)")
     queue_seconds: float = _setting("MNIST_DEMO_QUEUE_SECONDS", 900.0,
                                     "seconds of work the training line may hold", "900 (15 minutes)")
+    queue_per_address: int = _setting("MNIST_DEMO_QUEUE_PER_ADDRESS", 4,
+                                      "trainings one address may have in line outside class mode")
     max_train_steps: int | None = _setting("MNIST_DEMO_MAX_TRAIN_STEPS", None, "optimizer steps of one training",
                                            "20,000 on the CPU, 200,000 on a GPU")
     train_threads: int | None = _setting("MNIST_DEMO_TRAIN_THREADS", None, "torch threads of one training",

@@ -192,7 +192,7 @@ class FakeJob:
 
     made: list[FakeJob] = []
 
-    def __init__(self, spec, stop, session=None):
+    def __init__(self, spec, stop, session=None, address=None):
         self.stop, self.done = stop, threading.Event()
         FakeJob.made.append(self)
 

@@ -8,8 +8,11 @@ import pytest
 
 from mnist_demo.settings import Settings
 from mnist_demo.training.slots import (
+    PACE_WINDOW,
+    SHARE,
     AlreadyQueued,
     QueueFull,
+    ShareFull,
     TrainingSlots,
 )
 
@@ -139,7 +142,7 @@ def test_queue_count_bound_still_stops_scripts():
     assert none_waiting.join().wait(0)
 
 
-def test_queue_estimates_follow_progress_and_learned_speed():
+def test_queue_estimates_follow_each_jobs_pace_not_its_process_start():
     clock = Clock()
     slots = TrainingSlots(1, clock=clock)
     first = slots.join("a", cost=10.0)
@@ -147,16 +150,65 @@ def test_queue_estimates_follow_progress_and_learned_speed():
     assert (first.estimated_start(), second.estimated_start(), third.estimated_start()) == (0.0, 10.0, 20.0)
     clock.now = 4.0  # no progress reported yet: the declared cost less the time spent
     assert second.estimated_start() == pytest.approx(6.0)
+    clock.now = 5.0
+    first.report(0.1)  # a slow process start (5 s), then its first steps
     clock.now = 10.0
-    first.report(0.25)  # slower than declared: 10 s for a quarter, 30 s to go, and the machine's pace is 4x
-    assert second.estimated_start() == pytest.approx(30.0) and third.estimated_start() == pytest.approx(30.0 + 40.0)
-    clock.now = 40.0
+    first.report(0.35)  # 5 s for a quarter of the work: 20 s for all of it, 13 s to go (not 10 * 0.65 / 0.35)
+    assert second.estimated_start() == pytest.approx(13.0)
+    # the machine's pace as it is now: 5 s of start + 18 s of work for 10 declared seconds
+    assert third.estimated_start() == pytest.approx(13.0 + 10.0 * 2.3)
+    clock.now = 12.0  # no new report: its time goes on
+    assert second.estimated_start() == pytest.approx(11.0)
+    clock.now = 23.0
     first.report(1.0)
-    first.release()  # took 40 s for 10 declared: every declared second now counts for more
-    assert slots.speed == pytest.approx(0.7 + 0.3 * 4.0)
-    assert third.estimated_start() == pytest.approx(10.0 * slots.speed)
-    second.release()  # stopped before its end: teaches nothing about speed
-    assert slots.speed == pytest.approx(1.9) and third.wait(0)
+    clock.now = 24.0
+    first.release()  # took 24 s of slot for 10 declared: measured, every declared second counts 2.4 s
+    assert slots.speed == pytest.approx(2.4)
+    assert third.estimated_start() == pytest.approx(10.0 * 2.4)
+    second.release()  # stopped before its end: teaches nothing about the machine's pace
+    assert slots.speed == pytest.approx(2.4) and third.wait(0)
+
+
+def test_queue_pace_is_measured_on_the_latest_trainings_of_this_machine():
+    """The pace is slot-seconds over declared seconds of the last PACE_WINDOW finished trainings (a ratio of
+    sums): a slow start of the lesson (a busy machine) stops counting once newer trainings have finished."""
+    clock = Clock()
+    slots = TrainingSlots(1, clock=clock)
+
+    def finish(cost: float, seconds: float) -> None:
+        ticket = slots.join(cost=cost)
+        clock.now += seconds
+        ticket.report(1.0)
+        ticket.release()
+
+    finish(2.0, 12.0)  # the first one on a loaded machine: 6x
+    finish(8.0, 4.0)  # a long one done fast
+    assert slots.speed == pytest.approx(16.0 / 10.0)
+    for _ in range(PACE_WINDOW):
+        finish(4.0, 3.0)
+    assert slots.speed == pytest.approx(0.75)
+    blocker = slots.join(cost=4.0)
+    waiting = [slots.join(f"s{i}", cost=4.0) for i in range(3)]
+    assert [t.estimated_start() for t in waiting] == pytest.approx([3.0, 6.0, 9.0])
+    clock.now += 9.0  # running far longer than measured, without a report: the pace now counts its 9 s so far
+    assert waiting[1].estimated_start() == pytest.approx(4.0 * (24.0 + 9.0) / (32.0 + 4.0))
+    blocker.release()
+
+
+def test_queue_estimates_with_parallel_slots_and_progress():
+    clock = Clock()
+    slots = TrainingSlots(2, clock=clock)
+    a, b = slots.join("a", cost=10.0), slots.join("b", cost=10.0)
+    waiting = [slots.join(f"w{i}", cost=10.0) for i in range(3)]
+    assert [t.estimated_start() for t in waiting] == [10.0, 10.0, 20.0]
+    a.report(0.0)
+    clock.now = 2.0
+    b.report(0.1)
+    clock.now = 4.0
+    a.report(0.5)  # a at half its work in 4 s: 4 s to go
+    b.report(0.2)  # b at a tenth per 2 s: 16 s to go
+    # the pace now: a's 8 s and b's 2 + 18 s for 20 declared seconds, 1.4 s a declared second
+    assert [t.estimated_start() for t in waiting] == pytest.approx([4.0, 16.0, 18.0])
 
 
 def test_queue_two_slots_estimate_the_earliest_free_slot():
@@ -179,3 +231,41 @@ def test_queue_shared_line_is_bounded_by_the_environment(monkeypatch, environmen
     shared = slots_module.shared_slots()
     assert (shared.max_waiting, shared.horizon) == (Settings().max_queued, Settings().queue_seconds)
     monkeypatch.setattr(slots_module, "_shared", None)
+
+
+def test_queue_one_address_holds_a_few_places_outside_class_mode():
+    """A script rotating session hashes from one address: each hash a new session, but the address holds
+    `per_address` places of the Train tab's line; other addresses (and a class) keep theirs."""
+    slots = TrainingSlots(1, max_waiting=200, horizon=900.0, clock=Clock(), per_address=4)
+    script = [slots.join(f"hash{i}", cost=5.0, address="203.0.113.9") for i in range(4)]
+    for i in range(4, 10):
+        with pytest.raises(ShareFull, match="address"):
+            slots.join(f"hash{i}", cost=5.0, address="203.0.113.9")
+    others = [slots.join(f"tab{i}", cost=5.0, address=f"198.51.100.{i}") for i in range(3)]
+    school = [slots.join(f"class:A:{i}", cost=3.0, address="203.0.113.9", group="A") for i in range(30)]
+    assert (slots.running, slots.waiting) == (1, 4 + 3 + 30 - 1)
+    script[0].release()
+    assert slots.join("hash4", cost=5.0, address="203.0.113.9").position() == slots.waiting  # a freed place
+    for ticket in script + others + school:
+        ticket.release()
+
+
+def test_queue_one_class_or_one_address_holds_at_most_its_share():
+    """Half the line's places (and seconds) at most per class and per address: a script joining 100 students a
+    minute to its own classes cannot fill the line; a real class elsewhere still gets in."""
+    slots = TrainingSlots(2, max_waiting=200, horizon=900.0, clock=Clock(), per_address=4)
+    share = int(SHARE * (200 + 2))
+    script = [slots.join(f"class:X:{i}", cost=0.5, address="203.0.113.9", group="X") for i in range(share)]
+    with pytest.raises(ShareFull, match="class"):
+        slots.join("class:X:late", cost=0.5, address="203.0.113.9", group="X")
+    with pytest.raises(ShareFull, match="address"):  # a second class from the same address: the address's share
+        slots.join("class:Y:0", cost=0.5, address="203.0.113.9", group="Y")
+    real = [slots.join(f"class:R:{i}", cost=3.0, address="192.0.2.7", group="R") for i in range(30)]
+    assert all(t.position() > 0 for t in real[2:])
+    for ticket in script + real:
+        ticket.release()
+    # seconds too: one class's long runs take at most half the horizon
+    long = [slots.join(f"class:L:{i}", cost=100.0, group="L") for i in range(4)]  # 400 s of 450
+    with pytest.raises(ShareFull, match="class"):
+        slots.join("class:L:4", cost=100.0, group="L")
+    assert slots.join("class:M:0", cost=100.0, group="M").position() == len(long) - 2 + 1

@@ -57,11 +57,12 @@ class ClassRuns:
         self._runs: dict[tuple[str, str], StudentRun] = {}
         self._lock = threading.Lock()
 
-    def start(self, code: str, student: str, nickname: str, choices: Mapping[str, object] | None) -> StudentRun:
+    def start(self, code: str, student: str, nickname: str, choices: Mapping[str, object] | None,
+              address: str | None = None) -> StudentRun:
         """Start a student's run with their choices (ValueError for choices outside the presets). The job says
         when the queue refused it (`job.snapshot().state == "failed"`, e.g. this student already has one)."""
         spec = presets.spec(choices, seed=secrets.randbelow(10_000))
-        job = TrainingJob(spec, slots=self.slots, session=queue_key(code, student))
+        job = TrainingJob(spec, slots=self.slots, session=queue_key(code, student), address=address, group=code)
         run = StudentRun(code, student, nickname, presets.checked(choices), job)
         with self._lock:
             previous = self._runs.get((code, student))

@@ -57,6 +57,7 @@ class Student:
     model: str
     student: str
     use_class_model: bool = False  # the student picked "Our class's model" (used once the teacher trained one)
+    address: str | None = None  # the address it joined from (the training line's share per address); None: restored
 
 
 @dataclass(frozen=True)
@@ -158,7 +159,7 @@ class Classroom:
             raise Refused("busy", minutes=minutes(wait))
         if not self.store.joining_open(info.code):
             raise Refused("joining_closed")
-        student = Student(info.code, info.title, info.model or DEFAULT_MODEL, secrets.token_urlsafe(12))
+        student = Student(info.code, info.title, info.model or DEFAULT_MODEL, secrets.token_urlsafe(12), address=address)
         return student, identity.sign(identity.Place(info.code, student.student))
 
     def restore(self, token: object) -> Student | None:
@@ -344,7 +345,7 @@ class Classroom:
                 raise Refused("no_model")
             split = tuning.split_drawings(drawings)
             job = teaching.TeachJob(entry.model, entry.card["model"], split.taught, split.held, slots=self.slots,
-                                    mnist_before=teaching.mnist_before(entry.card))
+                                    mnist_before=teaching.mnist_before(entry.card), address=address, group=info.code)
             run = self._training[info.code] = ClassTraining(info.code, entry, split, job)
         job.start()
         return run
@@ -389,7 +390,7 @@ class Classroom:
             raise Refused("gone")
         try:
             return self.runs.start(student.code, student.student, store.clean_text(nickname, store.MAX_NICKNAME),
-                                   choices)
+                                   choices, student.address)
         except ValueError:
             raise Refused("bad_choice") from None
 

@@ -117,12 +117,12 @@ class TrainingJob(Job):
     def __init__(self, spec: JobSpec, stop: threading.Event | None = None, *, slots: TrainingSlots | None = None,
                  data_dir: str | None = None, device: str | None = None, threads: int | None = None,
                  nice: int | None = None, report_seconds: float = 0.25, session=None,
-                 cost: float | None = None) -> None:
+                 cost: float | None = None, address: str | None = None, group=None) -> None:
         extra = len(spec.extra) if spec.extra else 0
         if cost is None and spec.model in MODELS:
             cost = training_seconds(spec.model, spec.recipe, extra)
         super().__init__(name=f"train-{spec.model}", stop=stop, slots=slots, session=session, cost=cost,
-                         threads=threads, nice=nice)
+                         threads=threads, nice=nice, address=address, group=group)
         self.spec = spec
         self.data_dir = data_dir
         self.device = device

@@ -6,7 +6,7 @@ in the child plus plain-data parameters; `Job` does the rest, the same way for a
   cap, its bound and its one-place-per-session rule hold for every kind of job. A job the line refuses
   (`QueueFull`, `AlreadyQueued`, or the job's own `refuse()`, e.g. a training too long) is "failed" at once,
   `refusal` holds why, and it holds no place. The slot API used here is small on purpose (a fairer line can
-  replace it): `slots.join(session, cost) -> Ticket`, `Ticket.wait(timeout)`, `.position()`,
+  replace it): `slots.join(session, cost, address=, group=) -> Ticket`, `Ticket.wait(timeout)`, `.position()`,
   `.estimated_start()`, `.report(fraction)`, `.cancelled`, `.release()`.
 * **Process**: when its turn comes, a watcher thread starts `child_main(entry, params)` in multiprocessing's
   "forkserver" context (its server has imported torch and the worker once, `preload`, so a job starts in well
@@ -42,6 +42,7 @@ from dataclasses import dataclass
 import torch
 
 from .. import settings
+from ..addresses import limit_key
 from ..errors import friendly_error
 from .engine import Progress
 from .slots import AlreadyQueued, QueueFull, TrainingSlots, shared_slots
@@ -187,11 +188,15 @@ class Job:
     stop_cancels_until_progress = True
 
     def __init__(self, *, name: str, stop: threading.Event | None = None, slots: TrainingSlots | None = None,
-                 session=None, cost: float | None = None, threads: int | None = None, nice: int | None = None) -> None:
+                 session=None, cost: float | None = None, threads: int | None = None, nice: int | None = None,
+                 address: str | None = None, group=None) -> None:
         self.name = name
         self.stop = stop or threading.Event()
         self.slots = slots or shared_slots()
         self.session = session  # whose job: one place in line per session
+        # the caller's address (None: not from a page) and the class it trains for: their shares of the line
+        self.address = None if address is None else limit_key(address)
+        self.group = group
         self.cost = cost  # declared seconds of machine time (None: the line's default)
         self.threads = threads or default_threads()
         self.nice = settings.current().train_nice if nice is None else nice
@@ -227,7 +232,7 @@ class Job:
         """Take a place in line and begin (see the module's docstring for a refused job)."""
         try:
             self.refuse()
-            self._ticket = self.slots.join(self.session, self.cost)
+            self._ticket = self.slots.join(self.session, self.cost, address=self.address, group=self.group)
         except (ValueError, QueueFull, AlreadyQueued) as exc:
             self.refusal = exc
             self._update(state="failed", error=str(exc))
@@ -248,6 +253,11 @@ class Job:
     @property
     def finished(self) -> bool:
         return self._state in FINISHED
+
+    @property
+    def ticket(self):
+        """Its place in line (None before `start` or when refused): when it joined and started, on the line's clock."""
+        return self._ticket
 
     def snapshot(self) -> Snapshot:
         ticket = self._ticket

@@ -194,8 +194,8 @@ class TeachJob(Job):
 
     def __init__(self, model: nn.Module, model_name: str, mine: Split, held_out: Split | None, *,
                  slots: TrainingSlots | None = None, data_dir=None, mnist_before: float | None = None,
-                 session=None) -> None:
-        super().__init__(name="teach", slots=slots, session=session,
+                 session=None, address: str | None = None, group=None) -> None:
+        super().__init__(name="teach", slots=slots, session=session, address=address, group=group,
                          cost=training_seconds(model_name, TEACH, len(repeated(mine))))
         self._model_name = model_name
         self._params = {"model": model_name, "weights": save_tensors(

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 import gradio as gr
 
 from .. import settings
+from ..addresses import client_address
 from ..catalog import SESSION_PREFIX, Entry, shipped
 from . import guard
 from .i18n import entry_label
@@ -51,6 +52,7 @@ class Session:
     run_stop: threading.Event | None = None  # the running training's own stop flag (its Stop button's)
     training: bool = False
     closed: bool = False
+    address: str | None = None  # the address that loaded the page (the training line's share per address)
     _counter: itertools.count = field(default_factory=lambda: itertools.count(1))
     _workdir: Path | None = None
     _files: dict[str, list[Path]] = field(default_factory=dict)  # model key -> its download files
@@ -193,7 +195,7 @@ def is_open(session_hash: str) -> bool:
 
 def open_session(request: gr.Request | None = None) -> Session:
     """The page's load event (private): this tab's Session, remembered under its session hash."""
-    session = Session()
+    session = Session(address=client_address(request) if request is not None else None)
     session_hash = getattr(request, "session_hash", None)
     if isinstance(session_hash, str) and session_hash:
         with _open_lock:

@@ -209,8 +209,8 @@ async def on_teach(key, session: Session | None, lang: str, changed: int):
     except BaseException:
         session.training = False
         raise
-    job = teaching.TeachJob(entry.model, entry.card["model"], mine, held,
-                            mnist_before=teaching.mnist_before(entry.card)).start()
+    job = teaching.TeachJob(entry.model, entry.card["model"], mine, held, mnist_before=teaching.mnist_before(entry.card),
+                            session=id(session), address=session.address).start()
     session.teach_job = job
     started = None
     try:

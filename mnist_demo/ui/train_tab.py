@@ -352,7 +352,7 @@ async def run(tab: TrainTab, values: dict):
     session.training, session.run_stop = True, stop
     job = None
     try:
-        job = TrainingJob(spec, stop, session=id(session)).start()
+        job = TrainingJob(spec, stop, session=id(session), address=session.address).start()
         no_points = pd.DataFrame({"epoch": [], "accuracy": []})
         x_lim = [0, spec.recipe.epochs]  # the curves grow from left to right across the whole run
         yield {tab.message: "", tab.progress: progress_html(job.snapshot(), lang),
