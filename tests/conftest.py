@@ -91,10 +91,16 @@ def classroom(class_db):
 
 @pytest.fixture
 def class_ui(classroom):
-    """The Class tab's handlers over `classroom`."""
-    from mnist_demo.ui.class_tab import ClassTab
+    """The Class tab's handlers over `classroom` and its components (in a tab of a Blocks of their own: a handler
+    with more than four outputs answers with a dict keyed by them, `class_ui.p`)."""
+    import gradio as gr
 
-    return ClassTab(classroom)
+    from mnist_demo.ui.class_tab import ClassTab, components
+    from mnist_demo.ui.i18n import Localizer
+
+    with gr.Blocks(), gr.Tabs(), gr.Tab("class"):
+        p = components(classroom, Localizer())
+    return ClassTab(classroom, p)
 
 
 @pytest.fixture

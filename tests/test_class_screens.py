@@ -11,7 +11,7 @@ import gradio as gr
 
 from mnist_demo.classroom import security
 from mnist_demo.ui.session import Session
-from tests.test_class_security import digit_image, request
+from tests.test_class_security import desk, digit_image, request
 
 
 def flat(outputs) -> str:
@@ -20,10 +20,11 @@ def flat(outputs) -> str:
 
 
 def test_the_key_comes_first_in_a_private_step_and_never_on_the_class_screen(class_db, class_ui):
-    choose, key_step, key, screen, code_md, link, qr, dash_code, dash_key = class_ui.on_create("7B", "en", request())
-    assert key_step["visible"] is True and screen["visible"] is False and choose["visible"] is False
-    assert class_db.check_key(dash_code, key) is not None and dash_key == key  # the dashboard opens with one click
-    assert key not in flat([code_md, link, qr])  # the class's screen
+    out, p = class_ui.on_create("7B", "en", request()), class_ui.p
+    key = out[p.teacher_key]
+    assert out[p.key_step]["visible"] is True and out[p.created]["visible"] is False and out[p.choose]["visible"] is False
+    assert class_db.check_key(out[p.dash_code], key) is not None and out[p.dash_key] == key  # one click to the dashboard
+    assert key not in flat([out[p.code_md], out[p.link], out[p.qr]])  # the class's screen
     hidden_step, cleared_key, card, shown_screen = class_ui.on_show_screen()
     assert hidden_step["visible"] is False and cleared_key == "" and card["visible"] is False
     assert shown_screen["visible"] is True
@@ -32,12 +33,12 @@ def test_the_key_comes_first_in_a_private_step_and_never_on_the_class_screen(cla
 def test_the_teacher_card_holds_code_key_and_link_for_the_right_key_only(class_db, class_ui, a_class):
     info, key = a_class
     session = Session()
-    card = class_ui.on_card(security.pretty_code(info.code), key, session, "zh", request())
+    card = class_ui.on_card(desk(security.pretty_code(info.code), key, request(), session, "zh"))
     text = open(card["value"], encoding="utf-8").read()
     assert card["visible"] and key in text and security.pretty_code(info.code) in text and "教师密钥" in text
     assert f"?class={info.code}" in text
     try:
-        class_ui.on_card(info.code, key[:-1] + "x", session, "en", request("10.9.9.9"))
+        class_ui.on_card(desk(info.code, key[:-1] + "x", request("10.9.9.9"), session))
         raise AssertionError("a card for a wrong key")
     except gr.Error:
         pass
@@ -47,9 +48,9 @@ def test_the_teacher_card_holds_code_key_and_link_for_the_right_key_only(class_d
 def test_the_projector_view_shows_the_class_to_the_room_and_nothing_of_the_teacher(class_db, class_ui, a_class):
     info, key = a_class
     session = Session()
-    dash, view, projecting, code, qr, stats, wall = class_ui.on_project(info.code, key, "digitnet", session, "zh",
-                                                                        request())
-    assert dash["visible"] is False and view["visible"] is True and projecting is True
+    out, p = class_ui.on_project(desk(info.code, key, request(), session, "zh")), class_ui.p
+    code, qr, stats, wall = out[p.projector_code], out[p.projector_qr], out[p.projector_stats], out[p.projector_wall]
+    assert out[p.dash]["visible"] is False and out[p.projector_view]["visible"] is True and out[p.projecting] is True
     assert key not in flat([code, qr, stats, wall])
     assert security.pretty_code(info.code) in code and "<svg" in qr and "课堂代码" in code
     assert 'class="wall big"' in wall and wall.index('data-id="2"') < wall.index('data-id="1"')  # newest first
@@ -57,8 +58,9 @@ def test_the_projector_view_shows_the_class_to_the_room_and_nothing_of_the_teach
     assert "2 名学生" in stats and "%" in stats
     # the timer refreshes the view on screen only: the projector's wall when projecting
     class_db.add_drawing(info.code, "student-c", digit_image(3), 3, answer=3, confidence=0.9)
-    tick = class_ui.on_tick(info.code, key, "digitnet", session, "en", None, True, request())
-    assert tick[2:7] == (gr.skip(),) * 5 and tick[8].count("<figure") == 3 and "3 drawings" in tick[7]
+    tick = class_ui.on_tick(desk(info.code, key, request(), session), None, True)
+    assert set(tick) == {p.seen, p.projector_stats, p.projector_wall}  # nothing of the dashboard under it
+    assert tick[p.projector_wall].count("<figure") == 3 and "3 drawings" in tick[p.projector_stats]
     assert class_ui.on_unproject() == (gr.update(visible=True), gr.update(visible=False), False)
     session.close()
 
@@ -68,9 +70,10 @@ def test_a_class_link_opened_in_a_chinese_browser_joins_in_chinese(class_db, cla
     r = types.SimpleNamespace(**{**vars(request(query={"class": info.code})),
                                  "headers": {"accept-language": "zh-CN,zh;q=0.9,en;q=0.8"}})
     out = class_ui.on_join_link("en", None, r)  # the selector may still say "en" while the page loads
-    assert "课堂" in out[4] and "你已经提交了" in out[5]
-    privacy, *teach, choices, header, count, answer = class_ui.on_language("zh", out[3])
-    assert "你已经提交了" in count and "这是 8" == teach[8]["value"]
+    p = class_ui.p
+    assert "课堂" in out[p.joined] and "你已经提交了" in out[p.count]
+    again = class_ui.on_language("zh", out[p.student])
+    assert "你已经提交了" in again[p.count] and "这是 8" == again[p.teach[8]]["value"]
 
 
 def test_no_server_folder_in_the_privacy_note_or_the_pages_config(class_db):

@@ -26,6 +26,13 @@ def request(address: str = "10.0.0.1", query: dict | None = None) -> types.Simpl
                                  query_params=query or {}, session_hash="s")
 
 
+def desk(code: object, key: object, r=None, session: object = None, lang: str = "en", model: str = "digitnet"):
+    """What a dashboard call carries, as the page (or a script) sends it."""
+    from mnist_demo.ui.class_desk import Desk
+
+    return Desk.read(code, key, model, session, lang, r if r is not None else request())
+
+
 def digit_image(value: int) -> np.ndarray:
     image = np.zeros((28, 28), np.uint8)
     image[6:22, 10 + value:14 + value] = 255
@@ -37,16 +44,16 @@ def dashboard_calls(ui, code: str, key: str):
     session = Session()
     select = gr.SelectData(None, {"index": [1, 2], "value": 0})
     return {
-        "open": lambda r: ui.on_open(code, key, "digitnet", session, "en", r),
-        "tick": lambda r: ui.on_tick(code, key, "digitnet", session, "en", None, False, r),
-        "projector": lambda r: ui.on_project(code, key, "digitnet", session, "en", r),
-        "card": lambda r: ui.on_card(code, key, session, "en", r),
-        "cell": lambda r: ui.on_cell(code, key, "digitnet", session, "en", select, r),
-        "remove": lambda r: ui.on_remove(code, key, 1, "digitnet", session, "en", r),
-        "remove_nickname": lambda r: ui.on_remove_nickname(code, key, "Ada", "digitnet", session, "en", r),
-        "export": lambda r: ui.on_export(code, key, session, "en", r),
-        "renew": lambda r: ui.on_renew(code, key, "digitnet", session, "en", r),
-        "delete": lambda r: ui.on_delete(code, key, True, "en", r),
+        "open": lambda r: ui.on_open(desk(code, key, r, session)),
+        "tick": lambda r: ui.on_tick(desk(code, key, r, session), None, False),
+        "projector": lambda r: ui.on_project(desk(code, key, r, session)),
+        "card": lambda r: ui.on_card(desk(code, key, r, session)),
+        "cell": lambda r: ui.on_cell(desk(code, key, r, session), select),
+        "remove": lambda r: ui.on_remove(desk(code, key, r, session), 1),
+        "remove_nickname": lambda r: ui.on_remove_nickname(desk(code, key, r, session), "Ada"),
+        "export": lambda r: ui.on_export(desk(code, key, r, session)),
+        "renew": lambda r: ui.on_renew(desk(code, key, r, session)),
+        "delete": lambda r: ui.on_delete(desk(code, key, r, session), True),
     }
 
 
@@ -56,7 +63,7 @@ def refused(call, r) -> bool:
     except gr.Error:
         return True
     # The timer's tick does not raise (it would show a toast every few seconds): it stops itself and shows nothing.
-    return isinstance(result, tuple) and result[0] is None and all(v == gr.skip() for v in result[2:])
+    return isinstance(result, dict) and len(result) == 2 and None in result.values()
 
 
 @pytest.mark.parametrize("which", ["wrong_key", "other_class_key", "guessed_code", "empty", "malformed"])
@@ -78,9 +85,9 @@ def test_every_dashboard_handler_refuses_without_the_right_key(class_db, class_u
 def test_the_right_key_opens_everything(class_db, class_ui, a_class, tmp_path):
     info, key = a_class
     calls = dashboard_calls(class_ui, info.code.lower(), key)
-    opened = calls["open"](request())
-    assert opened[0]["visible"] is True and "7B" in opened[2]
-    assert "#1" in opened[3] and "Ada" in opened[3]
+    opened, p = calls["open"](request()), class_ui.p
+    assert opened[p.dash]["visible"] is True and "7B" in opened[p.header]
+    assert "#1" in opened[p.wall] and "Ada" in opened[p.wall]
     export = calls["export"](request())
     assert export["value"].endswith(".zip") and export["visible"] is True
     calls["remove"](request())
@@ -94,7 +101,7 @@ def test_refusal_does_not_tell_a_wrong_key_from_an_unknown_code(class_db, class_
     messages = set()
     for code in (info.code, security.new_code()):
         with pytest.raises(gr.Error) as error:
-            class_ui.on_open(code, "not-the-key", "digitnet", Session(), "en", request(f"10.2.{len(messages)}.1"))
+            class_ui.on_open(desk(code, "not-the-key", request(f"10.2.{len(messages)}.1"), Session()))
         messages.add(error.value.message)
     assert len(messages) == 1
 
@@ -103,17 +110,17 @@ def test_key_tries_are_rate_limited_per_address_and_per_class(class_db, class_ui
     info, key = a_class
     for _ in range(security.KEY_FAILURES_PER_WINDOW):
         with pytest.raises(gr.Error):
-            class_ui.on_open(info.code, "guess", "digitnet", Session(), "en", request("10.3.0.1"))
+            class_ui.on_open(desk(info.code, "guess", request("10.3.0.1"), Session()))
     with pytest.raises(gr.Error, match="Too many tries"):  # even the right key, from this address, for a while
-        class_ui.on_open(info.code, key, "digitnet", Session(), "en", request("10.3.0.1"))
-    class_ui.on_open(info.code, key, "digitnet", Session(), "en", request("10.3.0.2"))  # the teacher elsewhere
+        class_ui.on_open(desk(info.code, key, request("10.3.0.1"), Session()))
+    class_ui.on_open(desk(info.code, key, request("10.3.0.2"), Session()))  # the teacher elsewhere
     for n in range(security.KEY_FAILURES_PER_CLASS):  # many addresses on one class
         try:
-            class_ui.on_open(info.code, "guess", "digitnet", Session(), "en", request(f"10.4.{n}.1"))
+            class_ui.on_open(desk(info.code, "guess", request(f"10.4.{n}.1"), Session()))
         except gr.Error:
             pass
     with pytest.raises(gr.Error, match="Too many tries"):
-        class_ui.on_open(info.code, "guess", "digitnet", Session(), "en", request("10.5.0.1"))
+        class_ui.on_open(desk(info.code, "guess", request("10.5.0.1"), Session()))
 
 
 def test_joins_with_guessed_codes_are_rate_limited(class_db, class_ui, a_class):
@@ -124,7 +131,7 @@ def test_joins_with_guessed_codes_are_rate_limited(class_db, class_ui, a_class):
     with pytest.raises(gr.Error, match="Too many tries"):
         class_ui.on_join(info.code, None, "en", request("10.6.0.1"))
     joined = class_ui.on_join(info.code, None, "en", request("10.6.0.2"))  # a right code from elsewhere
-    assert isinstance(joined[2], Student) and joined[2].code == info.code
+    assert isinstance(joined[class_ui.p.student], Student) and joined[class_ui.p.student].code == info.code
     assert security.CODE_SPACE / store.MAX_CLASSES / 2 > 4e8  # tries for an even chance, with every class open
 
 
@@ -170,8 +177,9 @@ def test_every_refusal_of_the_service_has_a_message():
 def test_a_page_load_with_a_class_link_joins(class_db, class_ui, a_class):
     info, _ = a_class
     out = class_ui.on_join_link("en", None, request(query={"class": security.pretty_code(info.code)}))
-    assert out[3].code == info.code and out[2]["visible"] is True
-    assert all(v == gr.skip() for v in class_ui.on_join_link("en", None, request()))
+    assert out[class_ui.p.student].code == info.code and out[class_ui.p.student_view]["visible"] is True
+    assert class_ui.p.tabs in out  # the Class tab is selected
+    assert class_ui.on_join_link("en", None, request()) == gr.skip()
 
 
 # ---------------------------------------------------------------------------------------------

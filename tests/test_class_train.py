@@ -6,7 +6,6 @@ read by the class's students who pick it (and by nobody else's)."""
 from __future__ import annotations
 
 import json
-import types
 
 import gradio as gr
 import numpy as np
@@ -20,11 +19,7 @@ from mnist_demo.classroom.store import Drawing
 from mnist_demo.ui.i18n import t
 from mnist_demo.ui.session import Session
 from tests.harness import needs_dataset, run_coroutine
-
-
-def request(address: str = "10.0.0.1") -> types.SimpleNamespace:
-    return types.SimpleNamespace(client=types.SimpleNamespace(host=address), headers={}, query_params={},
-                                 session_hash="s")
+from tests.test_class_security import desk, request
 
 
 def collect(generator) -> list:
@@ -66,13 +61,13 @@ def test_class_models_are_one_per_class_kept_with_it_bounded_in_memory_and_dropp
 
 def test_training_needs_the_teacher_key_and_enough_drawings(class_db, class_ui):
     info, key = class_db.create_class("few")
-    for call in (lambda: collect(class_ui.on_train(info.code, "wrong", DEFAULT_MODEL, Session(), "en", request())),
-                 lambda: collect(class_ui.on_train(security.new_code(), key, DEFAULT_MODEL, Session(), "en",
-                                                    request("10.0.0.2"))),
-                 lambda: class_ui.on_train_stop(info.code, "", "en", request("10.0.0.3"))):
+    for call in (lambda: collect(class_ui.on_train(desk(info.code, "wrong", request(), Session(), model=DEFAULT_MODEL))),
+                 lambda: collect(class_ui.on_train(desk(security.new_code(), key, request("10.0.0.2"), Session(),
+                                                        model=DEFAULT_MODEL))),
+                 lambda: class_ui.on_train_stop(desk(info.code, "", request("10.0.0.3")))):
         with pytest.raises(gr.Error, match="do not open a dashboard"):
             call()
-    [update] = collect(class_ui.on_train(info.code, key, DEFAULT_MODEL, Session(), "en", request()))
+    [update] = collect(class_ui.on_train(desk(info.code, key, request(), Session(), model=DEFAULT_MODEL)))
     assert update[0] == t("class.train_few", "en", min=tuning.MIN_DRAWINGS, count=0)
 
 
@@ -103,7 +98,7 @@ def unipen_class(class_db, count_per_digit: int = 6):
 def test_train_on_our_class_compares_on_held_out_drawings_and_students_can_pick_it(class_db, classroom, class_ui):
     info, key, payloads = unipen_class(class_db)
     other, _ = class_db.create_class("other class")
-    updates = collect(class_ui.on_train(info.code, key, DEFAULT_MODEL, Session(), "en", request()))
+    updates = collect(class_ui.on_train(desk(info.code, key, request(), Session(), model=DEFAULT_MODEL)))
     message, table, train_button, stop_button = updates[-1]
     assert message.startswith("✅"), message
     assert train_button["interactive"] is True and stop_button["interactive"] is False
@@ -133,5 +128,5 @@ def test_train_on_our_class_compares_on_held_out_drawings_and_students_can_pick_
     assert classroom.student_entry(stranger).key == DEFAULT_MODEL and line == t("class.no_class_model", "en")
 
     # Deleting the class drops its model
-    class_ui.on_delete(info.code, key, True, "en", request())
+    class_ui.on_delete(desk(info.code, key), True)
     assert classroom.models.get(info.code) is None and classroom.student_entry(picked).key == DEFAULT_MODEL

@@ -5,10 +5,11 @@ follow one convention:
 
 * **Inputs** are positional, in the order of the event's `inputs`: the tab's own components first, then the
   shared `ctx.session` and `ctx.lang` (and a page counter), then what Gradio fills in (`gr.Request`,
-  `gr.SelectData`). A form with many fields (the Train tab's settings, the Visualize tab's controls) takes
-  them as a set instead, and its handler reads them into one plain dataclass (`common.read_form`).
-* **Outputs**: one value per output, in the order of `outputs` (a tuple when there are several); a handler
-  that updates a whole panel at once (the Train tab's run) returns a dict keyed by component.
+  `gr.SelectData`). A form with many fields (the Train tab's settings, the Visualize tab's controls, what every
+  call of the class dashboard carries) takes them as a set instead, and its handler reads them into one plain
+  dataclass (`common.read_form`, `class_desk.Desk`).
+* **Outputs**: up to four outputs, one value each, in the order of `outputs` (a tuple when there are several);
+  more than four outputs -> a dict keyed by component (outputs it leaves out stay as they are).
 * **Work**: a handler checks what it is sent as if a script sent it (any event can be called by number with
   any inputs), calls one core function and renders the result with `t()` in the caller's language; what the
   core refuses becomes a message or a toast (`gr.Error`), never a traceback.

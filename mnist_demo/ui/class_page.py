@@ -161,6 +161,11 @@ def train_table(found: ClassModel, lang: str) -> str:
              mnist_after=_pct(r.mnist_after), taught=r.trained_on, ids=shown or t("class.train_none_held", lang))
 
 
+def privacy_text(room, lang: str) -> str:
+    """Where the class's drawings are kept (`room`: the app's `Classroom`) and for how long."""
+    return t("class.privacy", lang, path=html.escape(room.store.where()), days=store.CLASS_DAYS)
+
+
 def student_model_choices(lang: str) -> list[tuple[str, str]]:
     return [(t("class.use_base", lang), "base"), (t("class.use_class", lang), "class")]
 
@@ -169,9 +174,9 @@ def student_model_choices(lang: str) -> list[tuple[str, str]]:
 # The components
 
 
-def layout(ctx, privacy: str) -> SimpleNamespace:
-    """The tab's components, in page order (`privacy`: the privacy note in English, the page's first language)."""
-    L = ctx.localizer
+def layout(L, privacy: str) -> SimpleNamespace:
+    """The tab's components, in page order (`privacy`: the privacy note in English, the page's first language;
+    `L`: the app's `i18n.Localizer`)."""
     gr.HTML(STUDENT_CSS, elem_id="class-style", container=False, padding=False)
     with gr.Column(elem_id="class-about"):
         L(gr.Markdown, value="class.intro")

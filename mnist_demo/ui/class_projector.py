@@ -7,15 +7,15 @@ import html
 
 import gradio as gr
 
-from ..addresses import client_address, join_link
+from ..addresses import join_link
 from ..classroom import security
 from ..classroom.service import Dashboard
 from ..classroom.store import ClassInfo
+from .class_desk import Desk, DeskInputs
 from .class_page import TO_TOP_JS, WALL_CSS, qr_svg, wall_html
 from .class_refusals import shows_refusals
 from .common import PRIVATE
 from .i18n import t
-from .session import Session, trained_of
 
 
 def code_html(info: ClassInfo, lang: str) -> str:
@@ -53,24 +53,28 @@ def layout(L) -> dict:
 
 
 class ProjectorHandlers:
-    """The Class tab's handlers of the projector view (`self.room`: the app's `Classroom`)."""
+    """The Class tab's handlers of the projector view (`self.room`: the app's `Classroom`, `self.p`: its components)."""
 
     @shows_refusals
-    def on_project(self, code: str, key: str, model: str, session: Session, lang: str, request: gr.Request) -> tuple:
-        """(dashboard, projector view, projecting, code, QR, stats, wall): the room's view of the class, over
-        the whole window; what it shows is rendered here, so nothing of the dashboard (or the key) is in it."""
-        board = self.room.dashboard(code, key, client_address(request), model, trained_of(session))
-        return (gr.update(visible=False), gr.update(visible=True), True, code_html(board.info, lang),
-                qr_html(join_link(board.info.code, request), lang), *view(board, lang))
+    def on_project(self, desk: Desk) -> dict:
+        """The projector view in place of the dashboard: the room's view of the class, over the whole window; what
+        it shows is rendered here, so nothing of the dashboard (or the key) is in it."""
+        p = self.p
+        board = self.room.dashboard(desk.code, desk.key, desk.address, desk.model, desk.trained)
+        stats, wall = view(board, desk.lang)
+        return {p.dash: gr.update(visible=False), p.projector_view: gr.update(visible=True), p.projecting: True,
+                p.projector_code: code_html(board.info, desk.lang),
+                p.projector_qr: qr_html(join_link(board.info.code, desk.request), desk.lang),
+                p.projector_stats: stats, p.projector_wall: wall}
 
     def on_unproject(self) -> tuple:
         """(dashboard, projector view, projecting): back to the teacher's own view."""
         return gr.update(visible=True), gr.update(visible=False), False
 
 
-def wire(tab: ProjectorHandlers, p, desk: list) -> None:
-    """The projector's button on the dashboard and the view's way back (`desk`: the dashboard's inputs)."""
-    p.projector.click(tab.on_project, desk, [p.dash, p.projector_view, p.projecting, p.projector_code,
-                                             p.projector_qr, p.projector_stats, p.projector_wall], **PRIVATE)
+def wire(tab: ProjectorHandlers, p, desk: DeskInputs) -> None:
+    """The projector's button on the dashboard and the view's way back."""
+    desk.on(p.projector.click, tab.on_project, [p.dash, p.projector_view, p.projecting, p.projector_code,
+                                                p.projector_qr, p.projector_stats, p.projector_wall], **PRIVATE)
     p.projector_back.click(tab.on_unproject, None, [p.dash, p.projector_view, p.projecting], **PRIVATE).then(
         None, js=TO_TOP_JS, **PRIVATE)

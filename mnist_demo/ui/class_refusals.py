@@ -35,7 +35,8 @@ def error(refusal: Refused, lang: str) -> gr.Error:
 
 
 def shows_refusals(handler):
-    """A handler whose `Refused` becomes the page's error toast, in the caller's language (its `lang` input)."""
+    """A handler whose `Refused` becomes the page's error toast, in the caller's language (its `lang` input, or
+    its `desk`'s)."""
     signature = inspect.signature(handler)
 
     @functools.wraps(handler)
@@ -43,6 +44,7 @@ def shows_refusals(handler):
         try:
             return handler(*args, **kwargs)
         except Refused as exc:
-            raise error(exc, signature.bind(*args, **kwargs).arguments.get("lang")) from None
+            arguments = signature.bind(*args, **kwargs).arguments
+            raise error(exc, arguments["desk"].lang if "desk" in arguments else arguments.get("lang")) from None
 
     return wrapper

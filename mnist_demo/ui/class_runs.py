@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..addresses import client_address
 from ..classroom import presets
 from ..classroom.service import Classroom, Refused, Student
 from ..pictures import confusion_image
+from .class_desk import Desk, DeskInputs
 from .class_refusals import error, message
 from .common import PRIVATE, follow
 from .i18n import t
@@ -137,16 +137,17 @@ class RunsTab:
                  class_accuracy=_pct(entry.class_accuracy, lang), parameters=f"{card['parameters']:,}",
                  seconds=f"{entry.seconds:.1f}", entry=entry.id)
 
-    def on_board(self, code: str, key: str, lang: str, request: gr.Request):
+    def on_board(self, desk: Desk):
         try:
-            return board_frame(self.room.leaderboard(code, key, client_address(request)), lang)
+            return board_frame(self.room.leaderboard(desk.code, desk.key, desk.address), desk.lang)
         except Refused:
             return gr.skip()
 
-    def on_show(self, code: str, key: str, run_id: float | None, lang: str, request: gr.Request) -> tuple:
+    def on_show(self, desk: Desk, run_id: float | None) -> tuple:
         """(detail text, confusion picture, loss curve) of one run."""
+        lang = desk.lang
         try:
-            run = self.room.run_detail(code, key, client_address(request), run_id)
+            run = self.room.run_detail(desk.code, desk.key, desk.address, run_id)
         except Refused as exc:
             raise error(exc, lang) from None
         if run is None:
@@ -158,26 +159,26 @@ class RunsTab:
         return (text, gr.update(value=np.asarray(confusion_image(matrix).convert("RGB")), visible=True),
                 gr.update(value=curve[["epoch", "loss"]], visible=True))
 
-    def on_adopt(self, code: str, key: str, run_id: float | None, lang: str, request: gr.Request) -> str:
+    def on_adopt(self, desk: Desk, run_id: float | None) -> str:
         try:
-            found = self.room.adopt_run(code, key, client_address(request), run_id)
+            found = self.room.adopt_run(desk.code, desk.key, desk.address, run_id)
         except Refused as exc:
-            raise error(exc, lang) from None
-        return t("class.board.adopted", lang, entry=found.entry.card["taught"]["leaderboard_entry"])
+            raise error(exc, desk.lang) from None
+        return t("class.board.adopted", desk.lang, entry=found.entry.card["taught"]["leaderboard_entry"])
 
     def on_language(self, lang: str) -> list:
         return [gr.update(choices=choice_options(choice, lang)) for choice in presets.CHOICES]
 
 
-def wire(runs: RunsTab, p, keyed: list, lang) -> None:
-    """The phone's own network and the dashboard's leaderboard (`keyed`: the dashboard's code and key)."""
+def wire(runs: RunsTab, p, lang, desk: DeskInputs) -> None:
+    """The phone's own network and the dashboard's leaderboard."""
     p.own_open.click(runs.on_open, p.student, p.own_panel, **PRIVATE)
     p.own_start.click(runs.on_start, [p.student, p.nickname, lang, *p.own_radios.values()], p.own_status, **PRIVATE)
-    p.timer.tick(runs.on_board, [*keyed, lang], p.board, show_progress="hidden", **PRIVATE)
+    desk.on(p.timer.tick, runs.on_board, p.board, show_progress="hidden", **PRIVATE)
     for trigger in (p.open_dash.click, p.dash_key.submit):
-        trigger(runs.on_board, [*keyed, lang], p.board, **PRIVATE)
-    p.run_show.click(runs.on_show, [*keyed, p.run_id, lang], [p.run_detail, p.run_confusion, p.run_curve], **PRIVATE)
-    p.run_adopt.click(runs.on_adopt, [*keyed, p.run_id, lang], p.run_detail, **PRIVATE)
+        desk.on(trigger, runs.on_board, p.board, **PRIVATE)
+    desk.on(p.run_show.click, runs.on_show, [p.run_detail, p.run_confusion, p.run_curve], p.run_id, **PRIVATE)
+    desk.on(p.run_adopt.click, runs.on_adopt, p.run_detail, p.run_id, **PRIVATE)
     lang.change(runs.on_language, lang, list(p.own_radios.values()), **PRIVATE)
 
 

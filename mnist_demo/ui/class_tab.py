@@ -2,10 +2,8 @@
 their phones and give labelled drawings, and the teacher's dashboard shows, judges, cleans and exports them.
 
 UI only: every operation, the teacher gate and the rate limits are `classroom.service.Classroom` (the app's one,
-`ctx.classroom`); a handler here reads its inputs and the caller's address, calls one method and renders with
-`t()`. Every event can be called by number through /gradio_api with any session hash and any inputs, so the
-dashboard's handlers pass the class code and teacher key they were given, never a hidden component or a session
-flag, and a student's place (`service.Student`) lives in server-side `gr.State`.
+`ctx.classroom`); a handler reads its inputs (a dashboard's: `class_desk.Desk`, never a hidden component or a
+session flag), calls one method and renders with `t()`. A student's place (`service.Student`) is server-side state.
 """
 
 from __future__ import annotations
@@ -17,10 +15,11 @@ import gradio as gr
 import numpy as np
 
 from ..addresses import client_address
-from ..classroom import security, store
+from ..classroom import security
 from ..classroom.service import Classroom, Refused, Student
 from ..reading import predict
 from . import class_projector, class_runs, class_teacher_key, device
+from .class_desk import Desk, DeskInputs
 from .class_page import (
     CANVAS_ID,
     CLEAR_JS,
@@ -31,6 +30,7 @@ from .class_page import (
     dashboard_view,
     layout,
     picture,
+    privacy_text,
     student_model_choices,
     train_table,
 )
@@ -40,30 +40,37 @@ from .class_teacher_key import TeacherKeyHandlers
 from .common import LIVE, PRIVATE, follow
 from .draw_tab import status_text
 from .i18n import language_from_header, t
-from .session import Session, model_choices, trained_of
+from .session import Session, model_choices
 
 TRAIN_UPDATE_S = 0.5  # the training's progress line
 
 
+def components(room: Classroom, L) -> SimpleNamespace:
+    """The tab's components by name (`class_page.layout`, then the projector view's)."""
+    tabs = getattr(gr.context.Context.block, "parent", None)  # the app's tabs: a class link selects this one
+    return SimpleNamespace(**vars(layout(L, privacy_text(room, "en"))), **class_projector.layout(L),
+                           tabs=tabs if isinstance(tabs, gr.Tabs) else None)
+
+
 class ClassTab(TeacherKeyHandlers, ProjectorHandlers):
-    """The tab's handlers over the app's `Classroom`: opening a class (`class_teacher_key`), the students', the
-    dashboard's, its projector view's (`class_projector`)."""
+    """The tab's handlers over the app's `Classroom` and its components `p` (a handler with more than four outputs
+    returns a dict keyed by them): opening a class (`class_teacher_key`), the students', the dashboard's (each
+    takes a `class_desk.Desk`), its projector view's (`class_projector`)."""
 
-    def __init__(self, room: Classroom) -> None:
-        self.room = room
-
-    def privacy_text(self, lang: str) -> str:
-        return t("class.privacy", lang, path=html.escape(self.room.store.where()), days=store.CLASS_DAYS)
+    def __init__(self, room: Classroom, p: SimpleNamespace) -> None:
+        self.room, self.p = room, p
+        self.shown = [p.header, p.wall, p.accuracy, p.confusion, p.pick]  # the dashboard's figures
+        self.student_outputs = [p.start, p.student_view, p.student, p.joined, p.count, p.mine, p.token, p.note]
 
     # -- students: join, draw, give --------------------------------------------------------------
 
-    def student_view(self, student: Student, token: str, lang: str) -> tuple:
-        """(start panel, student panel, student state, header, count line, my drawings, the browser's token, device
-        note)."""
+    def student_view(self, student: Student, token: str, lang: str) -> dict:
+        """The student panel in place of the start: the student's state, header, count, drawings, token, model."""
+        p = self.p
         header = t("class.joined", lang, code=security.pretty_code(student.code), title=html.escape(student.title))
-        return (gr.update(visible=False), gr.update(visible=True), student, header,
-                t("class.given", lang, count=self.room.student_count(student)), self.my_drawings(student, lang), token,
-                self.device_config(student))
+        return {p.start: gr.update(visible=False), p.student_view: gr.update(visible=True), p.student: student,
+                p.joined: header, p.count: t("class.given", lang, count=self.room.student_count(student)),
+                p.mine: self.my_drawings(student, lang), p.token: token, p.note: self.device_config(student)}
 
     def device_config(self, student: Student | None) -> str:
         """The student's model for the page's own runtime (ui/device.py): the class's model once the teacher made
@@ -77,32 +84,33 @@ class ClassTab(TeacherKeyHandlers, ProjectorHandlers):
         return self.device_config(student)
 
     @shows_refusals
-    def on_join(self, code: str, token: str | None, lang: str, request: gr.Request) -> tuple:
+    def on_join(self, code: str, token: str | None, lang: str, request: gr.Request) -> dict:
         return self.student_view(*self.room.join(code, client_address(request), token), lang)
 
-    def on_join_link(self, lang: str, token: str | None, request: gr.Request) -> tuple:
+    def on_join_link(self, lang: str, token: str | None, request: gr.Request) -> dict:
         """The page opens: `?class=CODE` in the address joins (the browser's place back if its token names that
         class); else a token naming an open class brings its student back. In the browser's language (this runs
         beside the page's own load event, which sets the language selector: `lang` may still be the default).
-        (tabs, *the student view)"""
+        (the tabs, the student view)"""
         code = dict(request.query_params or {}).get("class") if request is not None else None
         if request is not None:
             lang = language_from_header(dict(request.headers or {}).get("accept-language"))
+        tabs = {self.p.tabs: gr.Tabs(selected="class")} if self.p.tabs is not None else {}
         if not code:
             student = self.room.restore(token)
-            if student is None:
-                return gr.skip(), *(gr.skip(),) * 8
-            return gr.Tabs(selected="class"), *self.student_view(student, token, lang)
+            return gr.skip() if student is None else {**tabs, **self.student_view(student, token, lang)}
         try:
             joined = self.room.join(code, client_address(request), token)
         except Refused as exc:
             gr.Warning(message(exc, lang), title=t("common.warning", lang))
-            return gr.Tabs(selected="class"), *(gr.skip(),) * 8
-        return gr.Tabs(selected="class"), *self.student_view(*joined, lang)
+            return tabs
+        return {**tabs, **self.student_view(*joined, lang)}
 
-    def on_leave(self) -> tuple:
+    def on_leave(self) -> dict:
         """Back to the start; the browser keeps its token, so joining this class again is the same student."""
-        return gr.update(visible=True), gr.update(visible=False), None, "", "", [], gr.skip(), ""
+        p = self.p
+        return {p.start: gr.update(visible=True), p.student_view: gr.update(visible=False), p.student: None,
+                p.joined: "", p.count: "", p.mine: [], p.note: ""}
 
     def on_student_model(self, choice: str, student: Student | None, lang: str) -> tuple:
         """The student picks which network reads their drawings. (student state, answer line, device note)"""
@@ -138,111 +146,109 @@ class ClassTab(TeacherKeyHandlers, ProjectorHandlers):
             student, lang)
 
     def giver(self, digit: int):
-        def handler(payload: str | None, student: Student | None, nickname: str, lang: str,
-                    request: gr.Request) -> tuple:
+        def handler(payload: str | None, student: Student | None, nickname: str, lang: str, request: gr.Request):
             return self.give(digit, payload, student, nickname, lang, request)
-
         handler.__name__ = f"give_{digit}"
         return handler
 
     # -- the teacher's dashboard: the service checks the key on every call -----------------------
 
-    @shows_refusals
-    def on_open(self, code: str, key: str, model: str, session: Session, lang: str, request: gr.Request) -> tuple:
-        """(dashboard panel, timer, *dashboard)."""
-        board = self.room.dashboard(code, key, client_address(request), model, trained_of(session))
-        return gr.update(visible=True), gr.Timer(active=True), *dashboard_view(board, lang), board.joining_open
+    def dashboard(self, board, lang: str) -> dict:
+        return dict(zip(self.shown, dashboard_view(board, lang), strict=True))
 
-    def on_tick(self, code: str, key: str, model: str, session: Session, lang: str, seen: object,
-                projecting: object, request: gr.Request) -> tuple:
-        """The wall's refresh: (seen, timer, *dashboard, *projector), the view on screen only and only when
-        something changed; a refused key stops the timer without a toast every few seconds."""
-        unchanged = (gr.skip(),) * 7
+    @shows_refusals
+    def on_open(self, desk: Desk) -> dict:
+        """The dashboard panel shown, its timer running, its figures."""
+        board = self.room.dashboard(desk.code, desk.key, desk.address, desk.model, desk.trained)
+        return {self.p.dash: gr.update(visible=True), self.p.timer: gr.Timer(active=True),
+                **self.dashboard(board, desk.lang), self.p.joining: board.joining_open}
+
+    def on_tick(self, desk: Desk, seen: object, projecting: object) -> dict:
+        """The wall's refresh (`seen`: what it last showed): the view on screen only and only when something
+        changed; a refused key stops the timer without a toast every few seconds."""
+        p = self.p
         try:
-            info, changes = self.room.changes(code, key, client_address(request))
+            info, changes = self.room.changes(desk.code, desk.key, desk.address)
         except Refused:
-            return None, gr.Timer(active=False), *unchanged
-        now_seen = (*changes, model, lang, projecting is True)
+            return {p.seen: None, p.timer: gr.Timer(active=False)}
+        now_seen = (*changes, desk.model, desk.lang, projecting is True)
         if now_seen == seen:
-            return seen, gr.skip(), *unchanged
-        board = self.room.dashboard_of(info, model, trained_of(session))
+            return gr.skip()
+        board = self.room.dashboard_of(info, desk.model, desk.trained)
         if projecting is True:
-            return now_seen, gr.skip(), *(gr.skip(),) * 5, *class_projector.view(board, lang)
-        return now_seen, gr.skip(), *dashboard_view(board, lang), gr.skip(), gr.skip()
+            stats, wall = class_projector.view(board, desk.lang)
+            return {p.seen: now_seen, p.projector_stats: stats, p.projector_wall: wall}
+        return {p.seen: now_seen, **self.dashboard(board, desk.lang)}
 
     @shows_refusals
-    def on_cell(self, code: str, key: str, model: str, session: Session, lang: str, evt: gr.SelectData,
-                request: gr.Request) -> list:
+    def on_cell(self, desk: Desk, evt: gr.SelectData):
         """The drawings of the clicked confusion cell (row: the digit given, column: the answer)."""
         row, column = (evt.index if isinstance(evt.index, (list, tuple)) else (None, None))
         answer = column - 1 if isinstance(column, int) else None  # the table's first column is the digit given
-        drawings = self.room.cell(code, key, client_address(request), model, trained_of(session), row, answer)
-        return gr.update(value=[(picture(d), t("class.cell_caption", lang, id=d.number, nickname=d.nickname))
+        drawings = self.room.cell(desk.code, desk.key, desk.address, desk.model, desk.trained, row, answer)
+        return gr.update(value=[(picture(d), t("class.cell_caption", desk.lang, id=d.number, nickname=d.nickname))
                                 for d in drawings], visible=True)
 
-    def _removing(self, remove, code: str, key: str, which: object, model: str, session: Session, lang: str,
-                  request: gr.Request) -> tuple:
+    def _removing(self, remove, desk: Desk, which: object) -> dict:
         """One of the service's removals (it checks the key), a toast with the count, the dashboard again."""
-        address = client_address(request)
-        removed = remove(code, key, address, which)
-        gr.Info(t("class.removed", lang, count=removed), title=t("common.info", lang))
-        return dashboard_view(self.room.dashboard(code, key, address, model, trained_of(session)), lang)
+        removed = remove(desk.code, desk.key, desk.address, which)
+        gr.Info(t("class.removed", desk.lang, count=removed), title=t("common.info", desk.lang))
+        return self.dashboard(self.room.dashboard(desk.code, desk.key, desk.address, desk.model, desk.trained),
+                              desk.lang)
 
     @shows_refusals
-    def on_remove(self, code: str, key: str, drawing_id: float | None, model: str, session: Session, lang: str,
-                  request: gr.Request) -> tuple:
-        return self._removing(self.room.remove, code, key, drawing_id, model, session, lang, request)
+    def on_remove(self, desk: Desk, drawing_id: float | None) -> dict:
+        return self._removing(self.room.remove, desk, drawing_id)
 
     @shows_refusals
-    def on_remove_nickname(self, code: str, key: str, nickname: str | None, model: str, session: Session, lang: str,
-                           request: gr.Request) -> tuple:
-        return self._removing(self.room.remove_nickname, code, key, nickname, model, session, lang, request)
+    def on_remove_nickname(self, desk: Desk, nickname: str | None) -> dict:
+        return self._removing(self.room.remove_nickname, desk, nickname)
 
     @shows_refusals
-    def on_remove_student(self, code: str, key: str, drawing_id: float | None, model: str, session: Session,
-                          lang: str, request: gr.Request) -> tuple:
+    def on_remove_student(self, desk: Desk, drawing_id: float | None) -> dict:
         """Every drawing of the student who gave drawing #N, whatever nicknames they used."""
-        return self._removing(self.room.remove_student, code, key, drawing_id, model, session, lang, request)
+        return self._removing(self.room.remove_student, desk, drawing_id)
 
     @shows_refusals
-    def on_remove_anonymous(self, code: str, key: str, first_id: float | None, model: str, session: Session,
-                            lang: str, request: gr.Request) -> tuple:
+    def on_remove_anonymous(self, desk: Desk, first_id: float | None) -> dict:
         """Every drawing without a nickname from #N on."""
-        return self._removing(self.room.remove_anonymous, code, key, first_id, model, session, lang, request)
+        return self._removing(self.room.remove_anonymous, desk, first_id)
 
     @shows_refusals
-    def on_joining(self, code: str, key: str, open_: bool, lang: str, request: gr.Request) -> bool:
-        is_open = self.room.set_joining(code, key, client_address(request), open_)
-        gr.Info(t("class.joining_open" if is_open else "class.joining_closed", lang), title=t("common.info", lang))
+    def on_joining(self, desk: Desk, open_: bool) -> bool:
+        is_open = self.room.set_joining(desk.code, desk.key, desk.address, open_)
+        gr.Info(t("class.joining_open" if is_open else "class.joining_closed", desk.lang),
+                title=t("common.info", desk.lang))
         return is_open
 
     @shows_refusals
-    def on_export(self, code: str, key: str, session: Session, lang: str, request: gr.Request):
+    def on_export(self, desk: Desk):
         """The class dataset as a zip file (served to this browser only, from this session's folder); its file box
         shows from now on."""
-        folder = session.workdir() if isinstance(session, Session) else None
-        return gr.update(value=str(self.room.export(code, key, client_address(request), folder)), visible=True)
+        folder = desk.session.workdir() if isinstance(desk.session, Session) else None
+        return gr.update(value=str(self.room.export(desk.code, desk.key, desk.address, folder)), visible=True)
 
     @shows_refusals
-    def on_renew(self, code: str, key: str, model: str, session: Session, lang: str, request: gr.Request) -> tuple:
-        info = self.room.renew(code, key, client_address(request))
-        return dashboard_view(self.room.dashboard_of(info, model, trained_of(session)), lang)
+    def on_renew(self, desk: Desk) -> dict:
+        info = self.room.renew(desk.code, desk.key, desk.address)
+        return self.dashboard(self.room.dashboard_of(info, desk.model, desk.trained), desk.lang)
 
     @shows_refusals
-    def on_delete(self, code: str, key: str, confirmed: bool, lang: str, request: gr.Request) -> tuple:
+    def on_delete(self, desk: Desk, confirmed: bool) -> tuple:
         """(dashboard panel, timer, confirm box, dashboard key)."""
-        self.room.delete(code, key, client_address(request), confirmed)
-        gr.Info(t("class.deleted", lang), title=t("common.info", lang))
+        self.room.delete(desk.code, desk.key, desk.address, confirmed)
+        gr.Info(t("class.deleted", desk.lang), title=t("common.info", desk.lang))
         return gr.update(visible=False), gr.Timer(active=False), False, ""
 
-    async def on_train(self, code: str, key: str, model: str, session: Session, lang: str, request: gr.Request):
+    async def on_train(self, desk: Desk):
         """Fine-tune the picked model on the class's drawings; streams (progress, comparison, train, stop)."""
+        lang = desk.lang
         def out(text, table=None, running=False):
             return (text, gr.skip() if table is None else table, gr.update(interactive=not running),
                     gr.update(interactive=running))
 
         try:
-            run = self.room.start_training(code, key, client_address(request), model, trained_of(session))
+            run = self.room.start_training(desk.code, desk.key, desk.address, desk.model, desk.trained)
         except Refused as exc:
             if exc.by_gate:
                 raise error(exc, lang) from None
@@ -270,32 +276,33 @@ class ClassTab(TeacherKeyHandlers, ProjectorHandlers):
                       train_table(found, lang))
 
     @shows_refusals
-    def on_train_stop(self, code: str, key: str, lang: str, request: gr.Request) -> None:
-        self.room.stop_training(code, key, client_address(request))
+    def on_train_stop(self, desk: Desk) -> None:
+        self.room.stop_training(desk.code, desk.key, desk.address)
 
     def on_close_dashboard(self) -> tuple:
         return gr.update(visible=False), gr.Timer(active=False), None
 
-    def on_language(self, lang: str, student: Student | None) -> tuple:
+    def on_language(self, lang: str, student: Student | None) -> dict:
         """The texts built with placeholders: the privacy note and the ten buttons; the students' model choice; a
         joined student's header and count; the answer line (its first words, until the next drawing)."""
-        joined = (self.student_view(student, None, lang)[3:5] if isinstance(student, Student) else (gr.skip(), gr.skip()))
-        return (self.privacy_text(lang), *[gr.update(value=t("class.teach", lang, digit=d)) for d in range(10)],
-                gr.update(choices=student_model_choices(lang)), *joined, t("class.msg.draw_first", lang))
+        p = self.p
+        view = self.student_view(student, None, lang) if isinstance(student, Student) else {}
+        return {p.privacy: privacy_text(self.room, lang),
+                **{button: gr.update(value=t("class.teach", lang, digit=d)) for d, button in enumerate(p.teach)},
+                p.student_model: gr.update(choices=student_model_choices(lang)),
+                **{c: view[c] for c in (p.joined, p.count) if c in view}, p.answer: t("class.msg.draw_first", lang)}
 
 
 def build(ctx) -> None:
-    """The tab's components (`class_page.layout`, `class_projector.layout`) wired to the handlers over the app's
-    classroom."""
-    tab = ClassTab(ctx.classroom)
-    p = SimpleNamespace(**vars(layout(ctx, tab.privacy_text("en"))), **class_projector.layout(ctx.localizer))
-    lang = ctx.lang
-    class_teacher_key.wire(tab, p, ctx)
-    student_outputs = [p.start, p.student_view, p.student, p.joined, p.count, p.mine, p.token, p.note]
+    """The tab's components wired to the handlers over the app's classroom."""
+    p = components(ctx.classroom, ctx.localizer)
+    tab, lang, session = ClassTab(ctx.classroom, p), ctx.lang, ctx.session
+    desk = DeskInputs(p.dash_code, p.dash_key, p.model, session, lang)  # what every dashboard call carries
+    class_teacher_key.wire(tab, p, ctx, desk)
     for trigger in (p.join.click, p.join_code.submit):
-        trigger(tab.on_join, [p.join_code, p.token, lang], student_outputs, **PRIVATE).then(
+        trigger(tab.on_join, [p.join_code, p.token, lang], tab.student_outputs, **PRIVATE).then(
             None, [p.token], None, js=KEEP_PLACE_JS, **PRIVATE)
-    p.leave.click(tab.on_leave, None, student_outputs, **PRIVATE)
+    p.leave.click(tab.on_leave, None, tab.student_outputs, **PRIVATE)
 
     p.canvas.input(tab.on_live, [p.canvas, p.student, lang], p.answer, preprocess=False, postprocess=False, **LIVE)
     # The device road (ui/device.py): the answer from the page itself, the student's model rechecked at a stroke's end.
@@ -311,38 +318,33 @@ def build(ctx) -> None:
     p.undo.click(None, js=UNDO_JS, **PRIVATE)
     p.clear.click(None, js=CLEAR_JS, **PRIVATE)
 
-    keyed, session = [p.dash_code, p.dash_key], ctx.session
-    desk = [*keyed, p.model, session, lang]  # what most dashboard calls carry: the service checks code and key
-    shown = [p.header, p.wall, p.accuracy, p.confusion, p.pick]
-    opened = [p.dash, p.timer, *shown, p.joining]
+    opened = [p.dash, p.timer, *tab.shown, p.joining]
     for trigger in (p.open_dash.click, p.dash_key.submit):
-        trigger(tab.on_open, desk, opened, **PRIVATE).then(None, js=TO_TOP_JS, **PRIVATE)
-    p.timer.tick(tab.on_tick, [*desk, p.seen, p.projecting],
-                 [p.seen, p.timer, *shown, p.projector_stats, p.projector_wall], show_progress="hidden", **PRIVATE)
+        desk.on(trigger, tab.on_open, opened, **PRIVATE).then(None, js=TO_TOP_JS, **PRIVATE)
+    desk.on(p.timer.tick, tab.on_tick, [p.seen, p.timer, *tab.shown, p.projector_stats, p.projector_wall], p.seen,
+            p.projecting, show_progress="hidden", **PRIVATE)
     class_projector.wire(tab, p, desk)
-    p.model.input(tab.on_open, desk, opened, **PRIVATE)
-    p.confusion.select(tab.on_cell, desk, p.cell, **PRIVATE)
-    p.remove.click(tab.on_remove, [*keyed, p.remove_id, p.model, session, lang], shown, **PRIVATE)
-    p.remove_name.click(tab.on_remove_nickname, [*keyed, p.pick, p.model, session, lang], shown, **PRIVATE)
-    p.remove_student.click(tab.on_remove_student, [*keyed, p.remove_id, p.model, session, lang], shown, **PRIVATE)
-    p.remove_anonymous.click(tab.on_remove_anonymous, [*keyed, p.remove_id, p.model, session, lang], shown, **PRIVATE)
-    p.joining.input(tab.on_joining, [*keyed, p.joining, lang], p.joining, **PRIVATE)
-    p.export_button.click(tab.on_export, [*keyed, session, lang], p.export_file, **PRIVATE)
-    p.train.click(tab.on_train, desk, [p.train_progress, p.train_result, p.train, p.train_stop],
-                  concurrency_limit=None, **PRIVATE)
-    p.train_stop.click(tab.on_train_stop, [*keyed, lang], None, queue=False, **PRIVATE)
-    class_runs.wire(class_runs.RunsTab(ctx.classroom), p, keyed, lang)  # Everyone trains
-    p.renew.click(tab.on_renew, desk, shown, **PRIVATE)
-    p.delete.click(tab.on_delete, [*keyed, p.confirm, lang], [p.dash, p.timer, p.confirm, p.dash_key], **PRIVATE)
+    desk.on(p.model.input, tab.on_open, opened, **PRIVATE)
+    desk.on(p.confusion.select, tab.on_cell, p.cell, **PRIVATE)
+    desk.on(p.remove.click, tab.on_remove, tab.shown, p.remove_id, **PRIVATE)
+    desk.on(p.remove_name.click, tab.on_remove_nickname, tab.shown, p.pick, **PRIVATE)
+    desk.on(p.remove_student.click, tab.on_remove_student, tab.shown, p.remove_id, **PRIVATE)
+    desk.on(p.remove_anonymous.click, tab.on_remove_anonymous, tab.shown, p.remove_id, **PRIVATE)
+    desk.on(p.joining.input, tab.on_joining, p.joining, p.joining, **PRIVATE)
+    desk.on(p.export_button.click, tab.on_export, p.export_file, **PRIVATE)
+    desk.on(p.train.click, tab.on_train, [p.train_progress, p.train_result, p.train, p.train_stop],
+            concurrency_limit=None, **PRIVATE)
+    desk.on(p.train_stop.click, tab.on_train_stop, None, queue=False, **PRIVATE)
+    class_runs.wire(class_runs.RunsTab(ctx.classroom), p, lang, desk)  # Everyone trains
+    desk.on(p.renew.click, tab.on_renew, tab.shown, **PRIVATE)
+    desk.on(p.delete.click, tab.on_delete, [p.dash, p.timer, p.confirm, p.dash_key], p.confirm, **PRIVATE)
     p.close.click(tab.on_close_dashboard, None, [p.dash, p.timer, p.seen], **PRIVATE)
     lang.change(tab.on_language, [lang, p.student], [p.privacy, *p.teach, p.student_model, p.joined, p.count,
                                                      p.answer], **PRIVATE)
     for trigger in (ctx.models_changed.change, lang.change):  # this session's models, or the labels' language
         trigger(lambda s, k, language: gr.update(choices=model_choices(s, "mnist", language), value=k),
                 [session, p.model, lang], p.model, **PRIVATE)
-
-    tabs = getattr(gr.context.Context.block, "parent", None)
     root = gr.context.Context.root_block
-    if isinstance(tabs, gr.Tabs) and root is not None:
-        root.load(tab.on_join_link, [lang, p.token], [tabs, *student_outputs], js=READ_PLACE_JS, **PRIVATE).then(
-            None, [p.token], None, js=KEEP_PLACE_JS, **PRIVATE)
+    if p.tabs is not None and root is not None:
+        root.load(tab.on_join_link, [lang, p.token], [p.tabs, *tab.student_outputs], js=READ_PLACE_JS,
+                  **PRIVATE).then(None, [p.token], None, js=KEEP_PLACE_JS, **PRIVATE)
