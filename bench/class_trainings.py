@@ -11,7 +11,8 @@ drawing student joins and gives a drawing every `--pause` seconds (`Classroom.gi
 and the store keeps it, the server's work behind a drawing). Measured: trainings refused, finished, the time
 from the first start until the last one is on the leaderboard, each waiting training's estimated start (read
 when it joined the line, what the page shows first) against its real start (the line's own record of when the
-ticket joined and when it got a slot), and the drawings' p50/p95 while the trainings ran. Results:
+ticket joined and when it got a slot), the estimate again as it updates while waiting (read every second), and
+the drawings' p50/p95 while the trainings ran. Results:
 bench/results/class_trainings.{json,md}.
 """
 
@@ -36,6 +37,8 @@ from mnist_demo.classroom.store import ClassStore
 from mnist_demo.training.job import warm_up
 from mnist_demo.training.slots import TrainingSlots
 from tests.harness import RESULTS, load_average, percentile, write_results
+
+UPDATE_EVERY = 1.0  # seconds between the bench's reads of the waiting trainings' estimates (the page's: 0.5)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -104,6 +107,20 @@ def main(argv: list[str] | None = None) -> int:
     drawn_before = len(drawn)
 
     runs, estimates = [], []
+    updates: list[tuple[int, float, float]] = []  # (run, when, estimated seconds to its start) as the page re-reads them
+    done_joining = threading.Event()
+
+    def read_estimates() -> None:
+        while not stop.is_set() and not (done_joining.is_set() and all(r.job.ticket is None or r.job.ticket.started
+                                                                            for r in runs)):
+            for i, run in enumerate(list(runs)):
+                snap = run.job.snapshot()
+                if snap.state == "queued":
+                    updates.append((i, time.monotonic(), snap.queue_seconds))
+            stop.wait(UPDATE_EVERY)
+
+    reader = threading.Thread(target=read_estimates, daemon=True)
+    reader.start()
     t0 = time.monotonic()
     for i in range(args.students):
         time.sleep(max(0.0, t0 + i * args.within / args.students - time.monotonic()))
@@ -112,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         snap = run.job.snapshot()
         runs.append(run)
         estimates.append(snap.queue_seconds if snap.state == "queued" else 0.0)  # what the page shows first
+    done_joining.set()
     while not all(r.recorded for r in runs) and time.monotonic() - t0 < args.deadline:
         time.sleep(0.1)
     last = time.monotonic() - t0
@@ -132,13 +150,23 @@ def main(argv: list[str] | None = None) -> int:
     within = sum(e <= 0.30 for e in errors_pct)
     share = within / len(waits) if waits else float("nan")
     median = f"{np.median(errors_pct):.0%}" if errors_pct else "none"
+    # The estimate as it updates: every read while waiting, against the time that really remained (5 s or more)
+    later = [(est, tickets[i].started - when) for i, when, est in updates
+             if tickets[i] is not None and tickets[i].started is not None and tickets[i].started - when >= 5.0]
+    later_within = sum(abs(est - real) / real <= 0.30 for est, real in later)
+    later_share = later_within / len(later) if later else float("nan")
     during = drawn[drawn_before:]
     result = {
         "students": args.students, "drawers": args.drawers, "within_s": args.within, "slots": args.slots,
         "threads": args.threads, "nice": args.nice, "refused": refused, "unfinished": len(unfinished), "finished": finished, "last_finished_s": round(last, 1),
         "estimates": [{"estimated_s": round(e, 1), "real_s": round(r, 1)} for e, r in waits],
+        # each training's declared cost against the seconds it held its slot (what the line's pace is measured on)
+        "slot_seconds": [{"declared_s": round(t.cost, 2), "slot_s": round(t.ended - t.started, 2)} for t in tickets
+                         if t is not None and t.started is not None and t.ended is not None],
         "estimates_within_30pct": within, "estimates_judged": len(waits),
         "estimates_within_30pct_share": round(share, 3) if waits else None,
+        "updated_estimates_judged": len(later), "updated_estimates_within_30pct": later_within,
+        "updated_estimates_within_30pct_share": round(later_share, 3) if later else None,
         "median_estimate_error": round(float(np.median(errors_pct)), 3) if errors_pct else None,
         "drawings": len(during), "drawing_p50_ms": round(1000 * percentile(during, 50), 1) if during else None,
         "drawing_p95_ms": round(1000 * percentile(during, 95), 1) if during else None, "drawing_errors": errors,
@@ -161,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
         + (f"; {len(unfinished)} still unfinished at the --deadline, stopped |" if unfinished else " |"),
         f"| estimated start (shown when it joined the line) within 30% of the real start, trainings that waited "
         f"5 s or more | **{share:.0%}** ({within} / {len(waits)}; median error {median}) |",
+        f"| the estimate as it updates (read every {UPDATE_EVERY:.0f} s while waiting) within 30% of the time that really "
+        f"remained, reads 5 s or more before the start | **{later_share:.0%}** ({later_within} / {len(later)}) |",
         f"| a drawing given (read + kept) while the trainings ran, p50 / p95 | {result['drawing_p50_ms']} / "
         f"**{result['drawing_p95_ms']} ms** ({len(during)} drawings, {len(errors)} refused) |",
         "",

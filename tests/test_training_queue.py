@@ -155,7 +155,7 @@ def test_queue_estimates_follow_each_jobs_pace_not_its_process_start():
     clock.now = 10.0
     first.report(0.35)  # 5 s for a quarter of the work: 20 s for all of it, 13 s to go (not 10 * 0.65 / 0.35)
     assert second.estimated_start() == pytest.approx(13.0)
-    # the machine's pace as it is now: 5 s of start + 18 s of work for 10 declared seconds
+    # the machine's pace as it is now (the one sample): 5 s of start + 18 s of work for 10 declared seconds
     assert third.estimated_start() == pytest.approx(13.0 + 10.0 * 2.3)
     clock.now = 12.0  # no new report: its time goes on
     assert second.estimated_start() == pytest.approx(11.0)
@@ -170,8 +170,8 @@ def test_queue_estimates_follow_each_jobs_pace_not_its_process_start():
 
 
 def test_queue_pace_is_measured_on_the_latest_trainings_of_this_machine():
-    """The pace is slot-seconds over declared seconds of the last PACE_WINDOW finished trainings (a ratio of
-    sums): a slow start of the lesson (a busy machine) stops counting once newer trainings have finished."""
+    """The pace is the median slot-seconds per declared second of the last PACE_WINDOW finished trainings: the
+    lesson's slow first training (the fork server still warming) does not hold it up, and old runs drop out."""
     clock = Clock()
     slots = TrainingSlots(1, clock=clock)
 
@@ -181,17 +181,18 @@ def test_queue_pace_is_measured_on_the_latest_trainings_of_this_machine():
         ticket.report(1.0)
         ticket.release()
 
-    finish(2.0, 12.0)  # the first one on a loaded machine: 6x
-    finish(8.0, 4.0)  # a long one done fast
-    assert slots.speed == pytest.approx(16.0 / 10.0)
+    finish(2.0, 12.0)  # the first one, 6x its declared cost
+    assert slots.speed == pytest.approx(6.0)
+    finish(4.0, 3.0), finish(4.0, 4.0), finish(8.0, 8.0)
+    assert slots.speed == pytest.approx(1.0)  # the median of 6, 0.75, 1 and 1
     for _ in range(PACE_WINDOW):
         finish(4.0, 3.0)
     assert slots.speed == pytest.approx(0.75)
     blocker = slots.join(cost=4.0)
     waiting = [slots.join(f"s{i}", cost=4.0) for i in range(3)]
     assert [t.estimated_start() for t in waiting] == pytest.approx([3.0, 6.0, 9.0])
-    clock.now += 9.0  # running far longer than measured, without a report: the pace now counts its 9 s so far
-    assert waiting[1].estimated_start() == pytest.approx(4.0 * (24.0 + 9.0) / (32.0 + 4.0))
+    clock.now += 9.0  # running far past its measured 3 s without a report: due any moment, one slow run is no trend
+    assert [t.estimated_start() for t in waiting] == pytest.approx([0.0, 3.0, 6.0])
     blocker.release()
 
 

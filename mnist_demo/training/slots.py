@@ -27,16 +27,17 @@ Each waiting place sees its position and an estimated start (`Ticket.estimated_s
 by playing the line forward over `capacity` slots ($MNIST_DEMO_MAX_TRAININGS, default 1), from what
 this machine measures (`pace`): a running training's seconds to go come from its own progress (its
 pace between its first and its latest report, so the process start is not taken for work), a waiting
-one's from its declared cost times the machine's real seconds per declared second: the slot-seconds
-over the declared seconds of the last trainings that finished here (a ratio of sums, so long ones
-count for what they took), together with the running ones' projected totals (the machine's pace as
-it is now, before they finish). The estimates correct themselves as jobs progress.
+one's from its declared cost times the machine's real seconds per declared second: the median of the
+slot-seconds per declared second of the last trainings that finished here and of the running ones'
+projected totals (the machine's pace as it is now, before they finish). The estimates correct
+themselves as jobs progress.
 `cancel_session` (a tab closed) gives the session's place back.
 """
 
 from __future__ import annotations
 
 import collections
+import statistics
 import threading
 import time
 from collections.abc import Callable, Hashable
@@ -87,6 +88,7 @@ class Ticket:
         self.cost = cost  # declared seconds of machine time
         self.joined = joined
         self.started: float | None = None  # the slots' clock when it began running
+        self.ended: float | None = None  # ... and when it gave its slot back
         self.fraction = 0.0  # how much of it is done, as it reports
         self.first: tuple[float, float] | None = None  # (clock, fraction) of its first report
         self.latest: tuple[float, float] | None = None  # (clock, fraction) of its latest report
@@ -135,8 +137,8 @@ class TrainingSlots:
         self._cond = threading.Condition()
         self._running: list[Ticket] = []
         self._waiting: list[Ticket] = []
-        # (slot seconds, declared seconds) of the latest trainings that ran to their end here
-        self._finished: collections.deque[tuple[float, float]] = collections.deque(maxlen=PACE_WINDOW)
+        # slot-seconds per declared second of the latest trainings that ran to their end here
+        self._finished: collections.deque[float] = collections.deque(maxlen=PACE_WINDOW)
 
     def join(self, session: Hashable | None = None, cost: float | None = None, *, address: str | None = None,
              group: Hashable | None = None) -> Ticket:
@@ -236,32 +238,25 @@ class TrainingSlots:
             return self._measured_speed()
 
     def _measured_speed(self) -> float:
-        spent, declared = self._finished_sums()
-        return spent / declared if declared else 1.0
-
-    def _finished_sums(self) -> tuple[float, float]:
-        """(slot seconds, declared seconds) of the trainings in the pace window."""
-        return sum(seconds for seconds, _ in self._finished), sum(cost for _, cost in self._finished)
+        return statistics.median(self._finished) if self._finished else 1.0
 
     def _speed_now(self, now: float) -> float:
-        """Real seconds per declared second as the machine runs now: the finished trainings' slot-seconds and the
-        running ones' projected totals (their start so far plus their work at their own pace; one with no pace
-        yet counts once it has run longer than expected, at least as slow as it has been), over what they
-        declared."""
+        """Real seconds per declared second as the machine runs now: the median of the finished trainings' slot-seconds
+        per declared second and the running ones' projected totals per declared second (their start so far plus their
+        work at their own pace; one with no pace yet counts once it has run longer than expected, at least as slow as
+        it has been). A median: the lesson's first trainings (the fork server still warming, the data paged in) take
+        two or three times longer than the rest, and would hold an average up for the whole window."""
         measured = self._measured_speed()
-        spent, declared = self._finished_sums()
+        samples = list(self._finished)
         for ticket in self._running:
             if ticket.started is None:
                 continue
             pace = self._own_pace(ticket)
             if pace is not None:
-                projected = (ticket.first[0] - ticket.started) + pace * (1 - ticket.first[1])
+                samples.append(((ticket.first[0] - ticket.started) + pace * (1 - ticket.first[1])) / ticket.cost)
             elif now - ticket.started > ticket.cost * measured:
-                projected = now - ticket.started
-            else:
-                continue
-            spent, declared = spent + projected, declared + ticket.cost
-        return spent / declared if declared else 1.0
+                samples.append((now - ticket.started) / ticket.cost)
+        return statistics.median(samples) if samples else 1.0
 
     def position(self, ticket: Ticket) -> int:
         with self._cond:
@@ -289,8 +284,9 @@ class TrainingSlots:
         with self._cond:
             if ticket in self._running:
                 self._running.remove(ticket)
+                ticket.ended = self._clock()
                 if ticket.fraction >= 1.0 and ticket.started is not None:  # ran to its end: the machine's pace
-                    self._finished.append((self._clock() - ticket.started, ticket.cost))
+                    self._finished.append((self._clock() - ticket.started) / ticket.cost)
             elif ticket in self._waiting:
                 self._waiting.remove(ticket)
                 ticket.cancelled = True
