@@ -18,4 +18,5 @@ if __name__ == "__main__":
     from mnist_demo.ui.app import build_app, launch_options
 
     warm_up()  # the trainer's fork server imports torch now, not when the first student presses Train
-    build_app().launch(**launch_options())
+    demo = build_app()
+    demo.launch(**launch_options(demo))

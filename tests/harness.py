@@ -105,8 +105,8 @@ def serve_in_process(port: int | None = None, **build) -> App:
     from mnist_demo.ui.app import build_app, launch_options
 
     port = port or free_port()
-    options = {**launch_options(), "server_name": "127.0.0.1", "server_port": port}
     demo = build_app(**build)
+    options = {**launch_options(demo), "server_name": "127.0.0.1", "server_port": port}
     demo.launch(**options, prevent_thread_lock=True, quiet=True)
     app = App(port, demo.close)
     _wait_until_serving(app.url, 60)
@@ -784,16 +784,15 @@ DEVICE_PARITY_JS = """async ([inks, key, side]) => {
 DEVICE_READY_JS = "(pad) => !!(globalThis.MnistDevice && MnistDevice.canAnswer && MnistDevice.canAnswer(pad))"
 
 
-def device_model_of(page, pad: str):
+def device_model_of(page, pad: str, sessions):
     """(key, PyTorch model) the page's canvas `pad` answers with on the device, found by its file among the
-    models of this process's open sessions (the app served in-process)."""
+    models of the open sessions of the app served in this process (`sessions`: its `session.Sessions`)."""
     from mnist_demo import device_models
-    from mnist_demo.ui.session import _open_sessions
 
     key, url = page.evaluate("(pad) => [MnistDevice.keys[pad], MnistDevice.config.models[MnistDevice.keys[pad]].url]",
                              pad)
     digest = url.rsplit("/", 1)[1].removesuffix(".onnx")
-    for session in list(_open_sessions.values()):
+    for session in sessions.all():
         for entry in list(session.trained.values()):
             if entry.key == key and device_models.device_file(entry.model).digest == digest:
                 return key, entry.model

@@ -22,7 +22,7 @@ from torch import nn
 from mnist_demo.ui import guard, session, train_tab
 from mnist_demo.ui.app import build_app, launch_options
 from mnist_demo.ui.i18n import t
-from mnist_demo.ui.session import ModelLedger, Session
+from mnist_demo.ui.session import ModelLedger, Session, Sessions
 from tests.harness import run_coroutine
 
 CARD = {"model": "s5-lenet", "title": "LeNet", "dataset": "mnist"}
@@ -45,82 +45,89 @@ def test_a_session_keeps_its_newest_models_and_names_the_dropped(tmp_path):
     assert dropped[0].card["title"] in message and message.startswith("为腾出空间")
 
 
-def test_all_sessions_together_hold_at_most_the_global_cap(monkeypatch):
-    monkeypatch.setattr(session, "LEDGER", ModelLedger(4))
-    alice, bob = Session(), Session()
+def test_all_sessions_together_hold_at_most_the_global_cap():
+    ledger = ModelLedger(4)
+    alice, bob = Session(ledger=ledger), Session(ledger=ledger)
     a1, _ = alice.keep(nn.Linear(1, 1), CARD)
     a2, _ = alice.keep(nn.Linear(1, 1), CARD)
     for _ in range(3):
         bob.keep(nn.Linear(1, 1), CARD)
     assert a1.key not in alice.trained and a2.key in alice.trained  # the oldest anywhere went first
-    assert len(session.LEDGER) == 4 and len(bob.trained) == 3
+    assert len(ledger) == 4 and len(bob.trained) == 3
     alice.close()
-    assert len(session.LEDGER) == 3
+    assert len(ledger) == 3
+
+
+def test_the_app_holds_its_sessions_under_its_own_cap():
+    tabs = Sessions(max_held_models=2)
+    first, second = (tabs.open_session(SimpleNamespace(session_hash=h)) for h in ("one", "two"))
+    kept = [first.keep(nn.Linear(1, 1), CARD)[0], second.keep(nn.Linear(1, 1), CARD)[0]]
+    second.keep(nn.Linear(1, 1), CARD)
+    assert first.ledger is tabs.ledger and kept[0].key not in first.trained and len(tabs.ledger) == 2
 
 
 def test_a_session_gradio_drops_silently_takes_its_files_and_index_entry_with_it():
-    request = SimpleNamespace(session_hash="evicted-tab")
-    s = session.open_session(request)
+    request, tabs = SimpleNamespace(session_hash="evicted-tab"), Sessions()
+    s = tabs.open_session(request)
     folder = s.workdir()
     (folder / "model.safetensors").write_bytes(b"x")
-    assert session.is_open("evicted-tab")
+    assert tabs.is_open("evicted-tab")
     ref = weakref.ref(s)
     del s  # Gradio's session LRU evicts without calling delete_callback: the last reference goes
     gc.collect()
-    assert ref() is None and not folder.exists() and not session.is_open("evicted-tab")
+    assert ref() is None and not folder.exists() and not tabs.is_open("evicted-tab")
 
 
 def test_loading_the_same_hash_again_closes_the_earlier_session():
-    request = SimpleNamespace(session_hash="reused")
-    first = session.open_session(request)
-    second = session.open_session(request)
-    assert first.closed and not second.closed and session.is_open("reused")
+    request, tabs = SimpleNamespace(session_hash="reused"), Sessions()
+    first = tabs.open_session(request)
+    second = tabs.open_session(request)
+    assert first.closed and not second.closed and tabs.is_open("reused")
 
 
 # --- the unload: only a tab that went away ----------------------------------------------------------
 
 
-def _unload(session_hash: str, during_grace=None) -> None:
+def _unload(tabs: Sessions, session_hash: str, during_grace=None) -> None:
     async def go():
-        others = set(session._closing)  # the in-process app's own, on its own loop
-        await session.close_closed_tab(SimpleNamespace(session_hash=session_hash))  # returns at once
+        await tabs.close_closed_tab(SimpleNamespace(session_hash=session_hash))  # returns at once
         await asyncio.sleep(0.01)
         if during_grace:
             during_grace()
-        await asyncio.gather(*(set(session._closing) - others))
+        await asyncio.gather(*set(tabs._closing))
 
     run_coroutine(go())
 
 
 def test_an_unload_closes_a_tab_that_shows_no_sign_of_life(monkeypatch):
     monkeypatch.setattr(session, "UNLOAD_GRACE_SECONDS", 0.1)
-    s = session.open_session(SimpleNamespace(session_hash="gone"))
-    _unload("gone")
-    assert s.closed and not session.is_open("gone")
+    tabs = Sessions()
+    s = tabs.open_session(SimpleNamespace(session_hash="gone"))
+    _unload(tabs, "gone")
+    assert s.closed and not tabs.is_open("gone")
 
 
 @pytest.mark.parametrize("sign", ["request", "stream"])
 def test_an_unload_from_a_dropped_connection_leaves_a_live_tab_open(monkeypatch, sign):
     monkeypatch.setattr(session, "UNLOAD_GRACE_SECONDS", 0.1)
-    s = session.open_session(SimpleNamespace(session_hash=f"alive-{sign}"))
+    tabs = Sessions()  # its watch: what the request gate sees of the tab
+    s = tabs.open_session(SimpleNamespace(session_hash=f"alive-{sign}"))
     if sign == "stream":  # e.g. a heartbeat opened again
-        _unload(f"alive-{sign}", lambda: guard.WATCH.opened(f"alive-{sign}", heartbeat=True))
-        guard.WATCH.closed(f"alive-{sign}", heartbeat=True)
+        _unload(tabs, f"alive-{sign}", lambda: tabs.watch.opened(f"alive-{sign}", heartbeat=True))
+        tabs.watch.closed(f"alive-{sign}", heartbeat=True)
     else:  # it sent a request after the unload: the tab is still there
-        _unload(f"alive-{sign}", lambda: guard.WATCH.touch(f"alive-{sign}"))
-    assert not s.closed and session.is_open(f"alive-{sign}")
+        _unload(tabs, f"alive-{sign}", lambda: tabs.watch.touch(f"alive-{sign}"))
+    assert not s.closed and tabs.is_open(f"alive-{sign}")
 
 
 # --- the request gate -------------------------------------------------------------------------------
 
 
 @pytest.fixture
-def gated(monkeypatch):
-    monkeypatch.setattr(guard, "EVENTS", {0, 1, 2})
-    monkeypatch.setattr(guard, "OPEN_EVENTS", {0})
-    monkeypatch.setattr(guard, "EVENT_NAMES", {"predict": 0, "on_secret": 1})
-    monkeypatch.setattr(guard, "known_session", lambda h: h in ("loaded", "tab"))
-    watch = guard.ConnectionWatch()
+def gated():
+    gate = guard.Gate(events={0, 1, 2}, open_events={0}, event_names={"predict": 0, "on_secret": 1},
+                      known_session=lambda h: h in ("loaded", "tab"))
+    watch = gate.watch
 
     async def echo(request):
         return JSONResponse({"size": len(await request.body())})
@@ -137,8 +144,8 @@ def gated(monkeypatch):
                             Route("/gradio_api/queue/join", echo, methods=["POST"]),
                             Route("/gradio_api/upload", echo, methods=["POST"]),
                             Route("/gradio_api/heartbeat/{h}", heartbeat)],
-                    middleware=[Middleware(guard.Guard, max_body=1000, watch=watch)])
-    return TestClient(app), watch
+                    middleware=[Middleware(guard.Guard, gate=gate, max_body=1000)])
+    return TestClient(app), gate
 
 
 def test_the_gate_bounds_bodies_before_they_are_parsed(gated):
@@ -150,7 +157,8 @@ def test_the_gate_bounds_bodies_before_they_are_parsed(gated):
 
 
 def test_the_gate_refuses_unknown_events_and_hashes_that_never_loaded_the_page(gated):
-    client, watch = gated
+    client, gate = gated
+    watch = gate.watch
 
     def call(fn, session_hash):
         return client.post("/gradio_api/run/predict",
@@ -164,7 +172,8 @@ def test_the_gate_refuses_unknown_events_and_hashes_that_never_loaded_the_page(g
 
 
 def test_the_gate_sees_open_streams(gated):
-    client, watch = gated
+    client, gate = gated
+    watch = gate.watch
     assert client.get("/gradio_api/heartbeat/tab").status_code == 200
     assert not watch.alive("tab", since=watch.now())  # closed again
 
@@ -179,9 +188,12 @@ def test_only_the_page_load_creates_sessions_and_only_predict_is_public():
     public = [fn.name for fn in demo.fns.values() if fn.api_visibility == "public"]
     assert public == ["predict_api"]
     assert demo._queue.max_size and demo.api_open is False and demo.delete_cache
-    options = launch_options()
+    options = launch_options(demo)
     assert options["state_session_capacity"] <= 1000 and options["max_file_size"] <= 20_000_000
-    assert any(m.cls is guard.Guard for m in options["app_kwargs"]["middleware"])
+    (gate,) = [m.kwargs["gate"] for m in options["app_kwargs"]["middleware"] if m.cls is guard.Guard]
+    assert gate is demo.gate and gate.known_session == demo.sessions.is_open and gate.watch is demo.sessions.watch
+    assert gate.events == set(demo.fns) and gate.open_events == {gate.page_load, *[
+        i for i, fn in demo.fns.items() if fn.api_visibility == "public"]}
 
 
 # --- the Train tab: a cancel at any point stops the job; each run has its own flag ------------------
@@ -282,14 +294,14 @@ def test_each_run_has_its_own_stop_flag_and_a_restart_never_unstops_an_earlier_o
 
 
 def test_an_open_heartbeat_alone_does_not_make_a_hash_known(gated, monkeypatch):
-    _, watch = gated
-    gate = guard.Guard(None, watch=watch)
+    _, app_gate = gated
+    gate, watch = guard.Guard(None, app_gate), app_gate.watch
     watch.opened("racing-tab", heartbeat=True)  # anyone can open one: it is no proof of a page load
     assert not gate._known("racing-tab")
     monkeypatch.setattr(guard, "HEARTBEAT_WAIT_SECONDS", 0.3)
     assert not run_coroutine(gate._becomes_known("racing-tab"))
     loaded = set()
-    monkeypatch.setattr(guard, "known_session", lambda h: h in loaded)
+    app_gate.known_session = lambda h: h in loaded
 
     async def load_lands_soon():  # a real page: its load event lands while its first event waits
         waiting = asyncio.ensure_future(gate._becomes_known("racing-tab"))
@@ -326,15 +338,15 @@ def test_the_gate_reads_the_call_as_gradio_will(gated, monkeypatch):
 
 
 def test_a_heartbeat_of_a_hash_that_never_loads_the_page_is_refused(gated, monkeypatch):
-    client, watch = gated
+    client, _ = gated
     monkeypatch.setattr(guard, "HEARTBEAT_WAIT_SECONDS", 0.2)
     assert client.get("/gradio_api/heartbeat/fresh").status_code == 404  # its end would make a Gradio session
     assert client.get("/gradio_api/heartbeat/tab").status_code == 200
 
 
 def test_page_loads_and_uploads_are_limited_per_address_the_proxy_saw(gated, monkeypatch, environment):
-    client, _ = gated
-    monkeypatch.setattr(guard, "PAGE_LOAD", 0)
+    client, gate = gated
+    gate.page_load = 0
     monkeypatch.setattr(guard, "PAGE_LOADS_PER_WINDOW", 5)
     monkeypatch.setattr(guard, "UPLOADS_PER_WINDOW", 3)
     environment(MNIST_DEMO_TRUSTED_PROXIES=1)

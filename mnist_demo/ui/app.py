@@ -18,7 +18,7 @@ from . import device, guard, i18n
 from .common import PRIVATE
 from .i18n import LANGUAGES, Localizer, t
 from .page_css import CSS as PAGE_CSS
-from .session import Session, close_closed_tab, close_session, is_open, open_session
+from .session import Sessions, close_session
 
 # Gradio's session LRU (~0.4 MB each: a copy of the page's config): twice what one address may open in
 # guard.WINDOW_S, so no single address can push other tabs out
@@ -44,16 +44,19 @@ def detect_language(request: gr.Request) -> str:
     return i18n.language_from_header(request.headers.get("accept-language") if request else None)
 
 
-def on_page_load(request: gr.Request) -> tuple[str, Session]:
-    """The page's one load event (private): its language and this tab's new Session."""
-    return detect_language(request), open_session(request)
-
-
-def build_app(classroom: Classroom | None = None) -> gr.Blocks:
-    """The app; `classroom`: class mode's state (default: one on the store in `store.state_dir()`)."""
+def build_app(classroom: Classroom | None = None, sessions: Sessions | None = None) -> gr.Blocks:
+    """The app; `classroom`: class mode's state (default: one on the store in `store.state_dir()`); `sessions`: its
+    open tabs (default: a new index). What the request gate needs to know of it is `demo.gate` (a `guard.Gate`,
+    for `launch_options`); its open tabs are `demo.sessions`."""
     from . import class_tab, draw_tab, train_tab, visualize_tab  # noqa: F401  (tabs import the core lazily)
 
     L = Localizer()
+    sessions = sessions if sessions is not None else Sessions()
+
+    def on_page_load(request: gr.Request):
+        """The page's one load event (private): its language and this tab's new Session."""
+        return detect_language(request), sessions.open_session(request)
+
     with gr.Blocks(title=t("app.title"), delete_cache=CACHE_CLEANUP) as demo:
         with gr.Row(equal_height=True):
             L(gr.Markdown, value="app.heading")
@@ -83,27 +86,28 @@ def build_app(classroom: Classroom | None = None) -> gr.Blocks:
         # queue=False: the session exists before the first stroke can reach the server.
         page_load = demo.load(on_page_load, inputs=None, outputs=[lang, ctx.session], queue=False,
                               show_progress="hidden", **PRIVATE)
-        demo.unload(close_closed_tab)  # gr.State's delete_callback only comes an hour after the tab closes
+        demo.unload(sessions.close_closed_tab)  # gr.State's delete_callback only comes an hour after the tab closes
         lang.change(L.updates, inputs=lang, outputs=L.components, **PRIVATE)
     # api_open=False: queued events only through the queue (bounded by max_size), not by direct HTTP calls.
     demo.queue(max_size=MAX_QUEUE, api_open=False)
     guard.bound_queue(demo._queue, per_address=MAX_QUEUE // 2)
-    guard.EVENTS.update(demo.fns)
-    guard.PAGE_LOAD = page_load["id"]
-    guard.EVENT_NAMES.update({fn.api_name: i for i, fn in demo.fns.items() if fn.api_name})
-    guard.OPEN_EVENTS.update({page_load["id"]} | {i for i, fn in demo.fns.items() if fn.api_visibility == "public"})
-    guard.known_session = is_open
+    demo.sessions = sessions
+    demo.gate = guard.Gate(events=set(demo.fns), page_load=page_load["id"],
+                           event_names={fn.api_name: i for i, fn in demo.fns.items() if fn.api_name},
+                           open_events={page_load["id"]} | {i for i, fn in demo.fns.items()
+                                                            if fn.api_visibility == "public"},
+                           known_session=sessions.is_open, watch=sessions.watch)
     return demo
 
 
-def launch_options() -> dict:
-    """Where to listen (127.0.0.1 by default, what the environment asks for on Spaces), the limits
-    and the page's CSS (the phone layout)."""
+def launch_options(demo: gr.Blocks) -> dict:
+    """Where to listen (127.0.0.1 by default, what the environment asks for on Spaces), the limits, the request
+    gate in front of `demo` (its `demo.gate`) and the page's CSS (the phone layout)."""
     return {
         "css": PAGE_CSS,
         "server_name": settings.current().server_name,
         "server_port": settings.current().server_port,
         "state_session_capacity": MAX_SESSIONS,
         "max_file_size": MAX_PICTURE_BYTES,  # pictures and weights files alike (weights are smaller still)
-        "app_kwargs": {"middleware": guard.middleware() + device.middleware()},  # /device/: the page's runtime files
+        "app_kwargs": {"middleware": guard.middleware(demo.gate) + device.middleware()},  # /device/: the page's runtime files
     }

@@ -21,9 +21,11 @@
 * `bound_queue`: Gradio's queue takes at most MAX_EVENTS_PER_SESSION waiting or running events of one
   session and `per_address` of one address (the app passes half the queue), so one tab or one script
   cannot fill the queue for everyone.
-* `WATCH` notes, per Gradio session hash, its open streams (the heartbeat and `queue/data`)
+* A `ConnectionWatch` notes, per Gradio session hash, its open streams (the heartbeat and `queue/data`)
   and the time of its latest request, so the unload handler can tell a closed tab from a
-  dropped connection (see `session.close_closed_tab`).
+  dropped connection (see `session.Sessions.close_closed_tab`).
+* What the gate knows of the app (its events, which are open to anyone, which hashes loaded the page, the
+  watch) is the app's own `Gate`, built with the app (`app.build_app`) and handed to the middleware at launch.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from urllib.parse import parse_qs
 
 from .. import settings
@@ -46,20 +49,7 @@ MAX_REQUEST_BYTES = settings.current().max_request_bytes
 API = "/gradio_api/"
 _HEARTBEAT = re.compile(r"/gradio_api/heartbeat/([^/?]{1,128})$")
 _BY_NAME = re.compile(r"/gradio_api/(?:run|api|call|call/v2)/([^/]+)/?$")
-# The event numbers of the apps built in this process (ui.app registers them): a call naming any
-# other number is refused here, before Gradio looks it up (it answers an unknown one with a traceback).
-EVENTS: set[int] = set()
-# The events anyone may call: the page's load event (it creates the tab's session) and the public API.
-# Every other event is answered only for a session hash that loaded the page (`known_session`) or
-# holds its heartbeat stream open (a page opens it before its first event; the tab-select event
-# races the load event), so a script's fresh hashes cost the server nothing (Gradio keeps ~0.2 MB
-# of state for every hash it sees). A hash that is neither waits up to UNKNOWN_WAIT_SECONDS for
-# its page load to land, then gets 403 with a "reload the page" notice.
-OPEN_EVENTS: set[int] = set()
-EVENT_NAMES: dict[str, int] = {}  # api_name -> event number, for calls that name the event in their path
-known_session: Callable[[str], bool] | None = None
 UNKNOWN_WAIT_SECONDS = 0.3
-PAGE_LOAD: int | None = None  # the page's own load event (it makes the tab's session)
 WINDOW_S = 600.0
 # A class of 200 behind one school address opens its pages (and reloads some) within the window.
 PAGE_LOADS_PER_WINDOW = settings.current().page_loads_per_window
@@ -121,7 +111,24 @@ class ConnectionWatch:
             return self._open.get(session_hash, 0) > 0 or self._seen.get(session_hash, -1.0) > since
 
 
-WATCH = ConnectionWatch()
+@dataclass
+class Gate:
+    """What the gate knows of the app it guards, filled in when the app is built (`app.build_app`)."""
+
+    # The app's event numbers: a call naming any other is refused here, before Gradio looks it up (it answers an
+    # unknown one with a traceback). Empty: no event check (a gate in front of something else).
+    events: set[int] = field(default_factory=set)
+    # The events anyone may call: the page's load event (it creates the tab's session) and the public API.
+    # Every other event is answered only for a session hash that loaded the page (`known_session`) or
+    # holds its heartbeat stream open (a page opens it before its first event; the tab-select event
+    # races the load event), so a script's fresh hashes cost the server nothing (Gradio keeps ~0.2 MB
+    # of state for every hash it sees). A hash that is neither waits up to UNKNOWN_WAIT_SECONDS for
+    # its page load to land, then gets 403 with a "reload the page" notice.
+    open_events: set[int] = field(default_factory=set)
+    event_names: dict[str, int] = field(default_factory=dict)  # api_name -> number, for calls naming it in the path
+    page_load: int | None = None  # the page's own load event (it makes the tab's session)
+    known_session: Callable[[str], bool] | None = None  # did this hash load the page? (None: every hash did)
+    watch: ConnectionWatch = field(default_factory=ConnectionWatch)
 
 
 class BadCall(ValueError):
@@ -135,9 +142,9 @@ def _unique(pairs: list[tuple[str, object]]) -> dict:
     return dict(pairs)
 
 
-def read_call(body: bytes, path: str) -> tuple[int | None, str | None]:
+def read_call(body: bytes, path: str, names: dict[str, int] | None = None) -> tuple[int | None, str | None]:
     """(event number, session hash) a POST under /gradio_api will act on, read as Gradio reads them (json,
-    then the path's event name when the body names no number); BadCall where the gate and Gradio could
+    then the path's event name, looked up in `names`, when the body names no number); BadCall where the gate and Gradio could
     read it differently. An empty body names nothing (Gradio refuses it)."""
     if not body.strip():
         return None, None
@@ -153,7 +160,7 @@ def read_call(body: bytes, path: str) -> tuple[int | None, str | None]:
     if session_hash is not None and not isinstance(session_hash, str):
         raise BadCall("session_hash is not text")
     if fn_index is None and (match := _BY_NAME.search(path)):
-        fn_index = EVENT_NAMES.get(match.group(1), -1)
+        fn_index = (names or {}).get(match.group(1), -1)
     return fn_index, session_hash
 
 
@@ -166,12 +173,13 @@ async def _reply(send, status: int, detail: str) -> None:
 
 
 class Guard:
-    """ASGI middleware: bounded request bodies for Gradio's API, and the connection watch."""
+    """ASGI middleware: bounded request bodies for Gradio's API, and the connection watch (`gate`: the app's)."""
 
-    def __init__(self, app, max_body: int | None = None, watch: ConnectionWatch | None = None) -> None:
+    def __init__(self, app, gate: Gate | None = None, max_body: int | None = None) -> None:
         self.app = app
+        self.gate = gate if gate is not None else Gate()
         self.max_body = MAX_REQUEST_BYTES if max_body is None else max_body
-        self.watch = watch or WATCH
+        self.watch = self.gate.watch
         self._waiting = 0
         self.page_loads = RateLimiter(PAGE_LOADS_PER_WINDOW, window_s=WINDOW_S)
         self.uploads = RateLimiter(UPLOADS_PER_WINDOW, window_s=WINDOW_S)
@@ -210,7 +218,7 @@ class Guard:
 
     def _known(self, session_hash: str | None) -> bool:
         """Did this hash load the page? (An open heartbeat proves nothing: anyone can open one.)"""
-        check = known_session
+        check = self.gate.known_session
         return check is None or bool(session_hash) and check(session_hash)
 
     async def _becomes_known(self, session_hash: str | None, wait_s: float | None = None) -> bool:
@@ -255,20 +263,22 @@ class Guard:
                 break
         body = b"".join(chunks)
         try:
-            fn_index, session_hash = read_call(body, scope["path"])
+            fn_index, session_hash = read_call(body, scope["path"], self.gate.event_names)
         except BadCall as exc:
             return await _reply(send, 400, f"Bad request body ({exc}).")
         if session_hash:
             self.watch.touch(session_hash)
         # Gradio makes a session for the hash of a component_server call as for an event's
-        needs_session = fn_index not in OPEN_EVENTS if fn_index is not None else scope["path"].rstrip("/").endswith(
-            "/component_server")
-        if EVENTS and fn_index is not None and fn_index not in EVENTS:
+        gate = self.gate
+        needs_session = fn_index not in gate.open_events if fn_index is not None else scope["path"].rstrip(
+            "/").endswith("/component_server")
+        if gate.events and fn_index is not None and fn_index not in gate.events:
             return await _reply(send, 404, "No such event.")
-        if (PAGE_LOAD is not None and fn_index == PAGE_LOAD and not self._known(session_hash)
+        if (gate.page_load is not None and fn_index == gate.page_load and not self._known(session_hash)
                 and not self.page_loads.take(self.address(scope))):
             return await _reply(send, 429, TOO_MANY)
-        if EVENTS and needs_session and not self._known(session_hash) and not await self._becomes_known(session_hash):
+        if gate.events and needs_session and not self._known(session_hash) and not await self._becomes_known(
+                session_hash):
             return await _reply(send, 403, RELOAD)
         replayed = False
 
@@ -319,8 +329,8 @@ def bound_queue(queue, per_session: int = MAX_EVENTS_PER_SESSION, per_address: i
     queue.push = bounded
 
 
-def middleware() -> list:
-    """For `launch(app_kwargs={"middleware": middleware()})`."""
+def middleware(gate: Gate) -> list:
+    """For `launch(app_kwargs={"middleware": middleware(gate)})`: the gate in front of the app `gate` knows."""
     from starlette.middleware import Middleware
 
-    return [Middleware(Guard)]
+    return [Middleware(Guard, gate=gate)]

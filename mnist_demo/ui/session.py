@@ -6,10 +6,10 @@ models or drawings; shipped models are shared read-only through `catalog.shipped
 None for a session hash that never loaded the page (a script): `missing(session)` says so.
 
 Every store is bounded: a session keeps its MAX_SESSION_MODELS newest models, all sessions
-together at most MAX_HELD_MODELS (the oldest anywhere goes first), the open-tab index holds
-sessions only weakly, and a session's temporary folder is removed when it is closed or, if
-Gradio drops it without a word (its session LRU evicts without calling delete_callback), when
-it is garbage collected.
+together at most MAX_HELD_MODELS (the oldest anywhere goes first: the app's `ModelLedger`), the
+open-tab index (`Sessions`, one per app, built with it) holds sessions only weakly, and a session's
+temporary folder is removed when it is closed or, if Gradio drops it without a word (its session LRU
+evicts without calling delete_callback), when it is garbage collected.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import gradio as gr
 from .. import settings
 from ..addresses import client_address
 from ..catalog import SESSION_PREFIX, Entry, shipped
-from . import guard
+from .guard import ConnectionWatch
 from .i18n import entry_label
 
 if TYPE_CHECKING:  # for the annotations only
@@ -57,6 +57,7 @@ class Session:
     _workdir: Path | None = None
     _files: dict[str, list[Path]] = field(default_factory=dict)  # model key -> its download files
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    ledger: ModelLedger | None = None  # the app's cap on models across sessions (None: this session's cap only)
 
     def workdir(self) -> Path:
         """A private temporary folder for this session's downloads; close() (or garbage collection) removes it."""
@@ -84,7 +85,8 @@ class Session:
             dropped = [self.trained.pop(k) for k in list(self.trained)[:-MAX_SESSION_MODELS or None]]
         for old in dropped:
             self._forget(old.key)
-        LEDGER.add(self, key)
+        if self.ledger is not None:
+            self.ledger.add(self, key)
         return entry, dropped
 
     def keep_files(self, key: str, paths: list[Path]) -> None:
@@ -100,7 +102,8 @@ class Session:
         self._forget(key)
 
     def _forget(self, key: str) -> None:
-        LEDGER.discard(self, key)
+        if self.ledger is not None:
+            self.ledger.discard(self, key)
         for path in self._files.pop(key, []):
             Path(path).unlink(missing_ok=True)
 
@@ -119,8 +122,8 @@ class Session:
         with self._lock:
             keys = list(self.trained)
             self.trained.clear()
-        for key in keys:
-            LEDGER.discard(self, key)
+        for key in keys if self.ledger is not None else ():
+            self.ledger.discard(self, key)
         self._files.clear()
         self.current_input = None
         if self._workdir is not None:
@@ -157,9 +160,6 @@ class ModelLedger:
             return len(self._held)
 
 
-LEDGER = ModelLedger(MAX_HELD_MODELS)
-
-
 def model_choices(session: Session | None, dataset: str | None = None, lang: str = "en") -> list[tuple[str, str]]:
     """(label, key) for a picker, labelled in `lang`: shipped models, then this session's; optionally one dataset."""
     entries = list(shipped().values()) + list((session.trained if usable(session) else {}).values())
@@ -182,55 +182,62 @@ def close_session(session: Session) -> None:
         session.close()
 
 
-# Gradio session hash -> Session, held weakly: an entry goes when Gradio lets go of the session.
-_open_sessions: weakref.WeakValueDictionary[str, Session] = weakref.WeakValueDictionary()
-_open_lock = threading.Lock()
-_pending_close: set[str] = set()
+class Sessions:
+    """The app's open tabs: Gradio session hash -> Session (held weakly: an entry goes when Gradio lets go of the
+    session), the cap on models across them (`ledger`) and the delayed checks of unloads (`watch`: the request
+    gate's view of which tabs are alive). One per app, built with it (`app.build_app`)."""
 
+    def __init__(self, watch: ConnectionWatch | None = None, max_held_models: int = MAX_HELD_MODELS) -> None:
+        self.watch = watch if watch is not None else ConnectionWatch()
+        self.ledger = ModelLedger(max_held_models)
+        self._open: weakref.WeakValueDictionary[str, Session] = weakref.WeakValueDictionary()
+        self._lock = threading.Lock()
+        self._pending_close: set[str] = set()
+        self._closing: set[asyncio.Task] = set()  # the delayed checks under way (a reference keeps each alive)
 
-def is_open(session_hash: str) -> bool:
-    """Did this session hash load the page, and is its session still held?"""
-    return session_hash in _open_sessions
+    def is_open(self, session_hash: str) -> bool:
+        """Did this session hash load the page, and is its session still held?"""
+        return session_hash in self._open
 
+    def get(self, session_hash: str) -> Session | None:
+        return self._open.get(session_hash)
 
-def open_session(request: gr.Request | None = None) -> Session:
-    """The page's load event (private): this tab's Session, remembered under its session hash."""
-    session = Session(address=client_address(request) if request is not None else None)
-    session_hash = getattr(request, "session_hash", None)
-    if isinstance(session_hash, str) and session_hash:
-        with _open_lock:
-            previous = _open_sessions.get(session_hash)
-            _open_sessions[session_hash] = session
-        if previous is not None and previous is not session:
-            previous.close()  # the same hash loaded again (only a script does that)
-    return session
+    def all(self) -> list[Session]:
+        return list(self._open.values())
 
+    def open_session(self, request: gr.Request | None = None) -> Session:
+        """The page's load event (private): this tab's Session, remembered under its session hash."""
+        session = Session(address=client_address(request) if request is not None else None, ledger=self.ledger)
+        session_hash = getattr(request, "session_hash", None)
+        if isinstance(session_hash, str) and session_hash:
+            with self._lock:
+                previous = self._open.get(session_hash)
+                self._open[session_hash] = session
+            if previous is not None and previous is not session:
+                previous.close()  # the same hash loaded again (only a script does that)
+        return session
 
-async def close_closed_tab(request: gr.Request) -> None:
-    """demo.unload: Gradio fires it when the tab's heartbeat stream ends, which a dropped connection
-    does as well as a closed tab. Close the session only if, a moment later, its tab shows no sign
-    of life (no open stream, no request since the unload). The check runs in a task of its own:
-    Gradio runs this handler inside the ending heartbeat response, which must be let go first."""
-    session_hash = getattr(request, "session_hash", None)
-    if not isinstance(session_hash, str) or session_hash in _pending_close or session_hash not in _open_sessions:
-        return
-    _pending_close.add(session_hash)
-    task = asyncio.get_running_loop().create_task(_close_if_gone(session_hash, guard.WATCH.now()))
-    _closing.add(task)
-    task.add_done_callback(_closing.discard)
-
-
-_closing: set[asyncio.Task] = set()  # the delayed checks under way (a reference keeps each alive)
-
-
-async def _close_if_gone(session_hash: str, since: float) -> None:
-    try:
-        await asyncio.sleep(UNLOAD_GRACE_SECONDS)
-        if guard.WATCH.alive(session_hash, since):
+    async def close_closed_tab(self, request: gr.Request) -> None:
+        """demo.unload: Gradio fires it when the tab's heartbeat stream ends, which a dropped connection
+        does as well as a closed tab. Close the session only if, a moment later, its tab shows no sign
+        of life (no open stream, no request since the unload). The check runs in a task of its own:
+        Gradio runs this handler inside the ending heartbeat response, which must be let go first."""
+        session_hash = getattr(request, "session_hash", None)
+        if not isinstance(session_hash, str) or session_hash in self._pending_close or session_hash not in self._open:
             return
-        with _open_lock:
-            session = _open_sessions.pop(session_hash, None)
-        if session is not None:
-            session.close()
-    finally:
-        _pending_close.discard(session_hash)
+        self._pending_close.add(session_hash)
+        task = asyncio.get_running_loop().create_task(self._close_if_gone(session_hash, self.watch.now()))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    async def _close_if_gone(self, session_hash: str, since: float) -> None:
+        try:
+            await asyncio.sleep(UNLOAD_GRACE_SECONDS)
+            if self.watch.alive(session_hash, since):
+                return
+            with self._lock:
+                session = self._open.pop(session_hash, None)
+            if session is not None:
+                session.close()
+        finally:
+            self._pending_close.discard(session_hash)

@@ -21,13 +21,14 @@ def pytest_collection_modifyitems(items) -> None:
 @pytest.fixture(scope="session")
 def served(tmp_path_factory):
     """The real Gradio app, launched once per test run on a free local port, on a classroom of its own (a store
-    in a temporary folder): (its address, the classroom)."""
+    in a temporary folder) and an index of open tabs of its own: (its address, the classroom, the open tabs)."""
     from mnist_demo.classroom.service import Classroom
     from mnist_demo.classroom.store import ClassStore
+    from mnist_demo.ui.session import Sessions
 
-    room = Classroom(ClassStore(tmp_path_factory.mktemp("state")))
-    with serve_in_process(classroom=room) as app:
-        yield app.url, room
+    room, sessions = Classroom(ClassStore(tmp_path_factory.mktemp("state"))), Sessions()
+    with serve_in_process(classroom=room, sessions=sessions) as app:
+        yield app.url, room, sessions
     room.store.close()
 
 
@@ -40,6 +41,12 @@ def app_url(served):
 def app_classroom(served):
     """The served app's class mode: its store, rate limits and class models."""
     return served[1]
+
+
+@pytest.fixture(scope="session")
+def app_sessions(served):
+    """The served app's open tabs (`session.Sessions`): a page's Session by its Gradio session hash."""
+    return served[2]
 
 
 @pytest.fixture(scope="session")

@@ -79,7 +79,7 @@ def test_teach_buttons_collect_download_and_upload(page, tmp_path):
     assert "Added 2 digits" in page.locator("#teach-message").inner_text()
 
 
-def test_teaching_makes_a_model_for_every_picker(page, tmp_path):
+def test_teaching_makes_a_model_for_every_picker(page, app_sessions, tmp_path):
     """Upload a writer's digits as a My digits zip, teach, and find '<model> + my handwriting' in the pickers."""
     from mnist_demo.my_digits import MyDigits
 
@@ -103,7 +103,7 @@ def test_teaching_makes_a_model_for_every_picker(page, tmp_path):
     assert "+ my handwriting" in picked.input_value()  # the taught model is picked at once ...
     # ... and the page runs it itself (exported as it was made): its answers are PyTorch's
     page.wait_for_function(DEVICE_READY_JS, arg="sketchpad", timeout=60_000)
-    key, model = device_model_of(page, "sketchpad")
+    key, model = device_model_of(page, "sketchpad", app_sessions)
     assert key.startswith("session:")
     parity = device_parity(page, parity_inks(40, seed=4), key, model=model)
     assert parity["top1_agree"] == 1.0 and parity["prob_diff_max"] <= 1e-3, parity

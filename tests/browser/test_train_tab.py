@@ -23,9 +23,10 @@ LONG_RUN = {"subset": "60000", "epochs": "20"}  # minutes of work: only ever sto
 
 
 def _session_of(page):
-    from mnist_demo.ui.session import _open_sessions
-
-    return _open_sessions[page.session_hash]
+    session = page.app_sessions.get(page.session_hash)
+    if session is None:
+        raise KeyError(page.session_hash)
+    return session
 
 
 def _slots_free(timeout: float = 60) -> bool:
@@ -39,8 +40,8 @@ def _slots_free(timeout: float = 60) -> bool:
     return False
 
 
-def open_train_tab(browser, app_url):
-    """A new browser context on the Train tab; remembers its Gradio session hash."""
+def open_train_tab(browser, app_url, sessions):
+    """A new browser context on the Train tab; remembers its Gradio session hash and the app's open tabs."""
     context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="en-US", accept_downloads=True)
     page = context.new_page()
     hashes = []
@@ -52,13 +53,13 @@ def open_train_tab(browser, app_url):
     deadline = time.monotonic() + 10
     while not hashes and time.monotonic() < deadline:
         page.wait_for_timeout(100)
-    page.session_hash = hashes[0]
+    page.session_hash, page.app_sessions = hashes[0], sessions
     return page
 
 
 @pytest.fixture
-def train_page(browser, app_url):
-    page = open_train_tab(browser, app_url)
+def train_page(browser, app_url, app_sessions):
+    page = open_train_tab(browser, app_url, app_sessions)
     yield page
     try:
         _session_of(page).stop_run()
@@ -137,7 +138,7 @@ def test_short_training_streams_progress_and_curves_then_shows_results(train_pag
 
     # The page runs the just-trained model itself (exported as it was made): its answers are PyTorch's.
     page.wait_for_function(DEVICE_READY_JS, arg="sketchpad", timeout=60_000)
-    key, model = device_model_of(page, "sketchpad")
+    key, model = device_model_of(page, "sketchpad", page.app_sessions)
     assert key == entry.key and model is entry.model
     parity = device_parity(page, parity_inks(40, seed=3), key, model=model)
     assert parity["top1_agree"] == 1.0 and parity["prob_diff_max"] <= 1e-3, parity
@@ -208,7 +209,7 @@ def test_second_user_waits_in_line_and_closing_a_tab_stops_its_training(browser,
     first.locator("#train-start").click()
     wait_until_training(first)
 
-    second = open_train_tab(browser, app_url)
+    second = open_train_tab(browser, app_url, train_page.app_sessions)
     try:
         set_fields(second, "60000", "1")  # long enough to be seen running (2,000 images take a second)
         second.locator("#train-start").click()
