@@ -112,7 +112,7 @@ function send(final) {  // final: the pointer was released (or undo, clear): the
     // At the stroke's end the ink still goes to the server ('stop'), for the panel, Visualize and saves.
     device.answer(PAD_ID, ink, INK_SIDE).then((ok) => {
       if (ok) trigger('select');
-      else if (final !== true) toServer(false, ink);  // the device could not: the server answers this one
+      else if (ok === false && final !== true) toServer(false, ink);  // the device could not: the server answers
       canvas.dispatchEvent(new Event('pad-answered'));
     });
     if (final === true) {

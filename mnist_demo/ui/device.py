@@ -171,7 +171,8 @@ const D = globalThis.MnistDevice = globalThis.MnistDevice ||
 D.note = () => {
   const s = D.config.strings && (D.config.strings[D.lang] || D.config.strings.en);
   if (!s) return;
-  for (const span of document.querySelectorAll('.answer-source')) { span.textContent = s[D.road]; span.dataset.road = D.road; }
+  for (const span of document.querySelectorAll('.answer-source'))  // unchanged text left alone: no relayout
+    if (span.dataset.road !== D.road || span.textContent !== s[D.road]) { span.textContent = s[D.road]; span.dataset.road = D.road; }
 };
 D.setKey = (pad, key) => { D.keys[pad] = key; if (D.preload) D.preload(); };
 D.setLang = (lang) => { D.lang = lang; D.note(); };

@@ -68,11 +68,12 @@
     outputs[pad] = shown(pad, probs, entry.sure);
   }
 
-  // Answers the ink (null: blank) on the device; resolves true when `outputs(pad)` holds the answer,
-  // false when the device could not (the caller asks the server). One forward pass at a time; a newer
-  // ink waiting replaces an older one (as the server's always_last does).
+  // Answers the ink (null: blank) on the device; resolves true when `outputs(pad)` holds the answer to
+  // show, false when the device could not (the caller asks the server), null when a newer ink came first
+  // (nothing to show or send: its answer follows). One forward pass at a time; a newer ink waiting replaces
+  // an older one (as the server's always_last does).
   D.answer = (pad, bytes, side) => new Promise((resolve) => {
-    if (queued) queued.resolve(false);
+    if (queued) queued.resolve(null);
     queued = { pad, bytes, side, resolve };
     pump();
   });
@@ -90,9 +91,10 @@
       fail('forward', error);
     }
     busy = false;
-    if (ok) D.road = 'device';
-    D.note();
-    job.resolve(ok);
+    if (ok) D.setRoad('device');
+    // A newer ink already waiting: this answer would be drawn and replaced at once (a slow phone spends
+    // tens of ms on each display), so only the newest is shown.
+    job.resolve(ok && queued ? null : ok);
     pump();
   }
 
