@@ -73,7 +73,7 @@ def test_a_class_link_opened_in_a_chinese_browser_joins_in_chinese(class_db, cla
     p = class_ui.p
     assert "课堂" in out[p.joined] and "你已经提交了" in out[p.count]
     again = class_ui.on_language("zh", out[p.student])
-    assert "你已经提交了" in again[p.count] and "这是 8" == again[p.teach[8]]["value"]
+    assert "你已经提交了" in again[p.count]  # the ten buttons are the Localizer's (tests/test_i18n.py)
 
 
 def test_no_server_folder_in_the_privacy_note_or_the_pages_config(class_db):

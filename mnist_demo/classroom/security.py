@@ -31,6 +31,8 @@ import threading
 import time
 from collections import OrderedDict, deque
 
+from ..last_seen import LastSeen
+
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # 31 symbols: no 0 O 1 I L
 CODE_ALPHABET_SIZE = len(CODE_ALPHABET)
 CODE_LENGTH = 8
@@ -176,21 +178,15 @@ class Recent:
     """A bounded set of keys seen within `window_s` (addresses that recently succeeded)."""
 
     def __init__(self, capacity: int = GOOD_ADDRESSES, window_s: float = 2 * WINDOW_S, clock=time.monotonic) -> None:
-        self.capacity, self.window_s, self.clock = capacity, window_s, clock
-        self._seen: OrderedDict[object, float] = OrderedDict()
-        self._lock = threading.Lock()
+        self.window_s, self.clock = window_s, clock
+        self._seen = LastSeen(capacity)
 
     def add(self, key: object) -> None:
-        with self._lock:
-            self._seen[key] = self.clock()
-            self._seen.move_to_end(key)
-            while len(self._seen) > self.capacity:
-                self._seen.popitem(last=False)
+        self._seen.see(key, self.clock())
 
     def __contains__(self, key: object) -> bool:
-        with self._lock:
-            seen = self._seen.get(key)
-            return seen is not None and seen > self.clock() - self.window_s
+        seen = self._seen.get(key)
+        return seen is not None and seen > self.clock() - self.window_s
 
 
 class Guard:

@@ -234,8 +234,8 @@ def layout(L, privacy: str) -> SimpleNamespace:
         for first in (0, 5):
             with gr.Row(elem_classes=["teach-row"]):
                 for d in range(first, first + 5):
-                    teach.append(gr.Button(t("class.teach", digit=d), elem_id=f"class-teach-{d}", size="sm",
-                                           min_width=0, variant="primary"))
+                    teach.append(L(gr.Button, value="common.its_digit", fill={"digit": d}, elem_id=f"class-teach-{d}",
+                                   size="sm", min_width=0, variant="primary"))
         count = gr.Markdown(elem_id="class-count")
         with gr.Row():
             undo = L(gr.Button, value="class.undo", size="sm", elem_id="class-undo")

@@ -79,7 +79,6 @@ CLASS_STRINGS: dict[str, dict[str, str]] = {
     "class.open": {"en": "Open the dashboard", "zh": "打开教师面板"},
     "class.nickname": {"en": "Nickname (optional)", "zh": "昵称（可选）"},
     "class.nickname_placeholder": {"en": "leave empty to stay anonymous", "zh": "留空即匿名"},
-    "class.teach": {"en": "It's {digit:a}", "zh": "这是 {digit}"},
     "class.undo": {"en": "↶ Undo", "zh": "↶ 撤销"},
     "class.clear": {"en": "Clear", "zh": "清除"},
     "class.leave": {"en": "Leave the class", "zh": "离开课堂"},

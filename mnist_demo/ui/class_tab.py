@@ -283,12 +283,11 @@ class ClassTab(TeacherKeyHandlers, ProjectorHandlers):
         return gr.update(visible=False), gr.Timer(active=False), None
 
     def on_language(self, lang: str, student: Student | None) -> dict:
-        """The texts built with placeholders: the privacy note and the ten buttons; the students' model choice; a
+        """The texts built with placeholders: the privacy note; the students' model choice; a
         joined student's header and count; the answer line (its first words, until the next drawing)."""
         p = self.p
         view = self.student_view(student, None, lang) if isinstance(student, Student) else {}
         return {p.privacy: privacy_text(self.room, lang),
-                **{button: gr.update(value=t("class.teach", lang, digit=d)) for d, button in enumerate(p.teach)},
                 p.student_model: gr.update(choices=student_model_choices(lang)),
                 **{c: view[c] for c in (p.joined, p.count) if c in view}, p.answer: t("class.msg.draw_first", lang)}
 
@@ -339,8 +338,8 @@ def build(ctx) -> None:
     desk.on(p.renew.click, tab.on_renew, tab.shown, **PRIVATE)
     desk.on(p.delete.click, tab.on_delete, [p.dash, p.timer, p.confirm, p.dash_key], p.confirm, **PRIVATE)
     p.close.click(tab.on_close_dashboard, None, [p.dash, p.timer, p.seen], **PRIVATE)
-    lang.change(tab.on_language, [lang, p.student], [p.privacy, *p.teach, p.student_model, p.joined, p.count,
-                                                     p.answer], **PRIVATE)
+    lang.change(tab.on_language, [lang, p.student], [p.privacy, p.student_model, p.joined, p.count, p.answer],
+                **PRIVATE)
     for trigger in (ctx.models_changed.change, lang.change):  # this session's models, or the labels' language
         trigger(lambda s, k, language: gr.update(choices=model_choices(s, "mnist", language), value=k),
                 [session, p.model, lang], p.model, **PRIVATE)

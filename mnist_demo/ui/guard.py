@@ -35,7 +35,6 @@ import json
 import re
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs
@@ -43,6 +42,7 @@ from urllib.parse import parse_qs
 from .. import settings
 from ..addresses import resolve
 from ..classroom.security import RateLimiter
+from ..last_seen import LastSeen
 from .common import reload_notice
 
 MAX_REQUEST_BYTES = settings.current().max_request_bytes
@@ -71,7 +71,7 @@ class ConnectionWatch:
         self.capacity = capacity
         self._open: dict[str, int] = {}
         self._heartbeats: dict[str, int] = {}
-        self._seen: OrderedDict[str, float] = OrderedDict()
+        self._seen = LastSeen(capacity)
         self._lock = threading.Lock()
 
     @staticmethod
@@ -79,11 +79,7 @@ class ConnectionWatch:
         return time.monotonic()
 
     def touch(self, session_hash: str) -> None:
-        with self._lock:
-            self._seen[session_hash] = self.now()
-            self._seen.move_to_end(session_hash)
-            while len(self._seen) > self.capacity:
-                self._seen.popitem(last=False)
+        self._seen.see(session_hash, self.now())
 
     def opened(self, session_hash: str, heartbeat: bool = False) -> None:
         with self._lock:
@@ -108,7 +104,9 @@ class ConnectionWatch:
     def alive(self, session_hash: str, since: float) -> bool:
         """An open stream now, or a request after `since` (a monotonic time)?"""
         with self._lock:
-            return self._open.get(session_hash, 0) > 0 or self._seen.get(session_hash, -1.0) > since
+            if self._open.get(session_hash, 0) > 0:
+                return True
+        return self._seen.get(session_hash, -1.0) > since
 
 
 @dataclass

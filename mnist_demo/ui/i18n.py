@@ -37,6 +37,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "common.info": {"en": "Info", "zh": "提示"},
     "common.warning": {"en": "Warning", "zh": "注意"},
     "common.error": {"en": "Error", "zh": "出错了"},
+    # The ten digit buttons of the teach panel and of a student's phone: "It's a 7"
+    "common.its_digit": {"en": "It's {digit:a}", "zh": "这是 {digit}"},
 
     # --- draw tab ---
     "draw.canvas": {"en": "Draw a digit here (mouse, pen or finger)", "zh": "在这里写一个数字（鼠标、手写笔或手指）"},
@@ -423,28 +425,32 @@ class Localizer:
     and registers it in one call, naming the key once. Which keyword arguments are translation
     keys is a fixed rule, not a guess: TEXT_ATTRIBUTES always, and `value` for the components
     whose value is their text (TEXT_VALUED); any other argument goes to the component as given.
+    A text with placeholders takes their values as `fill`: `L(gr.Button, value="common.its_digit",
+    fill={"digit": 7})`.
     """
 
     TEXT_ATTRIBUTES = ("label", "info", "placeholder", "x_title", "y_title")
     TEXT_VALUED = (gr.Markdown, gr.Button)
 
     def __init__(self) -> None:
-        self._items: list[tuple[gr.components.Component | gr.blocks.BlockContext, dict[str, str]]] = []
+        self._items: list[tuple[gr.components.Component | gr.blocks.BlockContext, dict[str, str], dict]] = []
 
-    def __call__(self, cls: type, *args: Any, **kwargs: Any):
-        """`cls(*args, **kwargs)` with its text keys in English, registered for relabelling; returns it."""
+    def __call__(self, cls: type, *args: Any, fill: dict | None = None, **kwargs: Any):
+        """`cls(*args, **kwargs)` with its text keys in English (placeholders filled from `fill`), registered for
+        relabelling; returns it."""
         translated = self.TEXT_ATTRIBUTES + (("value",) if issubclass(cls, self.TEXT_VALUED) else ())
         keys = {attr: kwargs[attr] for attr in translated if attr in kwargs}
         unknown = [key for key in keys.values() if key not in STRINGS]
         if unknown:  # caught when the app is built, not when a user switches language
             raise KeyError(f"{cls.__name__}: no translation for {', '.join(map(repr, unknown))}")
-        component = cls(*args, **{**kwargs, **{attr: t(key) for attr, key in keys.items()}})
-        self._items.append((component, keys))
+        fill = fill or {}
+        component = cls(*args, **{**kwargs, **{attr: t(key, **fill) for attr, key in keys.items()}})
+        self._items.append((component, keys, fill))
         return component
 
     @property
     def components(self) -> list:
-        return [component for component, _ in self._items]
+        return [component for component, _, _ in self._items]
 
     def updates(self, lang: str) -> list:
-        return [gr.update(**{attr: t(key, lang) for attr, key in keys.items()}) for _, keys in self._items]
+        return [gr.update(**{attr: t(key, lang, **fill) for attr, key in keys.items()}) for _, keys, fill in self._items]

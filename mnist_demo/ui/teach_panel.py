@@ -25,8 +25,6 @@ from .i18n import t
 from .seen_panel import seen_html
 from .session import Session, model_choices
 
-LABEL_KEYS = ("teach.its.0", "teach.its.1", "teach.its.2", "teach.its.3", "teach.its.4",
-              "teach.its.5", "teach.its.6", "teach.its.7", "teach.its.8", "teach.its.9")
 UPDATE_SECONDS = 0.3
 THUMB_PX = 36
 CSS = """
@@ -264,8 +262,8 @@ def build(ctx, model: gr.Dropdown, cleared: dict) -> None:
             buttons = []
             for first in (0, 5):
                 with gr.Row(elem_classes=["teach-row"]):
-                    buttons += [L(gr.Button, value=key, elem_id=f"teach-{n}", size="sm", min_width=0)
-                                for n, key in enumerate(LABEL_KEYS) if first <= n < first + 5]
+                    buttons += [L(gr.Button, value="common.its_digit", fill={"digit": n}, elem_id=f"teach-{n}",
+                                  size="sm", min_width=0) for n in range(first, first + 5)]
         message = gr.Markdown("", elem_id="teach-message")
     with L(gr.Accordion, label="teach.my_digits", open=True, elem_id="my-digits-panel"):
         L(gr.Markdown, value="teach.hint")

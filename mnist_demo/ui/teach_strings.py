@@ -1,16 +1,6 @@
 """The My digits panel's text (Draw tab), English and Simplified Chinese; merged into `i18n.STRINGS`."""
 
 TEACH_STRINGS: dict[str, dict[str, str]] = {
-    "teach.its.0": {"en": "It's a 0", "zh": "这是 0"},
-    "teach.its.1": {"en": "It's a 1", "zh": "这是 1"},
-    "teach.its.2": {"en": "It's a 2", "zh": "这是 2"},
-    "teach.its.3": {"en": "It's a 3", "zh": "这是 3"},
-    "teach.its.4": {"en": "It's a 4", "zh": "这是 4"},
-    "teach.its.5": {"en": "It's a 5", "zh": "这是 5"},
-    "teach.its.6": {"en": "It's a 6", "zh": "这是 6"},
-    "teach.its.7": {"en": "It's a 7", "zh": "这是 7"},
-    "teach.its.8": {"en": "It's an 8", "zh": "这是 8"},
-    "teach.its.9": {"en": "It's a 9", "zh": "这是 9"},
     "teach.title": {"en": "### Teach it your handwriting",
                     "zh": "### 教它认识你的笔迹"},
     "teach.hint": {
