@@ -30,8 +30,10 @@ from tests.harness import (
     DIGITS,
     ROOT,
     draw_strokes,
+    field,
     launch_chromium,
     serve_subprocess,
+    teacher_opens_a_class,
     touch_strokes,
 )
 
@@ -147,17 +149,9 @@ def class_tab(browser, url: str, options) -> list[Path]:
     from mnist_demo.classroom.store import ClassStore
     from tests.harness import seed_class, touch_strokes
 
-    def field(page, elem_id: str):
-        return page.locator(f"#{elem_id} textarea, #{elem_id} input").first
-
     teacher = browser.new_page(viewport={"width": 1280, "height": 900}, locale=LOCALES[options.lang])
     teacher.goto(url)
-    teacher.locator("#tab-class-button, [role=tab]").nth(3).click()
-    field(teacher, "class-title").fill("7B")
-    teacher.locator("#class-create").click()
-    teacher.locator("#class-show-screen").click()  # after the key's private step
-    teacher.wait_for_selector("#class-qr svg", timeout=60_000)
-    link = field(teacher, "class-link").input_value()
+    link, _ = teacher_opens_a_class(teacher, "7B")
     db = ClassStore()
     seed_class(db, link.split("class=")[1])
     db.close()
@@ -203,18 +197,9 @@ def leaderboard(browser, url: str, options) -> list[Path]:
     """Four phones train their own networks (real runs through the fair queue); the teacher's leaderboard, with
     the best run's confusion matrix and loss curve opened."""
 
-    def field(page, elem_id: str):
-        return page.locator(f"#{elem_id} textarea, #{elem_id} input").first
-
     teacher = browser.new_page(viewport={"width": 1280, "height": 900}, locale=LOCALES[options.lang])
     teacher.goto(url)
-    teacher.locator("#tab-class-button, [role=tab]").nth(3).click()
-    field(teacher, "class-title").fill("7B")
-    teacher.locator("#class-create").click()
-    teacher.locator("#class-show-screen").click()
-    teacher.wait_for_selector("#class-qr svg", timeout=60_000)
-    link = field(teacher, "class-link").input_value()
-    teacher.locator("#class-open").click()
+    link, _ = teacher_opens_a_class(teacher, "7B", dashboard=True)
     picks = [("Ada", {"size": "large"}), ("Bo", {"lr": "high (0.1)"}), ("Cy", {"images": "20,000"}),
              ("Dee", {"augment": "on", "epochs": "2"})]
     phones = []

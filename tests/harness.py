@@ -600,6 +600,30 @@ def readable(page, selector: str) -> str:
     return page.evaluate(READABLE_JS, selector)
 
 
+def field(page, elem_id: str):
+    """A Gradio text field of the page by its elem_id (its textarea or input)."""
+    return page.locator(f"#{elem_id} textarea, #{elem_id} input").first
+
+
+def teacher_opens_a_class(page, title: str, dashboard: bool = False) -> tuple[str, str]:
+    """What a teacher does first, on `page` (the app loaded, in any language): the Class tab, a new class `title`,
+    its key alone in a private step, then the class's screen (code, link, QR); with `dashboard`, the dashboard
+    opened too. (the join link, the teacher key)"""
+    page.locator("#tabs button[role=tab]").nth(3).click()  # the Class tab, whatever the page's language
+    field(page, "class-title").fill(title)
+    page.locator("#class-create").click()
+    page.wait_for_function("() => document.querySelector('#class-teacher-key input, #class-teacher-key textarea')"
+                           "?.value.length > 10", timeout=60_000)
+    key = field(page, "class-teacher-key").input_value()
+    page.locator("#class-show-screen").click()
+    page.wait_for_selector("#class-qr svg", timeout=60_000)
+    link = field(page, "class-link").input_value()
+    if dashboard:
+        page.locator("#class-open").click()
+        page.wait_for_selector("#class-dashboard", state="visible", timeout=60_000)
+    return link, key
+
+
 def seed_class(class_store, code: str, per_digit: int = 3) -> None:
     """UNIPEN digits (unipen-dev, drawn through the canvas path) given into the class as five students would,
     with the default model's answers."""

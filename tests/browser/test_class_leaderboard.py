@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import re
 
-from tests.browser.test_class_tab import CANVAS, field
-from tests.harness import DIGITS, touch_strokes
+from tests.browser.test_class_tab import CANVAS
+from tests.harness import DIGITS, field, teacher_opens_a_class, touch_strokes
 
 CARD = re.compile(r"([\d.]+)% on the MNIST test set.*leaderboard as #(\d+)", re.S)
 
@@ -16,16 +16,7 @@ def _open_class(browser, app_url):
     teacher_context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
     teacher = teacher_context.new_page()
     teacher.goto(app_url, wait_until="load")
-    teacher.get_by_role("tab", name="Class").click()
-    field(teacher, "class-title").fill("Everyone trains")
-    teacher.locator("#class-create").click()
-    teacher.wait_for_function("() => document.querySelector('#class-teacher-key input, #class-teacher-key textarea')"
-                              "?.value.length > 10", timeout=30_000)
-    teacher.locator("#class-show-screen").click()
-    teacher.wait_for_selector("#class-qr svg", timeout=30_000)
-    link = field(teacher, "class-link").input_value()
-    teacher.locator("#class-open").click()
-    teacher.wait_for_selector("#class-dashboard", state="visible", timeout=30_000)
+    link, _ = teacher_opens_a_class(teacher, "Everyone trains", dashboard=True)
     return teacher_context, teacher, link
 
 

@@ -10,7 +10,7 @@ import zipfile
 
 import pytest
 
-from tests.harness import DEVICE_READY_JS, DIGITS, touch_strokes
+from tests.harness import DEVICE_READY_JS, DIGITS, field, touch_strokes
 
 CANVAS = "#class-canvas canvas.ink"
 
@@ -19,10 +19,6 @@ CANVAS = "#class-canvas canvas.ink"
 def class_store(app_classroom):
     """The served app's class store."""
     return app_classroom.store
-
-
-def field(page, elem_id: str):
-    return page.locator(f"#{elem_id} textarea, #{elem_id} input").first
 
 
 def inside_viewport(page, selector: str) -> bool:

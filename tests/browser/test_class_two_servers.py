@@ -18,13 +18,9 @@ import pytest
 from mnist_demo.catalog import DEFAULT_MODEL, shipped
 from mnist_demo.classroom import tuning
 from mnist_demo.classroom.store import ClassStore
-from tests.harness import DIGITS, ROOT, draw_strokes, free_port, serve_subprocesses
+from tests.harness import DIGITS, ROOT, draw_strokes, field, free_port, serve_subprocesses, teacher_opens_a_class
 
 CANVAS = "#class-canvas canvas.ink"
-
-
-def field(page, elem_id: str):
-    return page.locator(f"#{elem_id} textarea, #{elem_id} input").first
 
 
 def student_gives(browser, link: str, digit: int, nickname: str, class_model: bool = False):
@@ -52,16 +48,7 @@ def open_class(browser, url: str):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
     teacher = context.new_page()
     teacher.goto(url, wait_until="load")
-    teacher.get_by_role("tab", name="Class").click()
-    field(teacher, "class-title").fill("two servers")
-    teacher.locator("#class-create").click()
-    teacher.wait_for_function("() => document.querySelector('#class-teacher-key input, #class-teacher-key textarea')"
-                              "?.value.length > 10", timeout=30_000)
-    teacher.locator("#class-show-screen").click()  # the key first, then the class's screen
-    teacher.wait_for_selector("#class-qr svg", timeout=30_000)
-    link = field(teacher, "class-link").input_value()
-    teacher.locator("#class-open").click()
-    teacher.wait_for_selector("#class-dashboard", state="visible", timeout=30_000)
+    link, _ = teacher_opens_a_class(teacher, "two servers", dashboard=True)
     return context, teacher, link, link.split("class=")[1]
 
 

@@ -8,17 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.harness import needs_dataset, overlaps, readable, seed_class
+from tests.harness import field, needs_dataset, overlaps, readable, seed_class
 
 pytestmark = needs_dataset("unipen-dev", "gives a class real handwriting")
 
 LOCALES = {"en": "en-US", "zh": "zh-CN"}
 LAPTOP, TABLET, PHONE = (1280, 800), (1024, 768), (390, 844)
 PROJECTORS = ((1280, 720), (1920, 1080))
-
-
-def field(page, elem_id: str):
-    return page.locator(f"#{elem_id} textarea, #{elem_id} input").first
 
 
 def resize(page, size: tuple[int, int]) -> None:
