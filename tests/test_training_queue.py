@@ -196,6 +196,26 @@ def test_queue_pace_is_measured_on_the_latest_trainings_of_this_machine():
     blocker.release()
 
 
+def test_queue_estimates_count_the_measured_time_after_the_last_step():
+    """After its last step a training still evaluates and sends its weights back: the line measures that time on
+    the trainings that finished and adds it to a running one's seconds to go."""
+    clock = Clock()
+    slots = TrainingSlots(1, clock=clock)
+    first = slots.join("a", cost=4.0)
+    first.report(0.0)
+    clock.now = 4.0
+    first.report(1.0)
+    clock.now = 6.0  # 2 s after its last step
+    first.release()
+    second, third = slots.join("b", cost=4.0), slots.join("c", cost=4.0)
+    clock.now = 7.0
+    second.report(0.0)
+    clock.now = 9.0
+    second.report(0.5)  # 2 s of work to go, then 2 s of evaluation
+    assert third.estimated_start() == pytest.approx(4.0)
+    second.release(), third.release()
+
+
 def test_queue_estimates_with_parallel_slots_and_progress():
     clock = Clock()
     slots = TrainingSlots(2, clock=clock)

@@ -26,7 +26,8 @@ Beyond a share `join` raises `ShareFull` (a `QueueFull`).
 Each waiting place sees its position and an estimated start (`Ticket.estimated_start`), worked out
 by playing the line forward over `capacity` slots ($MNIST_DEMO_MAX_TRAININGS, default 1), from what
 this machine measures (`pace`): a running training's seconds to go come from its own progress (its
-pace between its first and its latest report, so the process start is not taken for work), a waiting
+pace between its first and its latest report, so the process start is not taken for work, plus the
+seconds the last finished ones held their slot after their last step), a waiting
 one's from its declared cost times the machine's real seconds per declared second: the median of the
 slot-seconds per declared second of the last trainings that finished here and of the running ones'
 projected totals (the machine's pace as it is now, before they finish). The estimates correct
@@ -139,6 +140,7 @@ class TrainingSlots:
         self._waiting: list[Ticket] = []
         # slot-seconds per declared second of the latest trainings that ran to their end here
         self._finished: collections.deque[float] = collections.deque(maxlen=PACE_WINDOW)
+        self._tails: collections.deque[float] = collections.deque(maxlen=PACE_WINDOW)  # their seconds after the last step
 
     def join(self, session: Hashable | None = None, cost: float | None = None, *, address: str | None = None,
              group: Hashable | None = None) -> Ticket:
@@ -211,7 +213,7 @@ class TrainingSlots:
         """A running ticket's seconds to go: from its own pace once it has some, else its cost at `speed`."""
         pace = self._own_pace(ticket)
         if pace is not None:
-            return max((1 - ticket.fraction) * pace - (now - ticket.latest[0]), 0.0)
+            return max((1 - ticket.fraction) * pace + self._tail() - (now - ticket.latest[0]), 0.0)
         elapsed = now - (ticket.started if ticket.started is not None else now)
         # One report only: later than expected, it is at least as slow as its start and its first steps together
         so_far = elapsed * (1 - ticket.fraction) / ticket.fraction if ticket.fraction >= MIN_REPORTED else 0.0
@@ -237,6 +239,11 @@ class TrainingSlots:
         with self._cond:
             return self._measured_speed()
 
+    def _tail(self) -> float:
+        """Seconds a training holds its slot after its last step (its final evaluation, its weights sent back), as
+        measured on the last ones that finished here."""
+        return statistics.median(self._tails) if self._tails else 0.0
+
     def _measured_speed(self) -> float:
         return statistics.median(self._finished) if self._finished else 1.0
 
@@ -253,7 +260,8 @@ class TrainingSlots:
                 continue
             pace = self._own_pace(ticket)
             if pace is not None:
-                samples.append(((ticket.first[0] - ticket.started) + pace * (1 - ticket.first[1])) / ticket.cost)
+                projected = (ticket.first[0] - ticket.started) + pace * (1 - ticket.first[1]) + self._tail()
+                samples.append(projected / ticket.cost)
             elif now - ticket.started > ticket.cost * measured:
                 samples.append((now - ticket.started) / ticket.cost)
         return statistics.median(samples) if samples else 1.0
@@ -286,7 +294,8 @@ class TrainingSlots:
                 self._running.remove(ticket)
                 ticket.ended = self._clock()
                 if ticket.fraction >= 1.0 and ticket.started is not None:  # ran to its end: the machine's pace
-                    self._finished.append((self._clock() - ticket.started) / ticket.cost)
+                    self._finished.append((ticket.ended - ticket.started) / ticket.cost)
+                    self._tails.append(ticket.ended - ticket.latest[0])
             elif ticket in self._waiting:
                 self._waiting.remove(ticket)
                 ticket.cancelled = True
