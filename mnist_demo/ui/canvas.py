@@ -109,16 +109,17 @@ function send(final) {  // final: the pointer was released (or undo, clear): the
   const device = DEVICE && globalThis.MnistDevice;
   if (device && device.canAnswer && device.canAnswer(PAD_ID)) {
     // On the device: no request while drawing; the answer is shown through the display event ('select').
-    // At the stroke's end the ink still goes to the server ('stop'), for the panel, Visualize and saves.
+    // At the stroke's end the ink still goes to the server ('stop'), for the panel, Visualize and saves, once
+    // the answer is shown: sending it first would hold a slow phone's answer up by Gradio's work on the request.
     device.answer(PAD_ID, ink, INK_SIDE).then((ok) => {
       if (ok) trigger('select');
-      else if (ok === false && final !== true) toServer(false, ink);  // the device could not: the server answers
+      if (ok === false) toServer(final, ink);  // the device could not: the server answers (and sees the end)
+      else if (final === true) {
+        props.value = payload(true, ink);
+        trigger('stop');
+      }
       canvas.dispatchEvent(new Event('pad-answered'));
     });
-    if (final === true) {
-      props.value = payload(true, ink);
-      trigger('stop');
-    }
   } else if (!toServer(final, ink)) {
     return;
   }
