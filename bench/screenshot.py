@@ -225,6 +225,7 @@ def leaderboard(browser, url: str, options) -> list[Path]:
     teacher.locator("#class-run-show").click()
     teacher.wait_for_selector("#class-run-confusion img", timeout=60_000)
     teacher.wait_for_timeout(1500)
+    # Gradio 6's gr.Group writes its elem_id on two nested divs (the outer one: the whole panel)
     teacher.locator("#class-dashboard #class-board-panel").first.screenshot(path=out[0])
     for context, _ in phones:
         context.close()

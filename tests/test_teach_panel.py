@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import zipfile
 
 import numpy as np
@@ -26,24 +27,37 @@ def drawn(seed: int = 0):
     return from_ink(ink)
 
 
+def components() -> panel.Panel:
+    """Stand-ins for the panel's components (the handlers key their answers by them)."""
+    fields = {f.name: object() for f in dataclasses.fields(panel.Panel)}
+    return panel.Panel(**{**fields, "cleared": {name: object() for name in panel.CLEARED}})
+
+
+P = components()
+
+
+def on_label(label, session, lang):
+    return panel.on_label(P, label, session, lang)
+
+
 def test_labelling_keeps_the_current_input_and_shows_it():
     session = Session()
-    message, view, pick, *cleared = panel.on_label(3, session, "en")
-    assert message == t("teach.nothing", "en")  # nothing drawn yet
+    assert on_label(3, session, "en") == {P.message: t("teach.nothing", "en")}  # nothing drawn yet
     session.current_input = drawn()
-    message, view, pick, *cleared = panel.on_label(1, session, "en")
+    out = on_label(1, session, "en")
+    message, view, pick = out[P.message], out[P.view], out[P.pick]
     assert message == t("teach.added", "en", label=1, count=1)
     # the input and the answer are cleared for the next digit, and pressing again keeps nothing more
-    assert dict(zip(panel.CLEARED, cleared, strict=True))["canvas"] == "" and session.current_input is None
-    assert panel.on_label(1, session, "en")[0] == t("teach.nothing", "en")
+    assert out[P.cleared["canvas"]] == "" and session.current_input is None
+    assert on_label(1, session, "en")[P.message] == t("teach.nothing", "en")
     assert 'data-label="1"' in view and '<b class="md-count">1</b>' in view and view.count("<img") == 1
     assert pick["choices"] == [("1 · #1", 1)]
     digit = panel.my_digits(session).digits()[0]
     assert digit.source == "drawing" and digit.ink.shape == (112, 112)
     session.current_input = from_picture(hw.render_picture(hw.to_canvas([np.array([[0, 0], [0, 1.0]])])))
-    panel.on_label(7, session, "en")
+    on_label(7, session, "en")
     assert panel.my_digits(session).digits()[1].source == "picture"
-    assert panel.on_label(7, None, "en")[0] == t("teach.nothing", "en")  # a script without a session
+    assert on_label(7, None, "en")[P.message] == t("teach.nothing", "en")  # a script without a session
 
 
 def test_the_cap_and_deleting():
@@ -52,9 +66,9 @@ def test_the_cap_and_deleting():
     session.current_input = drawn()
     for _ in range(2):
         session.current_input = drawn()
-        panel.on_label(1, session, "en")
+        on_label(1, session, "en")
     session.current_input = drawn()
-    assert panel.on_label(1, session, "en")[0] == t("teach.full", "en", cap=2)
+    assert on_label(1, session, "en")[P.message] == t("teach.full", "en", cap=2)
     session.current_input = drawn()
     message, view, pick = panel.on_delete(1, session, "en")
     assert message == t("teach.deleted", "en") and len(panel.my_digits(session)) == 1
@@ -66,7 +80,7 @@ def test_download_and_upload_round_trip(tmp_path):
     assert panel.on_download(session, "en")[0] == t("teach.need_digits", "en")
     for label in (0, 4, 4):
         session.current_input = drawn(label)
-        panel.on_label(label, session, "en")
+        on_label(label, session, "en")
     message, update = panel.on_download(session, "en")
     path = update["value"]
     assert update["visible"]  # the file box shows once it has something
@@ -93,11 +107,11 @@ def collect(gen) -> list:
 
 def test_teaching_with_nothing_and_while_busy():
     session = Session()
-    assert collect(panel.on_teach(DEFAULT_MODEL, session, "en", 0))[-1][0] == t("teach.need_digits", "en")
+    assert collect(panel.on_teach(P, DEFAULT_MODEL, session, "en", 0))[-1][P.progress] == t("teach.need_digits", "en")
     session.current_input = drawn()
-    panel.on_label(1, session, "en")
+    on_label(1, session, "en")
     session.training = True
-    assert collect(panel.on_teach(DEFAULT_MODEL, session, "en", 0))[-1][0] == t("teach.busy", "en")
+    assert collect(panel.on_teach(P, DEFAULT_MODEL, session, "en", 0))[-1][P.progress] == t("teach.busy", "en")
 
 
 @pytest.mark.slow
@@ -105,19 +119,21 @@ def test_a_stopped_teaching_becomes_a_model_of_the_session():
     session = Session()
     for i in range(12):
         session.current_input = drawn(i)
-        panel.on_label(1 if i % 2 else 7, session, "en")
+        on_label(1 if i % 2 else 7, session, "en")
 
     async def run():
         updates = []
-        async for update in panel.on_teach(DEFAULT_MODEL, session, "en", 5):
+        async for update in panel.on_teach(P, DEFAULT_MODEL, session, "en", 5):
             updates.append(update)
-            if "%" in str(update[0]) and len(updates) > 1:
+            if "%" in str(update[P.progress]) and len(updates) > 1:
                 panel.on_stop(session)  # stop between steps: what was learned is kept and measured
         return updates
 
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         updates = pool.submit(asyncio.run, run()).result()
-    message, table, start, stop, bump, picker, back, before = updates[-1]
+    last = updates[-1]
+    message, table, bump, picker, back, before = (last[P.progress], last[P.result], last[P.models_changed],
+                                                  last[P.model], last[P.back], last[P.before])
     assert bump == 6 and not session.training, message
     (entry,) = session.trained.values()
     assert " + my handwriting (this session" in entry.card["title"] and entry.card["taught"]["stopped"]
@@ -127,5 +143,5 @@ def test_a_stopped_teaching_becomes_a_model_of_the_session():
     assert entry.label.startswith("DigitNet") and "+ my handwriting" in entry.label
     assert picker["value"] == entry.key and back["visible"] and before == DEFAULT_MODEL  # picked, with a way back
     assert panel.on_back(before, session)[0]["value"] == DEFAULT_MODEL
-    texts = [str(u[0]) for u in updates]
+    texts = [str(u[P.progress]) for u in updates]
     assert any("%" in text and " s" in text for text in texts)

@@ -85,13 +85,16 @@ def test_start_while_training_says_so():
 
 
 def test_picking_an_unknown_model_or_preset_is_a_friendly_error():
+    tab = _tab()
     with pytest.raises(gr.Error, match="model must be one of"):
-        train_tab.on_model("no-such-net", "en")
+        train_tab.on_model(tab, "no-such-net", "en")
     with pytest.raises(gr.Error, match="preset must be one of"):
-        train_tab.on_preset("magic", "zh")
-    dataset, presets, info, *fields = train_tab.on_model("s5-lenet", "en")
-    assert dataset == "mnist" and presets["value"] == MODELS["s5-lenet"].recipe
+        train_tab.on_preset(tab, "magic", "zh")
+    picked = train_tab.on_model(tab, "s5-lenet", "en")
+    assert picked[tab.dataset] == "mnist" and picked[tab.preset]["value"] == MODELS["s5-lenet"].recipe
+    fields = [picked[getattr(tab, name)] for name in train_tab.FILLED]
     assert fields == train_tab.recipe_fields(MODELS["s5-lenet"].recipe)
+    assert train_tab.on_preset(tab, "fast", "zh")[tab.preset_info] == t("recipe.desc.fast", "zh")
     _, presets, _, described = train_tab.on_language("zh", "no-such-net", "fast")
     assert isinstance(presets, type(gr.skip())) and described == t("recipe.desc.fast", "zh") != t("recipe.desc.fast")
 

@@ -72,7 +72,7 @@ def test_draw_handlers_without_a_session_ask_to_reload():
     reload = t("common.reload", "zh")
     assert draw_tab.on_upload({"path": "/etc/passwd"}, "digitnet", None, "zh", 0)[1] == reload
     assert draw_tab.on_refresh("digitnet", None, "zh")[1] == reload
-    assert draw_tab.on_clear(None, "zh", 0)[2] == reload
+    assert draw_tab.on_clear(None, "zh", 0)[1] == reload
     picker, _ = draw_tab.on_models_changed(None, "digitnet", "zh")
     assert "value" not in picker and "digitnet" in [k for _, k in picker["choices"]]  # the pick stays as it is
     with pytest.raises(gr.Error, match="Reload the page"):  # the live canvas: a notice, nothing stored
@@ -122,7 +122,7 @@ def test_weights_upload_of_anything_answers_with_a_message(files_sent):
 def test_pickers_sent_anything_give_a_friendly_error(name):
     for handler in (train_tab.on_model, train_tab.on_preset):
         with pytest.raises(gr.Error) as error:
-            handler(name, ["en"])
+            handler(None, name, ["en"])  # the tab's components are not reached
         assert len(str(error.value)) < 600
     described = train_tab.on_language("en", name, name)
     assert isinstance(described[1], type(gr.skip())) and isinstance(described[3], type(gr.skip()))

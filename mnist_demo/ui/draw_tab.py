@@ -142,10 +142,11 @@ def on_refresh(key: str | None, session: Session, lang: str) -> tuple:
 
 
 def on_clear(session: Session, lang: str, counter: int) -> tuple:
-    """(upload, label, status, seen, input_changed); the canvas itself is cleared in the browser (CLEAR_JS)."""
+    """(label, status, seen, input_changed); the canvas itself is cleared in the browser (CLEAR_JS), the upload by
+    an event of its own."""
     if not usable(session):
-        return None, *no_session(lang, page_counter(counter))
-    return None, *show(predict.Reading(predict.BLANK), session, lang, counter)
+        return no_session(lang, page_counter(counter))
+    return show(predict.Reading(predict.BLANK), session, lang, counter)
 
 
 def on_drawing_seen(payload: str | None, key: str | None, session: Session, lang: str, counter: int) -> tuple:
@@ -233,7 +234,8 @@ def build(ctx) -> None:
     ctx.lang.change(None, ctx.lang, None, js=device.SET_LANG_JS, **LIVE)
     upload.change(on_upload, [upload, *context], shown, preprocess=False, **{**QUEUED, "show_progress": "minimal"})
     undo.click(None, js=UNDO_JS, **PRIVATE)
-    clear.click(on_clear, [ctx.session, ctx.lang, ctx.input_changed], [upload, *shown], js=CLEAR_JS, **PRIVATE)
+    clear.click(on_clear, [ctx.session, ctx.lang, ctx.input_changed], shown, js=CLEAR_JS, **PRIVATE)
+    clear.click(lambda: None, None, upload, queue=False, show_progress="hidden", **PRIVATE)  # the upload goes too
     for trigger in (model.change, ctx.lang.change):
         trigger(on_refresh, [model, ctx.session, ctx.lang], shown[:3], **QUEUED)
     for trigger in (ctx.models_changed.change, ctx.lang.change):

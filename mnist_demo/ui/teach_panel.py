@@ -9,8 +9,10 @@ global training cap, one training or teaching per tab); its model joins the sess
 from __future__ import annotations
 
 import asyncio
+import functools
 import html
 import time
+from dataclasses import dataclass
 
 import gradio as gr
 
@@ -113,24 +115,42 @@ def progress_text(snap: Snapshot, count: int, held: int, seconds: float, lang: s
 # Handlers
 
 
-def on_label(label: int, session: Session | None, lang: str) -> tuple:
-    """(message, my-digits, delete picker, *the Draw tab's input and answer): keep the current drawing or upload
-    as `label`, then clear them for the next digit (as the Class tab does), so it does not land on this one."""
-    unchanged = (gr.skip(),) * len(CLEARED)
+@dataclass
+class Panel:
+    """The components the panel's handlers with more than four outputs answer to (`build` makes them)."""
+
+    message: gr.Markdown  # under the digit buttons
+    view: gr.HTML  # My digits
+    pick: gr.Dropdown  # the digit to delete
+    progress: gr.Markdown
+    result: gr.Markdown
+    start: gr.Button
+    stop: gr.Button
+    models_changed: gr.State  # the app's counter: bumped when a taught model is added
+    model: gr.Dropdown  # the Draw tab's picker
+    back: gr.Button
+    before: gr.State  # the model picked before the teaching
+    cleared: dict  # the Draw tab's components by CLEARED's names, cleared once a digit is kept
+
+
+def on_label(panel: Panel, label: int, session: Session | None, lang: str) -> dict:
+    """Keep the current drawing or upload as `label` (the message, My digits, the delete picker), then clear the
+    Draw tab's input and answer for the next digit (as the Class tab does), so it does not land on this one."""
     if not isinstance(session, Session):
-        return t("teach.nothing", lang), gr.skip(), gr.skip(), *unchanged
+        return {panel.message: t("teach.nothing", lang)}
     digits = my_digits(session)
     prepared = session.current_input
     if prepared is None or getattr(prepared, "blank", True):
-        return t("teach.nothing", lang), gr.skip(), gr.skip(), *unchanged
+        return {panel.message: t("teach.nothing", lang)}
     try:
         digits.add_prepared(prepared, label, source_of(prepared))
     except CollectionFull:
-        return t("teach.full", lang, cap=digits.cap), gr.skip(), gr.skip(), *unchanged
+        return {panel.message: t("teach.full", lang, cap=digits.cap)}
     session.current_input = None  # kept once: pressing again without drawing keeps nothing
     cleared = ("", None, None, t("draw.msg.blank", lang), seen_html(None, lang))  # in CLEARED's order
-    return (t("teach.added", lang, label=label, count=digits.counts()[label]), *collection_view(digits, lang),
-            *cleared)
+    view, pick = collection_view(digits, lang)
+    return {panel.message: t("teach.added", lang, label=label, count=digits.counts()[label]), panel.view: view,
+            panel.pick: pick, **{panel.cleared[name]: value for name, value in zip(CLEARED, cleared, strict=True)}}
 
 
 CLEARED = ("canvas", "upload", "label", "status", "seen")  # the Draw tab's components on_label clears
@@ -169,18 +189,21 @@ def on_digits_upload(file, session: Session | None, lang: str) -> tuple:
     return t("teach.uploaded", lang, count=count), *collection_view(digits, lang)
 
 
-async def on_teach(key, session: Session | None, lang: str, changed: int):
-    """Teach a copy of the picked model on My digits; streams (message, result, start, stop, models_changed,
-    model picker, back button, model before). At the end the taught model is picked in the Draw tab's picker,
-    and the back button picks the one it was taught from."""
-    def out(message, result=None, running=False, bump=None, picked=None):
-        picker = back = before = gr.skip()
+async def on_teach(panel: Panel, key, session: Session | None, lang: str, changed: int):
+    """Teach a copy of the picked model on My digits; streams its progress and result. At the end the taught model
+    is picked in the Draw tab's picker, and the back button picks the one it was taught from."""
+    def out(message, result=None, running=False, bump=None, picked=None) -> dict:
+        shown = {panel.progress: message, panel.start: gr.update(interactive=not running),
+                 panel.stop: gr.update(interactive=running)}
+        if result is not None:
+            shown[panel.result] = result
+        if bump is not None:
+            shown[panel.models_changed] = bump
         if picked is not None:
             new, base = picked
-            picker = gr.update(choices=model_choices(session, new.dataset, lang), value=new.key)
-            back, before = gr.update(visible=True, value=t("teach.back", lang, title=base)), key
-        return (message, gr.skip() if result is None else result, gr.update(interactive=not running),
-                gr.update(interactive=running), gr.skip() if bump is None else bump, picker, back, before)
+            shown |= {panel.model: gr.update(choices=model_choices(session, new.dataset, lang), value=new.key),
+                      panel.back: gr.update(visible=True, value=t("teach.back", lang, title=base)), panel.before: key}
+        return shown
 
     if not isinstance(session, Session):
         yield out(t("teach.need_digits", lang))
@@ -284,13 +307,15 @@ def build(ctx, model: gr.Dropdown, cleared: dict) -> None:
         # Hidden until a download fills it: an empty file box is a tall empty frame.
         zipped = L(gr.File, label="teach.zip", interactive=False, visible=False, elem_id="teach-zip")
 
+    panel = Panel(message=message, view=view, pick=pick, progress=progress, result=result, start=start, stop=stop,
+                  models_changed=ctx.models_changed, model=model, back=back, before=before, cleared=cleared)
     for n, button in enumerate(buttons):
-        button.click(lambda session, lang, n=n: on_label(n, session, lang), [ctx.session, ctx.lang],
+        button.click(lambda session, lang, n=n: on_label(panel, n, session, lang), [ctx.session, ctx.lang],
                      [message, view, pick, *(cleared[name] for name in CLEARED)], **PRIVATE)
     delete.click(on_delete, [pick, ctx.session, ctx.lang], [message, view, pick], **PRIVATE)
     download.click(on_download, [ctx.session, ctx.lang], [message, zipped], **PRIVATE)
     upload.upload(on_digits_upload, [upload, ctx.session, ctx.lang], [message, view, pick], **PRIVATE)
-    start.click(on_teach, [model, ctx.session, ctx.lang, ctx.models_changed],
+    start.click(functools.partial(on_teach, panel), [model, ctx.session, ctx.lang, ctx.models_changed],
                 [progress, result, start, stop, ctx.models_changed, model, back, before], concurrency_limit=None,
                 **PRIVATE)
     stop.click(on_stop, ctx.session, None, queue=False, **PRIVATE)

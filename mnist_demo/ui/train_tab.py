@@ -258,6 +258,7 @@ class TrainTab:
     model: gr.Dropdown
     dataset: gr.Dropdown
     preset: gr.Dropdown
+    preset_info: gr.Markdown  # the preset's description
     optimizer: gr.Dropdown
     lr: gr.Number
     momentum: gr.Number
@@ -307,19 +308,25 @@ def _unknown(kind: str, name, known, lang: str) -> gr.Error:
                     title=t("common.error", lang), print_exception=False)
 
 
-def on_model(name: str, lang: str) -> list:
+def preset_filled(tab: TrainTab, preset: str, lang: str) -> dict:
+    """The preset's description and the editable fields as it fills them."""
+    return {tab.preset_info: t(f"recipe.desc.{preset}", lang),
+            **{getattr(tab, name): value for name, value in zip(FILLED, recipe_fields(preset), strict=True)}}
+
+
+def on_model(tab: TrainTab, name: str, lang: str) -> dict:
     """A network was picked: its dataset, its own recipe first in the presets, the fields as that recipe fills them."""
     if not isinstance(name, str) or name not in MODELS:
         raise _unknown("model", name, MODELS, lang)
     own = MODELS[name].recipe
-    return [MODELS[name].dataset, gr.update(choices=preset_choices(name, lang), value=own),
-            t(f"recipe.desc.{own}", lang), *recipe_fields(own)]
+    return {tab.dataset: MODELS[name].dataset, tab.preset: gr.update(choices=preset_choices(name, lang), value=own),
+            **preset_filled(tab, own, lang)}
 
 
-def on_preset(name: str, lang: str) -> list:
+def on_preset(tab: TrainTab, name: str, lang: str) -> dict:
     if not isinstance(name, str) or name not in RECIPES:
         raise _unknown("preset", name, RECIPES, lang)
-    return [t(f"recipe.desc.{name}", lang), *recipe_fields(name)]
+    return preset_filled(tab, name, lang)
 
 
 def on_language(lang: str, name: str, preset: str) -> list:
@@ -531,14 +538,14 @@ def build(ctx) -> None:
     upload_message = gr.Markdown("", elem_id="train-upload-message")
 
     tab = TrainTab(session=ctx.session, lang=ctx.lang, models_changed=ctx.models_changed, model=model,
-                   dataset=dataset, preset=preset, optimizer=optimizer, lr=lr, momentum=momentum, batch_size=batch,
+                   dataset=dataset, preset=preset, preset_info=preset_info, optimizer=optimizer, lr=lr, momentum=momentum, batch_size=batch,
                    epochs=epochs, train_subset=subset, augment=augment, seed=seed, extra=extra, start=start, stop=stop,
                    message=message, progress=progress, loss_plot=loss_plot, acc_plot=acc_plot, test_plot=test_plot,
                    results=results, result=result, per_class=per_class, confusion=confusion, gallery=gallery,
                    downloads=downloads, cells=gr.State(None), cell_message=cell_message, cell_gallery=cell_gallery)
-    filled = [getattr(tab, name) for name in FILLED]
-    model.input(on_model, [model, ctx.lang], [dataset, preset, preset_info, *filled], **PRIVATE)
-    preset.input(on_preset, [preset, ctx.lang], [preset_info, *filled], **PRIVATE)
+    fields = [getattr(tab, name) for name in FILLED]
+    model.input(functools.partial(on_model, tab), [model, ctx.lang], [dataset, preset, preset_info, *fields], **PRIVATE)
+    preset.input(functools.partial(on_preset, tab), [preset, ctx.lang], [preset_info, *fields], **PRIVATE)
     ctx.lang.change(on_language, [ctx.lang, model, preset], [model, preset, augment, preset_info], **PRIVATE)
     # The training event only polls a worker thread (async, no thread held), so it needs no
     # Gradio-level limit: the real cap is training.slots'. Predictions run on their own events.
