@@ -15,6 +15,7 @@ chart's and table's JSON. Writes bench/results/visualize_update.{json,md}.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 import time
@@ -35,12 +36,14 @@ from tests.harness import PERCENTILE_DEFINITION, RESULTS, machine_info, percenti
 MODELS = ["digitnet", "s5-lenet", "s2-numpy-cnn", "s3-mlp", "classic", "fashionnet"]
 BAR_PLOT = gr.BarPlot(x="class", y="probability", render=False)
 TABLE = gr.Dataframe(render=False)
+FIGURES = tab.Figures(*(object() for _ in dataclasses.fields(tab.Figures)))  # the updates' keys (no page here)
 
 
-def payload(outputs: list) -> int:
-    """Bytes sent for a list of handler outputs, after Gradio's postprocessing where it has one."""
+def payload(outputs: list | dict) -> int:
+    """Bytes sent for a handler's outputs (a list, or a dict keyed by component), after Gradio's postprocessing
+    where it has one."""
     total = 0
-    for out in outputs:
+    for out in (outputs.values() if isinstance(outputs, dict) else outputs):
         value = out.get("value") if isinstance(out, dict) else out
         if isinstance(value, pd.DataFrame) and "probability" in value.columns:
             total += len(BAR_PLOT.postprocess(value).model_dump_json())
@@ -72,9 +75,9 @@ def bench_model(key: str, images: np.ndarray, repeats: int) -> dict:
         for i in range(repeats + 3):  # the first three warm up
             session.current_input = SimpleNamespace(image=images[i % len(images)], blank=False)
             if kind == "input":
-                seconds, cpu, size = timed(tab.update_input, view, session, "en")
+                seconds, cpu, size = timed(tab.update_input, FIGURES, view, session, "en")
             elif kind == "model":
-                seconds, cpu, size = timed(tab.update_all, view, session, "en")
+                seconds, cpu, size = timed(tab.update_all, FIGURES, view, session, "en")
             else:
                 step = replace(view, image=images[0], position=37 * i % 784)
                 seconds, cpu, size = timed(tab.show_step, step, session, "en")

@@ -141,7 +141,8 @@ def test_messages_in_any_language_value_fall_back_to_english():
 def test_visualize_views_sent_anything_are_made_usable(junk):
     view = visualize_tab.checked(visualize_tab.View(**junk))
     assert view.padding in (0, 1, 2) and view.stride in (1, 2, 3) and 0 <= view.index and 0 <= view.position
-    out = visualize_tab.update_all(view, None, "en")
+    figures = visualize_tab.Figures(*(object() for _ in dataclasses.fields(visualize_tab.Figures)))
+    out = visualize_tab.update_all(figures, view, None, "en")
     assert len(out) > 5
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 from types import SimpleNamespace
 
 import numpy as np
@@ -14,9 +14,11 @@ from mnist_demo.ui import visualize_tab as tab
 from mnist_demo.ui.i18n import STRINGS, t
 from mnist_demo.ui.session import Session
 
+OUT = tab.Figures(**{f.name: object() for f in fields(tab.Figures)})  # stand-ins: the updates key their answers
 
-def run_all(key, session, lang="en", **changes):
-    return tab.update_all(tab.View(model=key, **changes), session, lang)
+
+def run_all(key, session, lang="en", **changes) -> dict:
+    return tab.update_all(OUT, tab.View(model=key, **changes), session, lang)
 
 
 def drawing() -> SimpleNamespace:
@@ -35,8 +37,11 @@ def test_every_translation_key_has_both_languages():
 def test_every_model_renders(name):
     session = Session()
     session.current_input = drawing()
-    table, filters, kernels, classes, status, shown, probs, maps, fc, looks, image, slider, conv, arithmetic = (
-        run_all(UNTRAINED_PREFIX + name, session))
+    out = run_all(UNTRAINED_PREFIX + name, session)
+    assert list(out) == OUT.everything()
+    filters, status, shown, probs, maps, fc, looks, image, conv, arithmetic = (
+        out[OUT.filters], out[OUT.status], out[OUT.shown], out[OUT.probs], out[OUT.maps], out[OUT.fc],
+        out[OUT.looks], out[OUT.image], out[OUT.conv], out[OUT.arithmetic])
     assert t("viz.input.drawing") in status
     assert np.array_equal(image, session.current_input.image)
     assert filters.count("<img") == sum(1 for m in tab.entry_for(UNTRAINED_PREFIX + name, None).model.modules()
@@ -51,7 +56,7 @@ def test_every_model_renders(name):
 
 
 def test_without_a_drawing_a_test_image_is_shown():
-    status = run_all(tab.default_key(), Session(), index=3)[4]
+    status = run_all(tab.default_key(), Session(), index=3)[OUT.status]
     assert t("viz.input.no_drawing") in status and "#3" in status
 
 
@@ -62,24 +67,24 @@ def test_a_session_trained_model_is_offered_and_used():
     entry = session.add_trained(build_model("s5-lenet", seed=3), {"model": "s5-lenet", "dataset": "mnist"})
     assert entry.key in dict((v, k) for k, v in tab.choices(session, "en"))
     assert tab.entry_for(entry.key, session) is entry
-    assert "this session" in run_all(entry.key, session)[4]
+    assert "this session" in run_all(entry.key, session)[OUT.status]
 
 
 def test_chinese_captions():
     out = run_all(UNTRAINED_PREFIX + "s5-lenet", Session(), lang="zh")
-    assert t("viz.col.rf", "zh") in out[0].columns
-    assert t("viz.filters.help", "zh") in out[1]
+    assert t("viz.col.rf", "zh") in out[OUT.table].columns
+    assert t("viz.filters.help", "zh") in out[OUT.filters]
 
 
 def test_animation_tick_advances_and_stops_at_the_end():
     image = drawing().image
     view = tab.View(model=tab.default_key(), kernel="sobel-x", padding=0, stride=3, position=0, speed=2, image=image)
-    out = tab.advance(view, None, "en")
-    assert out[0]["value"] == 2 and not isinstance(out[3], bool)  # still running: the checkbox is left alone
+    out = tab.advance(OUT, view, None, "en")
+    assert out[OUT.position]["value"] == 2 and OUT.animate not in out  # still running: the checkbox is left alone
     last = tab.step_count("sobel-x", None, 0, 3) - 1  # (28 - 3) // 3 + 1 = 9 per side
     assert last == 80
-    out = tab.advance(replace(view, position=last - 1, speed=5), None, "en")
-    assert out[0]["value"] == last and out[3] is False
+    out = tab.advance(OUT, replace(view, position=last - 1, speed=5), None, "en")
+    assert out[OUT.position]["value"] == last and out[OUT.animate] is False
 
 
 def test_learned_kernels_come_from_the_models_first_conv():

@@ -9,7 +9,9 @@ follow one convention:
   call of the class dashboard carries) takes them as a set instead, and its handler reads them into one plain
   dataclass (`common.read_form`, `class_desk.Desk`).
 * **Outputs**: up to four outputs, one value each, in the order of `outputs` (a tuple when there are several);
-  more than four outputs -> a dict keyed by component (outputs it leaves out stay as they are).
+  more than four outputs -> a dict keyed by component (outputs it leaves out stay as they are). The handler
+  gets those components as one plain dataclass of the tab's (`train_tab.TrainTab`, `teach_panel.Panel`,
+  `visualize_tab.Figures`, the Class tab's `ClassTab.p`), so tests build it from stand-ins.
 * **Work**: a handler checks what it is sent as if a script sent it (any event can be called by number with
   any inputs), calls one core function and renders the result with `t()` in the caller's language; what the
   core refuses becomes a message or a toast (`gr.Error`), never a traceback.

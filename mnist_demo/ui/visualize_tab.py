@@ -9,6 +9,7 @@ while the tab is on screen: opening it renders the Draw tab's current drawing (t
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, fields, replace
 from html import escape
 
@@ -281,7 +282,40 @@ def checked(view: View) -> View:
                 speed=_whole(view.speed, 2, 1, 100), image=image)
 
 
-def update_input(view: View, session: Session | None, lang: str) -> list:
+@dataclass(frozen=True, eq=False)
+class Figures:
+    """What the tab's updates show, by name (`build` makes them): an update with more than four outputs answers
+    with a dict keyed by these."""
+
+    table: gr.Dataframe  # the architecture
+    filters: gr.HTML
+    kernel: gr.Dropdown  # the step-through's kernel (its choices follow the model)
+    target: gr.Dropdown  # the class to explain (its choices follow the model)
+    status: gr.Markdown
+    shown: gr.HTML  # the input
+    probs: gr.BarPlot
+    maps: gr.HTML
+    fc: gr.HTML
+    looks: gr.HTML
+    image: gr.State  # the 28x28 input shown, for the step-through
+    position: gr.Slider
+    conv: gr.HTML
+    arithmetic: gr.Markdown
+    animate: gr.Checkbox
+    timer: gr.Timer
+
+    def step(self) -> list:
+        """The step-through's outputs, in `step_view`'s order."""
+        return [self.position, self.conv, self.arithmetic]
+
+    def of_input(self) -> list:
+        return [self.status, self.shown, self.probs, self.maps, self.fc, self.looks, self.image, *self.step()]
+
+    def everything(self) -> list:
+        return [self.table, self.filters, self.kernel, self.target, *self.of_input()]
+
+
+def update_input(out: Figures, view: View, session: Session | None, lang: str) -> dict:
     """Everything that depends on the input: prediction, maps, activations, heat maps, step-through."""
     entry = entry_for(view.model, session)
     names = class_names(entry)
@@ -292,25 +326,27 @@ def update_input(view: View, session: Session | None, lang: str) -> list:
     status = t("viz.status", lang, input=picked.description, pred=names[best],
                prob=f"{activations.probabilities[best]:.1%}", model=model_label(entry, lang))
     shown = figures([figure(pictures.render_input(picked.image, size=28), t("viz.input_image", lang), width=140)])
-    return [status, shown, probability_plot(activations.probabilities, names, lang), map_figures(activations, lang),
-            vector_figures(activations, lang), look_figures(picked.image, pairs, names, lang), picked.image,
-            *step_view(picked.image, entry.model, view.kernel, view.padding, view.stride, view.position, lang)]
+    steps = step_view(picked.image, entry.model, view.kernel, view.padding, view.stride, view.position, lang)
+    return {out.status: status, out.shown: shown, out.probs: probability_plot(activations.probabilities, names, lang),
+            out.maps: map_figures(activations, lang), out.fc: vector_figures(activations, lang),
+            out.looks: look_figures(picked.image, pairs, names, lang), out.image: picked.image,
+            **dict(zip(out.step(), steps, strict=True))}
 
 
-def update_model(view: View, session: Session | None, lang: str) -> tuple[list, str]:
+def update_model(out: Figures, view: View, session: Session | None, lang: str) -> tuple[dict, str]:
     """Everything that depends on the model alone (table, filters, kernel and class choices), and the
     kernel key to use from now on."""
     entry = entry_for(view.model, session)
     kernels = kernel_choices(entry.model, lang)
     kernel_key = view.kernel if view.kernel in {value for _, value in kernels} else "sobel-x"  # fewer learned ones
     classes = [(t("viz.target.runner_up", lang), RUNNER_UP)] + [(n, i) for i, n in enumerate(class_names(entry))]
-    return [architecture(entry.model, lang), filter_figures(entry.model, lang),
-            gr.update(choices=kernels, value=kernel_key), gr.update(choices=classes)], kernel_key
+    return {out.table: architecture(entry.model, lang), out.filters: filter_figures(entry.model, lang),
+            out.kernel: gr.update(choices=kernels, value=kernel_key), out.target: gr.update(choices=classes)}, kernel_key
 
 
-def update_all(view: View, session: Session | None, lang: str) -> list:
-    model_part, kernel_key = update_model(view, session, lang)
-    return model_part + update_input(replace(view, kernel=kernel_key), session, lang)
+def update_all(out: Figures, view: View, session: Session | None, lang: str) -> dict:
+    model_part, kernel_key = update_model(out, view, session, lang)
+    return {**model_part, **update_input(out, replace(view, kernel=kernel_key), session, lang)}
 
 
 def show_step(view: View, session: Session | None, lang: str) -> list:
@@ -326,15 +362,16 @@ def step_forward(view: View, session: Session | None, lang: str) -> list:
     return show_step(replace(view, position=int(view.position or 0) + 1), session, lang)
 
 
-def advance(view: View, session: Session | None, lang: str) -> list:
+def advance(out: Figures, view: View, session: Session | None, lang: str) -> dict:
     """One animation tick: move `speed` positions on; stop at the end of the map."""
     model = entry_for(view.model, session).model
     last = step_count(view.kernel, model, view.padding, view.stride) - 1
     n = min(int(view.position or 0) + int(view.speed or 1), last)
-    shown = step_view(view.image, model, view.kernel, view.padding, view.stride, n, lang)
+    shown = dict(zip(out.step(), step_view(view.image, model, view.kernel, view.padding, view.stride, n, lang),
+                     strict=True))
     if n < last:  # leave the checkbox alone: the user may have just switched the animation off
-        return [*shown, gr.skip(), gr.skip()]
-    return [*shown, False, gr.Timer(active=False)]
+        return shown
+    return {**shown, out.animate: False, out.timer: gr.Timer(active=False)}
 
 
 def relabel_pickers(session: Session | None, lang: str, key: str | None, source: str) -> tuple:
@@ -372,12 +409,12 @@ class Controls:
     def view(self, values: dict) -> View:
         return checked(read_form(View, self, values))
 
-    def wire(self, handler, only_if=None, skipped: int = 0):
+    def wire(self, handler, only_if=None):
         """`handler` for a Gradio event; with `only_if` (a gr.State), it runs only while that state is true
-        and otherwise leaves its `skipped` outputs as they are."""
+        and otherwise leaves its outputs as they are."""
         def call(values: dict):
             if only_if is not None and not values[only_if]:
-                return [gr.skip()] * skipped
+                return gr.skip()
             return handler(self.view(values), values[self.session], values[self.lang])
         return call
 
@@ -449,30 +486,32 @@ def build(ctx) -> None:
     controls = Controls(model=model, source=source, index=index, target=target, kernel=kernel, padding=padding,
                         stride=stride, position=position, speed=speed, image=image, session=ctx.session,
                         lang=ctx.lang)
-    step_outputs = [position, conv_view, arithmetic]
-    input_outputs = [status, shown, probs, map_view, fc_view, look_view, image, *step_outputs]
-    everything = [table, filter_view, kernel, target, *input_outputs]
+    out = Figures(table=table, filters=filter_view, kernel=kernel, target=target, status=status, shown=shown,
+                  probs=probs, maps=map_view, fc=fc_view, looks=look_view, image=image, position=position,
+                  conv=conv_view, arithmetic=arithmetic, animate=animate, timer=timer)
+    step_outputs, input_outputs, everything = out.step(), out.of_input(), out.everything()
     inputs = controls.inputs()
+    show_all, show_input = functools.partial(update_all, out), functools.partial(update_input, out)
 
     tab = _enclosing_tab(intro)
     if tab is not None:  # render when the tab is opened; follow the Draw tab only while on screen
-        tab.select(lambda: True, None, on_screen, **PRIVATE).then(controls.wire(update_all), inputs, everything,
+        tab.select(lambda: True, None, on_screen, **PRIVATE).then(controls.wire(show_all), inputs, everything,
                                                                   **PRIVATE)
         for sibling in getattr(tab.parent, "children", []):  # the other tabs (built before this one)
             if isinstance(sibling, gr.Tab) and sibling is not tab:
                 sibling.select(lambda: False, None, on_screen, **PRIVATE)
-    model.input(controls.wire(update_all), inputs, everything, **PRIVATE)
+    model.input(controls.wire(show_all), inputs, everything, **PRIVATE)
     # The Draw tab bumps ctx.input_changed on every live update while a stroke is drawn, and this tab
     # is never on screen then; listening would add a request per update for nothing. Opening this tab
     # (tab.select above) renders the session's current drawing, which covers every change.
-    ctx.lang.change(controls.wire(update_all, only_if=on_screen, skipped=len(everything)),
+    ctx.lang.change(controls.wire(show_all, only_if=on_screen),
                     controls.inputs(on_screen), everything, **PRIVATE)
     ctx.lang.change(relabel_pickers, [ctx.session, ctx.lang, model, source], [model, source], **PRIVATE)
     ctx.models_changed.change(refresh_models, [ctx.session, ctx.lang, model], model, **PRIVATE)
     for control in (source, target):
-        control.input(controls.wire(update_input), inputs, input_outputs, **PRIVATE)
-    index.submit(controls.wire(update_input), inputs, input_outputs, **PRIVATE)
-    index.blur(controls.wire(update_input), inputs, input_outputs, **PRIVATE)
+        control.input(controls.wire(show_input), inputs, input_outputs, **PRIVATE)
+    index.submit(controls.wire(show_input), inputs, input_outputs, **PRIVATE)
+    index.blur(controls.wire(show_input), inputs, input_outputs, **PRIVATE)
 
     for control in (kernel, padding, stride):
         control.input(controls.wire(show_step), inputs, step_outputs, **PRIVATE)
@@ -480,4 +519,4 @@ def build(ctx) -> None:
     back.click(controls.wire(step_back), inputs, step_outputs, **PRIVATE)
     forward.click(controls.wire(step_forward), inputs, step_outputs, **PRIVATE)
     animate.change(lambda on: gr.Timer(active=on), animate, timer, **PRIVATE)
-    timer.tick(controls.wire(advance), inputs, [*step_outputs, animate, timer], **PRIVATE)
+    timer.tick(controls.wire(functools.partial(advance, out)), inputs, [*step_outputs, animate, timer], **PRIVATE)
