@@ -114,10 +114,10 @@ function send(final) {  // final: the pointer was released (or undo, clear): the
     device.answer(PAD_ID, ink, INK_SIDE).then((ok) => {
       if (ok) trigger('select');
       if (ok === false) toServer(final, ink);  // the device could not: the server answers (and sees the end)
-      else if (final === true) {
+      else if (final === true) requestAnimationFrame(() => setTimeout(() => {  // once the answer is painted
         props.value = payload(true, ink);
         trigger('stop');
-      }
+      }));
       canvas.dispatchEvent(new Event('pad-answered'));
     });
   } else if (!toServer(final, ink)) {
