@@ -118,13 +118,22 @@ def _missing_message(root: Path, info: DatasetInfo) -> str:
 
 
 def read_idx(path: Path) -> np.ndarray:
-    """Parse one IDX file (gzipped or not) into a uint8 array of its declared shape."""
+    """Parse one IDX file (gzipped or not) into a writable uint8 array of its declared shape.
+
+    The values are read straight into the array, 1 MiB at a time: reading the whole file first and copying
+    it into a writable array wrote 47 MB of fresh memory twice, a third of a second of a fast training."""
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rb") as f:
-        raw = f.read()
-    ndim = raw[3]
-    dims = np.frombuffer(raw, ">u4", ndim, 4).astype(int)
-    return np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim).reshape(dims)
+        head = f.read(4)
+        dims = np.frombuffer(f.read(4 * head[3]), ">u4").astype(int)
+        array = np.empty(dims, np.uint8)
+        view, done = memoryview(array).cast("B"), 0
+        while done < len(view):
+            got = f.readinto(view[done:done + (1 << 20)])
+            if not got:
+                raise ValueError(f"{path.name} ends after {done} of its {len(view)} values")
+            done += got
+    return array
 
 
 def locate(name: str, split: str, data_dir: str | os.PathLike | None = None) -> tuple[Path, Path]:
@@ -146,7 +155,7 @@ def locate(name: str, split: str, data_dir: str | os.PathLike | None = None) -> 
 @functools.lru_cache(maxsize=8)
 def _load_cached(name: str, split: str, root: str) -> Split:
     image_path, label_path = locate(name, split, root)
-    images = torch.from_numpy(read_idx(image_path).copy())
+    images = torch.from_numpy(read_idx(image_path))
     labels = torch.from_numpy(read_idx(label_path).astype(np.int64))
     return Split(images, labels)
 

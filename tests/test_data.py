@@ -63,3 +63,19 @@ def test_cli_reports_missing_data_without_traceback(tmp_path, monkeypatch, capsy
 def test_checksum_is_stable():
     assert data.data_checksum("mnist") == data.data_checksum("mnist")
     assert data.data_checksum("mnist").startswith("sha256:")
+
+
+def test_a_cut_idx_file_is_refused_with_its_name(tmp_path):
+    """An IDX file that ends before its declared shape is filled (a download cut short) says so."""
+    import gzip
+
+    from mnist_demo.data import read_idx
+
+    header = bytes([0, 0, 8, 3]) + (4).to_bytes(4, "big") + (28).to_bytes(4, "big") * 2
+    whole, cut = tmp_path / "whole-idx3-ubyte.gz", tmp_path / "cut-idx3-ubyte.gz"
+    whole.write_bytes(gzip.compress(header + bytes(range(256)) * 12 + bytes(64)))
+    cut.write_bytes(gzip.compress(header + bytes(1000)))
+    images = read_idx(whole)
+    assert images.shape == (4, 28, 28) and images.flags.writeable and images[0, 0, 5] == 5
+    with pytest.raises(ValueError, match="cut-idx3-ubyte.gz ends after 1000 of its 3136 values"):
+        read_idx(cut)
