@@ -39,6 +39,7 @@ DYNAMIC = {
     "draw.step.": (),
     "model.title.": tuple(MODELS),  # i18n.model_title: every registered model
     "recipe.desc.": tuple(RECIPES),  # train_tab: every recipe's description
+    "queue.whose.": ("address", "class"),  # common.job_error: the training line's shares (slots.ShareFull.whose)
     # class_runs.student_layout and choice_options: each preset choice, its one-line why, its worded options
     "class.own.": (*CLASS_CHOICES, *(f"{choice}_why" for choice in CLASS_CHOICES)),
     "class.own.opt.": ("small", "medium", "large", "low", "high", "off", "on"),

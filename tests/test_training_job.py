@@ -22,7 +22,8 @@ from mnist_demo.training.job import (
     max_train_steps,
 )
 from mnist_demo.training.recipes import RECIPES, recipe_for
-from mnist_demo.training.slots import TrainingSlots
+from mnist_demo.training.runner import Snapshot
+from mnist_demo.training.slots import AlreadyQueued, ShareFull, TrainingSlots
 
 SMALL = RECIPES["fast"].with_changes(epochs=2, train_subset=1000, batch_size=50, test_subset=1000)
 CLI_CARD_FIELDS = {"model", "title", "parameters", "dataset", "data_checksum", "recipe", "seed", "test_accuracy",
@@ -232,6 +233,31 @@ def test_a_full_line_refuses_the_job():
     assert isinstance(job.refusal, QueueFull) and (slots.running, slots.waiting) == (1, 0)
     busy.release()
     assert (slots.running, slots.waiting) == (0, 0)
+
+
+def test_the_lines_refusals_reach_the_page_in_its_language():
+    """A refused job's snapshot carries why (the line's own exception), and every tab words it in the page's
+    language: the line full, one address's share full, a second training of one session."""
+    from mnist_demo.ui.common import job_error
+
+    slots = TrainingSlots(1, max_waiting=0, per_address=1)
+    busy = slots.join("someone", address="10.0.0.9")
+
+    def refused(**where) -> Snapshot:
+        return _finish(TrainingJob(JobSpec("fastnet", "mnist", SMALL), slots=slots, **where).start(), 1)
+
+    full = refused(session="a", address="10.0.0.1")
+    assert isinstance(full.refusal, QueueFull) and "busy" in full.error
+    assert job_error(full, "zh") == "服务器正忙：1 个训练在运行，0 个在排队，已到上限。请过几分钟再试。"
+    assert job_error(full, "en").startswith("The server is busy: 1 training(s) running and 0 waiting")
+    share = refused(session="b", address="10.0.0.9")
+    assert isinstance(share.refusal, ShareFull)
+    assert job_error(share, "zh").startswith("服务器正忙：你的网络地址已有 1 个训练")
+    again = refused(session="someone")
+    assert isinstance(again.refusal, AlreadyQueued) and job_error(again, "zh") == "你已有一个训练在运行或排队：每人一次一个。"
+    busy.release()
+    failed = Snapshot("failed", 1, 0, 0, 0, None, 0, (), (), None, "no file at /srv/app/weights/x.safetensors")
+    assert job_error(failed, "zh") == "no file at […]"  # any other error: its own words, without server paths
 
 
 def test_later_jobs_reuse_the_data_checksum():

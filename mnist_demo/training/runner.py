@@ -167,6 +167,7 @@ class Snapshot:
     test_curve: tuple[tuple[int, float], ...]  # (epoch, test accuracy) after each epoch
     result: object | None  # the job kind's decoded result
     error: str | None
+    refusal: Exception | None = None  # why the line refused it (QueueFull, ShareFull, AlreadyQueued, ValueError)
 
     @property
     def finished(self) -> bool:
@@ -267,7 +268,7 @@ class Job:
         with self._lock:
             return Snapshot(self._state, self._version, position, seconds, running, self._latest,
                             self._images_per_sec, tuple(self._curve), tuple(self._test_curve), self._result,
-                            self._error)
+                            self._error, self.refusal)
 
     def _update(self, **changes) -> None:
         with self._lock:

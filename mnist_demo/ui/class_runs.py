@@ -17,7 +17,7 @@ from ..classroom.service import Classroom, Refused, Student
 from ..pictures import confusion_image
 from .class_desk import Desk, DeskInputs
 from .class_refusals import error, message
-from .common import PRIVATE, follow
+from .common import PRIVATE, follow, job_error
 from .i18n import t
 
 UPDATE_S = 0.5
@@ -125,7 +125,7 @@ class RunsTab:
     def card(self, run, lang: str) -> str:
         snap = run.job.snapshot()
         if snap.state == "failed":
-            return t("class.own.failed", lang, error=snap.error or "")
+            return t("class.own.failed", lang, error=job_error(snap, lang))
         if snap.state != "done":
             return t("class.own.cancelled", lang)
         card = snap.result.card

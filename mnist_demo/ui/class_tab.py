@@ -37,7 +37,7 @@ from .class_page import (
 from .class_projector import ProjectorHandlers
 from .class_refusals import error, message, shows_refusals
 from .class_teacher_key import TeacherKeyHandlers
-from .common import LIVE, PRIVATE, follow
+from .common import LIVE, PRIVATE, follow, job_error
 from .draw_tab import status_text
 from .i18n import language_from_header, t
 from .session import Session, model_choices
@@ -267,7 +267,7 @@ class ClassTab(TeacherKeyHandlers, ProjectorHandlers):
         finally:
             found = self.room.finish_training(run)  # stops a run the page left
         if snap.state == "failed":
-            yield out(t("class.train_failed", lang, error=snap.error))
+            yield out(t("class.train_failed", lang, error=job_error(snap, lang)))
         elif found is None:
             yield out(t("class.train_cancelled", lang))
         else:

@@ -13,7 +13,9 @@ from dataclasses import fields
 
 import gradio as gr
 
+from ..errors import hide_paths
 from ..training.runner import Job, Snapshot
+from ..training.slots import AlreadyQueued, QueueFull, ShareFull
 from .i18n import LANGUAGES, t
 
 # Every event but the page's own load and the public API is private: not on the API page (each can still be
@@ -28,6 +30,19 @@ def reload_notice() -> str:
     """The "reload the page" notice in every language, for an answer that knows no language (the request gate,
     a handler called without a page)."""
     return " / ".join(t("common.reload", lang).removeprefix("⚠️ ") for lang in LANGUAGES)
+
+
+def job_error(snap: Snapshot, lang: str) -> str:
+    """Why a job failed, in the page's language: the training line's refusals have words of their own; any
+    other error is the job's text without server paths."""
+    refusal = snap.refusal
+    if isinstance(refusal, ShareFull):
+        return t("queue.share_full", lang, held=refusal.held, whose=t(f"queue.whose.{refusal.whose}", lang))
+    if isinstance(refusal, QueueFull):
+        return t("queue.full", lang, running=refusal.running, waiting=refusal.waiting)
+    if isinstance(refusal, AlreadyQueued):
+        return t("queue.already", lang)
+    return hide_paths(str(snap.error or ""))
 
 
 def reload_error() -> gr.Error:

@@ -180,6 +180,17 @@ STRINGS: dict[str, dict[str, str]] = {
     "train.nothing_to_stop": {"en": "Nothing is training.", "zh": "当前没有训练在进行。"},
     "train.cancelled": {"en": "Cancelled before it started.", "zh": "训练开始前已取消。"},
     "train.failed": {"en": "⚠️ The training failed: {error}", "zh": "⚠️ 训练失败：{error}"},
+    # the training line's refusals (training.slots), for every tab that starts a job
+    "queue.full": {"en": "The server is busy: {running} training(s) running and {waiting} waiting, the most it "
+                         "takes. Try again in a few minutes.",
+                   "zh": "服务器正忙：{running} 个训练在运行，{waiting} 个在排队，已到上限。请过几分钟再试。"},
+    "queue.share_full": {"en": "The server is busy: your {whose} already has {held} training(s) running or waiting, "
+                               "the most one {whose} may have. Try again when one of them has finished.",
+                         "zh": "服务器正忙：你的{whose}已有 {held} 个训练在运行或排队，已到上限。请等其中一个结束后再试。"},
+    "queue.whose.address": {"en": "address", "zh": "网络地址"},
+    "queue.whose.class": {"en": "class", "zh": "班级"},
+    "queue.already": {"en": "You already have a training running or waiting: one at a time each.",
+                      "zh": "你已有一个训练在运行或排队：每人一次一个。"},
     "train.result": {
         "en": "### Test accuracy: {accuracy}\n{epochs:plural:epoch:epochs} in {seconds} s. Added as **{title}** to the pickers "
               "in Draw & Predict and Visualize.",

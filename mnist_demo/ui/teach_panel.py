@@ -22,7 +22,7 @@ from ..pictures import png_data_uri
 from ..training import teach as teaching
 from ..training import teach_measure as measure
 from ..training.runner import Snapshot
-from .common import PRIVATE, follow, page_counter
+from .common import PRIVATE, follow, job_error, page_counter
 from .i18n import t
 from .seen_panel import seen_html
 from .session import Session, model_choices
@@ -244,7 +244,7 @@ async def on_teach(panel: Panel, key, session: Session | None, lang: str, change
             elif snap.state == "cancelled":
                 yield out(t("teach.cancelled", lang))
             elif snap.state == "failed":
-                yield out(t("teach.failed", lang, error=snap.error))
+                yield out(t("teach.failed", lang, error=job_error(snap, lang)))
             else:
                 result = snap.result
                 card = teaching.taught_card(entry.card, result, digits.counts())

@@ -30,7 +30,7 @@ from ..training.metrics import Evaluation, cell_examples
 from ..training.recipes import OPTIMIZERS, RECIPES, custom_recipe
 from ..weights import WeightsError, load_upload
 from ..weights import save as save_weights
-from .common import PRIVATE, follow, form_inputs, page_counter, read_form
+from .common import PRIVATE, follow, form_inputs, job_error, page_counter, read_form
 from .i18n import model_title, t
 from .session import Session, usable
 
@@ -395,7 +395,7 @@ def finish(tab: TrainTab, session: Session, snap: Snapshot, lang: str, changed: 
     if snap.state == "cancelled":
         return {**done, tab.message: t("train.cancelled", lang), tab.progress: ""}
     if snap.state == "failed":  # the error's words, without any server path in them
-        return {**done, tab.message: t("train.failed", lang, error=hide_paths(str(snap.error or "")))}
+        return {**done, tab.message: t("train.failed", lang, error=job_error(snap, lang))}
     if not usable(session):  # the tab was closed meanwhile: nobody to give the model to
         return {**done, tab.message: t("common.reload", lang)}
     res = snap.result
