@@ -40,6 +40,8 @@ def visit(context, url: str, mbit: float, rtt: int) -> dict:
     urls, sizes, cached = {}, {}, set()
     cdp.on("Network.requestWillBeSent", lambda e: urls.__setitem__(e["requestId"], e["request"]["url"]))
     cdp.on("Network.requestServedFromCache", lambda e: cached.add(e["requestId"]))
+    cdp.on("Network.responseReceived", lambda e: cached.add(e["requestId"]) if e["response"].get("fromDiskCache")
+           or e["response"].get("fromPrefetchCache") else None)  # a disk-cache hit is told on its response only
     cdp.on("Network.loadingFinished", lambda e: sizes.__setitem__(e["requestId"], e["encodedDataLength"]))
     started = time.perf_counter()
     page.goto(url, wait_until="commit", timeout=300_000)
