@@ -120,6 +120,9 @@ def test_every_view_in_a_chinese_browser_is_in_chinese(browser, app_url, app_cla
     seed_class(app_classroom.store, code)
     page.locator("#class-open").click()
     page.wait_for_function("() => document.querySelectorAll('#class-wall figure').length >= 30", timeout=60_000)
+    # the leaderboard's headers come with the same answer, but a loaded machine renders the table later
+    page.wait_for_function("() => document.querySelector('#class-leaderboard')?.innerText.includes('昵称')",
+                           timeout=30_000)
     look("class: dashboard", "#class-dashboard")
     page.locator("#class-projector-open").click()
     page.wait_for_selector("#class-projector-wall figure", timeout=30_000)
