@@ -106,9 +106,9 @@ def train_in_browser(browser, url: str, downloads: Path, second_user: SecondUser
     page.wait_for_selector("#tabs", timeout=60_000)
     page.get_by_role("tab", name="Train").click()
     page.locator("#train-model input").click()
-    page.get_by_role("option", name=re.compile(r"^FastNet")).click()
+    page.get_by_role("option", name=re.compile(r"^FastNet ·")).click()
     page.locator("#train-preset input").click()
-    page.get_by_role("option", name=re.compile(r"^fast \(")).click()  # its own preset
+    page.get_by_role("option", name=re.compile(r"^Fast \(this network")).click()  # its own preset
     page.wait_for_timeout(500)
     page.evaluate(UPDATE_PROBE)
     load = load_average()
