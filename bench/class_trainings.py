@@ -2,7 +2,8 @@
 seconds while `--drawers` other students keep drawing; every training goes through the fair queue into a
 process of its own, as on the page.
 
-    python -m bench.class_trainings                      # 30 trainings within 30 s, 30 drawing, 2 at a time
+    python -m bench.class_trainings                      # 30 trainings within 30 s, 30 drawing, the app's line
+    python -m bench.class_trainings --busy 1 --name class_trainings_busy   # another tenant keeps a core busy
 
 One process plays the app's class mode (`Classroom` over a fresh class store, the real `TrainingJob`s, each a
 training process from the fork server at nice 10 with `--threads` torch threads, `--slots` at once): each
@@ -23,6 +24,8 @@ import base64
 import json
 import os
 import random
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -46,13 +49,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--students", type=int, default=30, help="students who start a training (default 30)")
     p.add_argument("--drawers", type=int, default=30, help="students who keep drawing meanwhile (default 30)")
     p.add_argument("--within", type=float, default=30.0, help="seconds over which the trainings start (default 30)")
-    p.add_argument("--slots", type=int, default=2, help="trainings at once (MNIST_DEMO_MAX_TRAININGS; default 2)")
-    p.add_argument("--threads", type=int, default=1, help="torch threads per training (default 1)")
+    p.add_argument("--slots", type=int, default=1, help="trainings at once (MNIST_DEMO_MAX_TRAININGS; default 1, the app's)")
+    p.add_argument("--threads", type=int, default=0, help="torch threads per training (default 0: every core, the app's)")
     p.add_argument("--nice", type=int, default=10, help="how much lower the trainings' priority is (MNIST_DEMO_TRAIN_NICE;"
                    " default 10, the app's)")
     p.add_argument("--pause", type=float, default=2.0, help="seconds between a drawer's drawings (default 2)")
     p.add_argument("--deadline", type=float, default=1800.0,
                    help="give up waiting this many seconds after the first start; the rest are reported unfinished")
+    p.add_argument("--busy", type=int, default=0, help="processes that keep a core busy throughout, as another "
+                   "tenant of a shared machine would (default 0)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--name", default="class_trainings")
     return p.parse_args(argv)
@@ -77,12 +82,15 @@ def ink(rng: random.Random) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    settings.load({**os.environ, "MNIST_DEMO_TRAIN_THREADS": str(args.threads), "MNIST_DEMO_TRAIN_NICE": str(args.nice)})
+    threads = {"MNIST_DEMO_TRAIN_THREADS": str(args.threads)} if args.threads else {}
+    settings.load({**os.environ, **threads, "MNIST_DEMO_TRAIN_NICE": str(args.nice)})
     rng = random.Random(args.seed)
-    warm_up()
+    warm_up(wait=True)  # the fork server loaded, as in an app that has been up a while
     room = Classroom(ClassStore(Path(tempfile.mkdtemp(prefix="class-trainings-"))),
                      slots=TrainingSlots(args.slots, horizon=settings.current().queue_seconds))
     info, key = room.store.create_class("everyone trains")
+    spin = "import os\nparent = os.getppid()\nwhile os.getppid() == parent: pass"  # ends with the bench, however it ends
+    busy = [subprocess.Popen([sys.executable, "-c", spin]) for _ in range(args.busy)]
     load_before = load_average()
     stop = threading.Event()
     drawn: list[float] = []
@@ -161,8 +169,11 @@ def main(argv: list[str] | None = None) -> int:
         "threads": args.threads, "nice": args.nice, "refused": refused, "unfinished": len(unfinished), "finished": finished, "last_finished_s": round(last, 1),
         "estimates": [{"estimated_s": round(e, 1), "real_s": round(r, 1)} for e, r in waits],
         # each training's declared cost against the seconds it held its slot (what the line's pace is measured on)
-        "slot_seconds": [{"declared_s": round(t.cost, 2), "slot_s": round(t.ended - t.started, 2)} for t in tickets
-                         if t is not None and t.started is not None and t.ended is not None],
+        # (and of those, its first progress report and the seconds it held the slot after its last one)
+        "slot_seconds": [{"declared_s": round(t.cost, 2), "slot_s": round(t.ended - t.started, 2),
+                          "first_report_s": round(t.first[0] - t.started, 2) if t.first else None,
+                          "after_last_report_s": round(t.ended - t.latest[0], 2) if t.latest else None}
+                         for t in tickets if t is not None and t.started is not None and t.ended is not None],
         "estimates_within_30pct": within, "estimates_judged": len(waits),
         "estimates_within_30pct_share": round(share, 3) if waits else None,
         "updated_estimates_judged": len(later), "updated_estimates_within_30pct": later_within,
@@ -179,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"{args.students} students start a class-preset training within {args.within:.0f} s (each changes one or two "
         f"of the five choices from the defaults), {args.drawers} others give a drawing every {args.pause:.0f} s; "
-        f"{args.slots} trainings at once, {args.threads} torch thread(s) each, at nice {args.nice}.",
+        f"{args.slots} training(s) at once, {args.threads or 'every core as'} torch thread(s) each, at nice {args.nice}"
+        + (f"; {args.busy} other process(es) keeping a core busy throughout." if args.busy else "."),
         f"Load average before: {load_before}; after: {result['load_after']} (2 cores, shared).",
         "",
         "| what | figure |", "| --- | --- |",
@@ -197,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
     ]
     print(write_results(args.name, result, "\n".join(lines), RESULTS).read_text())
     room.store.close()
+    for process in busy:
+        process.kill()
     return 0 if refused == 0 and finished == args.students else 1
 
 

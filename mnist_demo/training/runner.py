@@ -85,14 +85,19 @@ def process_context():
         return _context
 
 
-def warm_up() -> None:
+def warm_up(wait: bool = False) -> None:
     """Start the fork server now (it imports torch in the background, ~3 s of its own CPU) so that the first
-    job starts as fast as the later ones. Cheap for the caller; safe to call twice."""
+    job starts as fast as the later ones. Cheap for the caller; safe to call twice. `wait`: return only once
+    the server has loaded everything (it forks a process that does nothing), as in an app that has been up a while."""
     ctx = process_context()
     if ctx.get_start_method() == "forkserver":
         from multiprocessing import forkserver
 
         forkserver.ensure_running()
+        if wait:
+            process = ctx.Process(target=os.getpid, daemon=True)
+            process.start()
+            process.join()
 
 
 def crash_message(exitcode: int | None) -> str:
