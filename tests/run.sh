@@ -17,6 +17,13 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb 
   (apt-get update -q && apt-get install -y -q postgresql) >/tmp/mnist-demo-apt-pg.log 2>&1 \
     || { tail -5 /tmp/mnist-demo-apt-pg.log; echo "--- no PostgreSQL: its tests will skip"; }
 fi
+# nginx, for the two-server test that runs docs/nginx.conf as written (sticky sessions); without it that test skips
+# (CI: fails). Debian's package starts no service where policy-rc.d forbids it; the test runs its own nginx.
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+  echo "--- installing Debian's nginx for the two-server test of docs/nginx.conf"
+  (apt-get update -q && apt-get install -y -q nginx) >/tmp/mnist-demo-apt-nginx.log 2>&1 \
+    || { tail -5 /tmp/mnist-demo-apt-nginx.log; echo "--- no nginx: the test of docs/nginx.conf will skip"; }
+fi
 # A CJK font, so the Chinese pages' screenshot and layout checks measure real glyphs (WenQuanYi Micro Hei: 1.6 MB).
 if command -v fc-list >/dev/null 2>&1 && [ -z "$(fc-list :lang=zh 2>/dev/null)" ]; then
   echo "--- installing a CJK font for the Chinese browser tests"
