@@ -169,6 +169,20 @@ def test_queue_estimates_follow_each_jobs_pace_not_its_process_start():
     assert slots.speed == pytest.approx(2.4) and third.wait(0)
 
 
+def test_queue_dates_a_report_read_late_by_when_it_was_sent():
+    """A busy server reads a training's reports late, several at once: dated by their arrival, a job that
+    reported 10% then 35% in 5 s would look as if it did a quarter of its work in no time."""
+    clock = Clock()
+    slots = TrainingSlots(1, clock=clock)
+    first, second = slots.join("a", cost=10.0), slots.join("b", cost=10.0)
+    clock.now = 10.0  # both reports arrive now, sent at 5 s and at 10 s
+    first.report(0.1, ago=5.0)
+    first.report(0.35)
+    assert second.estimated_start() == pytest.approx(13.0)  # 20 s for all of it, as above, not 0 s
+    first.report(0.4, ago=-3.0)  # a clock that looks ahead counts as now
+    assert first.latest == (10.0, 0.4)
+
+
 def test_queue_pace_is_measured_on_the_latest_trainings_of_this_machine():
     """The pace is the median slot-seconds per declared second of the last PACE_WINDOW finished trainings: the
     lesson's slow first training (the fork server still warming) does not hold it up, and old runs drop out."""

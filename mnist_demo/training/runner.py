@@ -12,7 +12,9 @@ in the child plus plain-data parameters; `Job` does the rest, the same way for a
   "forkserver" context (its server has imported torch and the worker once, `preload`, so a job starts in well
   under a second; $MNIST_DEMO_TRAIN_START=spawn for a fresh interpreter per job). The child lowers its CPU
   priority and torch's thread count before anything else, then runs the entry, which reports engine
-  `Progress` events and returns its result as plain data; one pipe carries ``("progress", fields)``,
+  `Progress` events and returns its result as plain data; one pipe carries ``("progress", fields, sent)``
+  (`sent`: the child's monotonic clock, shared by the machine's processes, so a report read late under a
+  busy server still dates its progress right),
   ``("result", payload)`` or ``("error", "a short message")`` (the traceback goes to the log only). The
   server only decodes the result (`decode`, the job kind's), so a job's Python work never takes the server's
   interpreter lock.
@@ -132,7 +134,8 @@ def child_main(conn, stop, entry: Entry, params: dict, threads: int, nice: int) 
 
     try:
         lower_priority(threads, nice)
-        result = entry(lambda event: conn.send(("progress", dataclasses.asdict(event))), should_stop, params)
+        result = entry(lambda event: conn.send(("progress", dataclasses.asdict(event), time.monotonic())),
+                       should_stop, params)
         conn.send(("result", result))
     except (BrokenPipeError, EOFError):  # the server went away
         pass
@@ -281,9 +284,9 @@ class Job:
                 setattr(self, f"_{name}", value)
             self._version += 1
 
-    def _record(self, event: Progress) -> None:
+    def _record(self, event: Progress, ago: float = 0.0) -> None:
         if self._ticket is not None:
-            self._ticket.report(1.0 if event.kind == "done" else event.fraction)
+            self._ticket.report(1.0 if event.kind == "done" else event.fraction, ago)
         with self._lock:
             self._latest = event
             if event.kind == "step":
@@ -346,13 +349,13 @@ class Job:
             if receiver not in ready and not receiver.poll(0):
                 raise RuntimeError(crash_message(process.exitcode))
             try:
-                kind, payload = receiver.recv()
+                kind, payload, *sent = receiver.recv()
             except (EOFError, OSError):
                 process.join(1)
                 raise RuntimeError(crash_message(process.exitcode)) from None
             if kind == "progress":
                 heard = True
-                self._record(Progress(**payload))
+                self._record(Progress(**payload), ago=max(0.0, time.monotonic() - sent[0]))
             elif kind == "error":
                 self._update(state="failed", error=str(payload))
                 return

@@ -107,9 +107,10 @@ class Ticket:
         """Block until this ticket may train (True) or `timeout` seconds pass or it is cancelled (False)."""
         return self._slots.wait(self, timeout)
 
-    def report(self, fraction: float) -> None:
-        """How much of the training is done (0..1), for everyone's estimates."""
-        self._slots.report(self, fraction)
+    def report(self, fraction: float, ago: float = 0.0) -> None:
+        """How much of the training is done (0..1), for everyone's estimates; `ago`: seconds since it was (a
+        report read late, behind a busy server's other work)."""
+        self._slots.report(self, fraction, ago)
 
     def release(self) -> None:
         """Give the slot (or the place in line) back; safe to call twice."""
@@ -194,10 +195,10 @@ class TrainingSlots:
             self._running.append(ticket)
         self._cond.notify_all()
 
-    def report(self, ticket: Ticket, fraction: float) -> None:
+    def report(self, ticket: Ticket, fraction: float, ago: float = 0.0) -> None:
         with self._cond:
             ticket.fraction = min(max(float(fraction), 0.0), 1.0)
-            ticket.latest = (self._clock(), ticket.fraction)
+            ticket.latest = (self._clock() - max(float(ago), 0.0), ticket.fraction)
             if ticket.first is None:
                 ticket.first = ticket.latest
 
