@@ -162,6 +162,7 @@ def class_tab(browser, url: str, options) -> list[Path]:
     phone.goto(link)
     phone.wait_for_selector("#class-canvas canvas.ink[data-ready='1']", state="visible", timeout=60_000)
     field(phone, "class-nickname").fill("Eli")
+    phone.evaluate("() => window.scrollTo(0, 0)")  # the field scrolled the page: the canvas back in view
     phone.wait_for_timeout(500)
     touch_strokes(phone, phone.locator("#class-canvas canvas.ink").bounding_box(), DIGITS[7], pause_ms=10)
     phone.wait_for_function("() => document.querySelector('#class-answer').innerText.includes('7')", timeout=30_000)

@@ -167,3 +167,9 @@ def test_english_words_follow_the_number():
     assert t("class.given", "en", count=2).endswith("**2 drawings**.")
     assert [t("common.its_digit", "en", digit=d) for d in (1, 7, 8)] == ["It's a 1", "It's a 7", "It's an 8"]
     assert t("class.given", "zh", count=1) == "你已经提交了 **1** 幅书写。"
+    # the answer above the probabilities (Draw tab, a student's phone) and the teach panel's note ("a 8" was shown)
+    assert t("draw.msg.confident", "en", digit=8, prob="98%") == "It's **an 8** (98% sure)."
+    assert t("draw.msg.confident", "en", digit=7, prob="98%").startswith("It's **a 7**")
+    assert t("teach.added", "en", label=8, count=1) == "✅ Kept as **an 8** (8s kept: 1)."
+    assert "With 1 digit," in t("teach.table_unmeasured", "en", total=1, min=60, measured=20, before_all="1 of 1",
+                                 mnist_before="99%", mnist_after="99%")

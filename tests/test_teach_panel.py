@@ -115,15 +115,16 @@ def test_teaching_with_nothing_and_while_busy():
 
 
 @pytest.mark.slow
-def test_a_stopped_teaching_becomes_a_model_of_the_session():
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_stopped_teaching_becomes_a_model_of_the_session(lang):
     session = Session()
     for i in range(12):
         session.current_input = drawn(i)
-        on_label(1 if i % 2 else 7, session, "en")
+        on_label(1 if i % 2 else 7, session, lang)
 
     async def run():
         updates = []
-        async for update in panel.on_teach(P, DEFAULT_MODEL, session, "en", 5):
+        async for update in panel.on_teach(P, DEFAULT_MODEL, session, lang, 5):
             updates.append(update)
             if "%" in str(update[P.progress]) and len(updates) > 1:
                 panel.on_stop(session)  # stop between steps: what was learned is kept and measured
@@ -139,9 +140,14 @@ def test_a_stopped_teaching_becomes_a_model_of_the_session():
     assert " + my handwriting (this session" in entry.card["title"] and entry.card["taught"]["stopped"]
     # 12 digits are too few to measure: all taught, and the table says so instead of a percentage
     assert entry.card["taught"]["held_out"] == 0 and entry.card["taught"]["trained_on"] == 12
-    assert "not measured" in table and "of 12 (" in table and "MNIST" in table
-    assert entry.label.startswith("DigitNet") and "+ my handwriting" in entry.label
     assert picker["value"] == entry.key and back["visible"] and before == DEFAULT_MODEL  # picked, with a way back
+    assert entry.label.startswith("DigitNet") and "+ my handwriting" in entry.label
+    if lang == "en":
+        assert "not measured" in table and "of 12 (" in table and "MNIST" in table
+    else:  # the taught model and the one it was taught from by their names in the page's language, as in the picker
+        assert "没有衡量" in table and "12 个中对" in table
+        assert "我的笔迹" in message and "my handwriting" not in message, message
+        assert "默认" in back["value"] and "default" not in back["value"], back
     assert panel.on_back(before, session)[0]["value"] == DEFAULT_MODEL
     texts = [str(u[P.progress]) for u in updates]
-    assert any("%" in text and " s" in text for text in texts)
+    assert any("%" in text and (" s" in text or "秒" in text) for text in texts)

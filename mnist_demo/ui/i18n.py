@@ -50,7 +50,7 @@ STRINGS: dict[str, dict[str, str]] = {
                         "zh": "在 MNIST 手写数字上训练的网络，后面是它的测试准确率"},
     "draw.msg.blank": {"en": "✏️ Draw a digit on the canvas, or upload a picture of one.",
                        "zh": "✏️ 请在画板上写一个数字，或上传一张数字图片。"},
-    "draw.msg.confident": {"en": "It's a **{digit}** ({prob} sure).", "zh": "这是 **{digit}**（把握 {prob}）。"},
+    "draw.msg.confident": {"en": "It's **{digit:a}** ({prob} sure).", "zh": "这是 **{digit}**（把握 {prob}）。"},
     # No percentage here: "not sure" beside a high one reads as a contradiction (the bars show them all).
     "draw.msg.not_sure": {"en": "🤔 Not sure: maybe **{digit:a}**, or **{second:a}**.",
                           "zh": "🤔 不太确定：可能是 **{digit}**，也可能是 **{second}**。"},

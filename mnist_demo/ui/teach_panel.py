@@ -23,7 +23,7 @@ from ..training import teach as teaching
 from ..training import teach_measure as measure
 from ..training.runner import Snapshot
 from .common import PRIVATE, follow, job_error, page_counter
-from .i18n import t
+from .i18n import entry_label, t
 from .seen_panel import seen_html
 from .session import Session, model_choices
 
@@ -251,8 +251,9 @@ async def on_teach(panel: Panel, key, session: Session | None, lang: str, change
                 card["taught"]["measured_on"] = measure.card_note(result.held_out)
                 new = session.add_trained(result.model, card)
                 stopped = t("teach.stopped_note", lang) if result.stopped else ""
-                yield out(t("teach.done", lang, name=new.label, stopped=stopped, seconds=f"{result.seconds:.0f}"),
-                          result_table(result, everything_before, lang), False, page_counter(changed) + 1, (new, entry.label))
+                yield out(t("teach.done", lang, name=entry_label(new, lang), stopped=stopped,
+                            seconds=f"{result.seconds:.0f}"), result_table(result, everything_before, lang), False,
+                          page_counter(changed) + 1, (new, entry_label(entry, lang)))
     finally:
         if not job.finished:
             job.stop.set()  # the page went away mid-run

@@ -13,7 +13,7 @@ TEACH_STRINGS: dict[str, dict[str, str]] = {
     "teach.empty": {"en": "No digits yet: draw one and press the digit you meant.",
                     "zh": "还没有数字：先写一个，再点你写的那个数字。"},
     "teach.count": {"en": "{count} of at most {cap} digits", "zh": "共 {count} 个（最多 {cap} 个）"},
-    "teach.added": {"en": "✅ Kept as a **{label}** ({count} of {label} now).",
+    "teach.added": {"en": "✅ Kept as **{label:a}** ({label}s kept: {count}).",
                     "zh": "✅ 已存为 **{label}**（现在有 {count} 个 {label}）。"},
     "teach.nothing": {"en": "✏️ Draw a digit (or upload one) first, then press the digit you meant.",
                       "zh": "✏️ 请先写一个数字（或上传一张），再点你写的那个数字。"},
@@ -69,9 +69,9 @@ TEACH_STRINGS: dict[str, dict[str, str]] = {
     "teach.table_unmeasured": {
         "en": "| right answers | before | after |\n|---|---:|---:|\n"
               "| MNIST test set (10,000 digits) | {mnist_before} | {mnist_after} |\n\n"
-              "**Your digits: not measured.** With {total} digits, keeping {measured} apart would leave too few to "
-              "teach with, and fewer than {measured} would make each one worth over 5 points; so all {total} were "
-              "taught. From {min} digits on, {measured} or more are kept apart to give a before and after. Before "
+              "**Your digits: not measured.** With {total:plural:digit:digits}, keeping {measured} apart would leave "
+              "too few to teach with, and fewer than {measured} would make each one worth over 5 points; so all of "
+              "them were taught. From {min} digits on, {measured} or more are kept apart to give a before and after. Before "
               "teaching, on all your digits: {before_all} right.",
         "zh": "| 答对 | 之前 | 之后 |\n|---|---:|---:|\n"
               "| MNIST 测试集（10,000 个数字） | {mnist_before} | {mnist_after} |\n\n"
