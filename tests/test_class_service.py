@@ -141,6 +141,27 @@ def test_a_class_of_200_behind_one_school_address_joins_and_saves(class_db):
     assert len({student.student for student, _ in students.values()}) == store.MAX_STUDENTS_PER_CLASS
 
 
+def test_one_address_cannot_fill_the_servers_classes_however_long_it_goes_on(class_db):
+    """A script at one address opens classes as fast as it may, draws once into each (so none expires early) and
+    renews them: it never holds more than a tenth of the server's places, and a school elsewhere still opens one."""
+    clock = Clock()
+    room = Classroom(class_db, guard=security.Guard(clock=clock))
+    opened, refusals = [], set()
+    for _ in range(6 * 24 * security.CLASS_DAYS - 1):  # every 10 minutes, for as long as its first class lives
+        for _ in range(security.CREATES_PER_WINDOW):
+            try:
+                opened.append(room.create("script", "203.0.113.7"))
+            except Refused as exc:
+                refusals.add(exc.reason)
+        clock.now += security.WINDOW_S
+    assert len(opened) == security.CLASS_LIFETIMES_PER_ADDRESS < security.ACTIVE_CLASS_LIMIT
+    assert refusals == {"many_classes_here"}
+    info, key = opened[0]
+    assert refusal(lambda: room.renew(info.code, key, "203.0.113.7")).reason == "many_classes_here"
+    room.renew(info.code, key, "192.0.2.1")  # the teacher at school renews their class
+    assert room.create("7B", "198.51.100.9")[0].code
+
+
 def test_the_same_browser_stays_the_same_student(classroom: Classroom, monkeypatch):
     monkeypatch.setattr(store, "MAX_DRAWINGS_PER_STUDENT", 2)
     info, key = classroom.create("7B", "192.0.2.1")

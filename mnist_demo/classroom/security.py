@@ -19,6 +19,9 @@
   addresses that recently succeeded (a join or a teacher key) may try.
 * Per minute, joins and saves per address and per class, and saves per student: a class of 200 behind one
   school address fits (see docs/class_mode.md); a script gets no faster than that.
+* Per class lifetime (CLASS_DAYS), classes opened or renewed per address: every open class was opened or renewed
+  within that time, so one address holds at most CLASS_LIFETIMES_PER_ADDRESS of the ACTIVE_CLASS_LIMIT places
+  (10 per 10 minutes alone would let it fill them in a day, drawing once in each so they do not expire early).
 The address a limit keys on is `addresses.client_address`: the one the trusted proxy saw.
 """
 
@@ -47,11 +50,16 @@ KEY_FAILURES_PER_WINDOW = 10  # per address
 KEY_FAILURES_PER_CLASS = 20  # per class, from all addresses together
 CREATES_PER_WINDOW = 10  # classes one address may open per window
 ACTIVE_CLASS_LIMIT = 1000  # classes open at once on one server (store.MAX_CLASSES)
+CLASS_DAYS = 30  # a class lives this long after its creation or its last renewal (store.CLASS_DAYS)
+CLASS_LIFETIMES_PER_ADDRESS = 100  # classes opened or renewed per address per CLASS_DAYS: a tenth of the places
 # From all addresses together, per window: a brute force of codes at this rate needs ~25 years for an even
 # chance (4e8 tries), and a script rotating addresses gets no more than one address's share of the rest.
 GLOBAL_JOIN_FAILURES = 300
 GLOBAL_KEY_FAILURES = 100
-GLOBAL_CREATES_PER_HOUR = 60  # with empty classes expiring early (store), a rotating script stays far below the cap
+# Empty classes expire early (store), but a rotating script that draws into each of its classes reaches the cap
+# in ~17 h at this pace (docs/class_mode.md, what is not stopped): a budget under the cap per class lifetime
+# would stop everyone's new classes for a month instead.
+GLOBAL_CREATES_PER_HOUR = 60
 # Per minute. A class of 200 behind one school address joins within ~2 minutes (the rest are asked to wait a
 # minute) and saves at its pace (200 students each saving every 10 s is 1,200 a minute); one student's saves
 # come a few seconds apart.
@@ -199,6 +207,9 @@ class Guard:
         self.key_failures = RateLimiter(KEY_FAILURES_PER_WINDOW, clock=clock)
         self.class_key_failures = RateLimiter(KEY_FAILURES_PER_CLASS, clock=clock)
         self.creates = RateLimiter(CREATES_PER_WINDOW, clock=clock)
+        # Up to 100 times per key for a month: fewer keys than the others (a rotating script is the global budget's)
+        self.lifetimes = RateLimiter(CLASS_LIFETIMES_PER_ADDRESS, window_s=CLASS_DAYS * 86400.0, clock=clock,
+                                     capacity=2_000)
         self.all_join_failures = RateLimiter(GLOBAL_JOIN_FAILURES, clock=clock, capacity=1)
         self.all_key_failures = RateLimiter(GLOBAL_KEY_FAILURES, clock=clock, capacity=1)
         self.all_creates = RateLimiter(GLOBAL_CREATES_PER_HOUR, window_s=3600.0, clock=clock, capacity=1)
@@ -245,12 +256,21 @@ class Guard:
 
     # -- class creation (a success stays counted)
 
+    def may_hold_more(self, address: str) -> bool:
+        """May this address open or renew one more class within CLASS_DAYS (nothing counted)?"""
+        return self.lifetimes.allow(address)
+
     def try_create(self, address: str) -> float:
-        return self._take(address, self.creates, self.all_creates, False)
+        return self._take(address, self.creates, self.all_creates, False, ((self.lifetimes, address),))
 
     def create_failed(self, address: str) -> None:
         self.creates.give_back(address)
+        self.lifetimes.give_back(address)
         self.all_creates.give_back("*")
+
+    def try_renew(self, address: str) -> bool:
+        """Count a renewal (another CLASS_DAYS of a class) against the address's lifetimes; False when spent."""
+        return self.lifetimes.take(address)
 
     # -- a class's pace: joins and saves per minute (each counted, successful or not)
 

@@ -127,6 +127,8 @@ class Classroom:
 
     def create(self, title: str, address: str) -> tuple[ClassInfo, str]:
         """A new class and its teacher key (shown once), rate-limited per address."""
+        if not self.guard.may_hold_more(address):
+            raise Refused("many_classes_here", limit=security.CLASS_LIFETIMES_PER_ADDRESS, days=security.CLASS_DAYS)
         wait = self.guard.try_create(address)  # per address, and from everyone together
         if wait:
             raise Refused("slow_down", minutes=minutes(wait))
@@ -313,6 +315,8 @@ class Classroom:
     def renew(self, code: object, key: object, address: str) -> ClassInfo:
         """Another CLASS_DAYS for the class."""
         info = self.teacher(code, key, address)
+        if not self.guard.try_renew(address):  # a renewal is one more class lifetime, as an opening is
+            raise Refused("many_classes_here", limit=security.CLASS_LIFETIMES_PER_ADDRESS, days=security.CLASS_DAYS)
         return self.store.renew(info.code) or info
 
     def delete(self, code: object, key: object, address: str, confirmed: object) -> None:

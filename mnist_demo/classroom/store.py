@@ -28,7 +28,7 @@ from .. import settings
 from . import engine as engines
 from . import security
 
-CLASS_DAYS = 30  # a class lives this long after its creation or its last renewal
+CLASS_DAYS = security.CLASS_DAYS  # a class lives this long after its creation or its last renewal
 MAX_CLASSES = security.ACTIVE_CLASS_LIMIT  # open classes in one store (a server's SQLite, or all servers' PostgreSQL)
 MAX_DRAWINGS_PER_CLASS = 5000
 MAX_DRAWINGS_PER_STUDENT = 300

@@ -16,6 +16,7 @@ MESSAGES = {  # the service's refusal reasons -> message keys
     "not_joined": "class.msg.not_joined", "draw_first": "class.msg.draw_first", "gone": "class.msg.gone",
     "class_full": "class.msg.class_full", "student_full": "class.msg.student_full",
     "too_many_students": "class.msg.too_many_students", "too_many_classes": "class.msg.too_many_classes",
+    "many_classes_here": "class.msg.many_classes_here",
     "no_model": "draw.msg.no_model", "bad_drawing": "draw.msg.bad_drawing", "unconfirmed": "class.delete_tick",
     "train_few": "class.train_few", "train_busy": "class.train_busy", "busy": "class.msg.busy",
     "joining_closed": "class.msg.joining_closed", "not_drawn": "class.msg.not_drawn",

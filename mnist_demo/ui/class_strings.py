@@ -107,6 +107,11 @@ CLASS_STRINGS: dict[str, dict[str, str]] = {
                                     "zh": "⚠️ 这个课堂人数已满（{limit} 名学生）。"},
     "class.msg.too_many_classes": {"en": "⚠️ This server has too many open classes; try again later.",
                                    "zh": "⚠️ 本服务器开设的课堂太多了，请稍后再试。"},
+    "class.msg.many_classes_here": {
+        "en": "⚠️ {limit} classes were opened or renewed from this network in the last {days} days, the most one network "
+              "may. Reuse an open class, or ask for a school server of your own.",
+        "zh": "⚠️ 过去 {days} 天里，这个网络已开设或续期了 {limit} 个课堂，已达每个网络的上限。请继续使用已开设的课堂，"
+              "或为学校部署自己的服务器。"},
     "class.msg.gone": {"en": "⚠️ This class is closed.", "zh": "⚠️ 这个课堂已关闭。"},
     "class.msg.created": {"en": "Class opened. Keep the teacher key first, then show the class's screen.",
                           "zh": "课堂已开设。请先保存好教师密钥，再显示给全班看的画面。"},
