@@ -54,6 +54,20 @@ def test_a_full_run_is_not_marked_stopped():
     assert not events[-1].stopped and events[-1].step == events[-1].total_steps == 10
 
 
+def test_progress_counts_the_test_set_evaluations_as_work():
+    """The training line paces a run by its share of work: an epoch's evaluation of the test set moves it
+    (here 500 test images after 10 steps of 64 images, a quarter of each epoch's forward passes), the steps alone
+    do not reach the end, and the run ends at all of it."""
+    events = list(train(build_model("fastnet", seed=0), SMALL.with_changes(epochs=2), "mnist", seed=0, device="cpu",
+                        report_seconds=0.0))
+    works = [e.work for e in events]
+    assert works == sorted(works) and works[-1] == 1.0
+    epoch_end = next(i for i, e in enumerate(events) if e.kind == "epoch")
+    last_step = events[epoch_end - 1]
+    assert last_step.fraction == 0.5 and last_step.work == pytest.approx(10 * 3 * 64 / (2 * (10 * 3 * 64 + 500)))
+    assert events[epoch_end].work == pytest.approx(0.5)  # the evaluation done: half the run's work
+
+
 @pytest.mark.parametrize("changes, field", [
     ({"lr": 0.0}, "lr"), ({"lr": -0.1}, "lr"), ({"lr": float("nan")}, "lr"),
     ({"batch_size": 0}, "batch_size"), ({"epochs": 10000}, "epochs"), ({"epochs": 0}, "epochs"),

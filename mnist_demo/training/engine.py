@@ -18,6 +18,7 @@ from torch import nn
 from ..augment import augment
 from ..data import Split, load_split, to_input
 from ..models import MODELS, PrivateRNG
+from .budget import BACKWARD_FACTOR
 from .metrics import accuracy
 from .recipes import Recipe
 
@@ -38,9 +39,11 @@ class Progress:
     elapsed: float  # seconds since the engine started, data loading included
     test_acc: float | None = None  # after each epoch and at the end
     stopped: bool = False  # "done" after a stop request
+    work: float = 0.0  # share of the run's work done: its steps and its test-set evaluations, in forward passes
 
     @property
     def fraction(self) -> float:
+        """Share of the optimizer steps done (the curves' x axis)."""
         return self.step / max(self.total_steps, 1)
 
 
@@ -111,6 +114,11 @@ def train(
     dropout_rng = PrivateRNG(seed, device)  # dropout draws from torch's global generator: lend it ours, per step
     total_steps = recipe.steps(len(labels))
     steps_per_epoch = total_steps // recipe.epochs
+    # The work in forward passes, for the training line's pace: an evaluation after an epoch of 5,000 images
+    # is 40% of that epoch, which a share of steps would not count (a step is about three forward passes)
+    step_work, test_work = BACKWARD_FACTOR * recipe.batch_size, len(test_split.labels)
+    total_work = total_steps * step_work + (recipe.epochs if test_every_epoch else 1) * test_work
+    tested = 0
     optimizer = make_optimizer(model, recipe)
     scheduler = make_scheduler(optimizer, recipe, steps_per_epoch)
     should_stop = should_stop or (lambda: False)
@@ -132,6 +140,7 @@ def train(
             lr=optimizer.param_groups[0]["lr"],
             images_per_sec=window_seen / max(now - last_report, 1e-9),
             elapsed=now - started, test_acc=test_acc, stopped=stopped,
+            work=min(1.0, (step * step_work + tested * test_work) / max(total_work, 1)),
         )
         window_loss.zero_(), window_correct.zero_()
         window_seen = window_steps = 0
@@ -165,9 +174,11 @@ def train(
         if stopped:
             break
         test_acc = accuracy(model, test_split, device) if test_every_epoch else None
+        tested += test_every_epoch
         yield report("epoch", epoch, test_acc)
 
     model.eval()
     if stopped or test_acc is None:
         test_acc = accuracy(model, test_split, device)
+        tested += 1
     yield report("done", epoch, test_acc)

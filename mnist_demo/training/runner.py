@@ -286,7 +286,7 @@ class Job:
 
     def _record(self, event: Progress, ago: float = 0.0) -> None:
         if self._ticket is not None:
-            self._ticket.report(1.0 if event.kind == "done" else event.fraction, ago)
+            self._ticket.report(1.0 if event.kind == "done" else event.work, ago)
         with self._lock:
             self._latest = event
             if event.kind == "step":
