@@ -62,6 +62,10 @@ STUDENT_CSS = """<style>
   min-width: max-content !important; }
 #class-dash-top { align-items: center !important; }
 #class-dash-header h2 { margin: 0 0 2px 0; }
+@media (max-width: 640px) {  /* a phone: header, accuracy and the projector's button one under the other */
+  #class-dash-top { flex-wrap: wrap !important; }
+  #class-dash-top > :not(#class-projector-open) { flex: 1 1 100% !important; min-width: 100% !important; }
+}
 /* The projector view: the whole window, nothing of the page around it. */
 .gradio-container:has(#class-projector:not(.hidden)) .main .column > *:has(~ #tabs),
 .gradio-container:has(#class-projector:not(.hidden)) #tabs > .tab-wrapper,

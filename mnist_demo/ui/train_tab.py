@@ -485,7 +485,7 @@ def build(ctx) -> None:
                         label="train.dataset", elem_id="train-dataset")
             # Its own row, full width, label above the box (page_css.LABELLED_FILES): beside the dataset its long
             # label ran into the box's own text.
-            extra = L(gr.File, label="train.extra", file_types=[".zip"], height=110, elem_id="train-extra")
+            extra = L(gr.File, label="train.extra", file_types=[".zip"], height=140, elem_id="train-extra")
             preset = L(gr.Dropdown, preset_choices(FIRST_TO_TRAIN, "en"), value=own, label="train.preset",
                        elem_id="train-preset")
             preset_info = gr.Markdown(t(f"recipe.desc.{own}"), elem_id="train-preset-info")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from mnist_demo.ui.i18n import t
 from tests.harness import field, needs_dataset, overlaps, readable, seed_class
 
 pytestmark = needs_dataset("unipen-dev", "gives a class real handwriting")
@@ -15,6 +16,27 @@ pytestmark = needs_dataset("unipen-dev", "gives a class real handwriting")
 LOCALES = {"en": "en-US", "zh": "zh-CN"}
 LAPTOP, TABLET, PHONE = (1280, 800), (1024, 768), (390, 844)
 PROJECTORS = ((1280, 720), (1920, 1080))
+
+
+# The text of each visible file box (its label, "drop a file here", "click to upload") that its box cuts off:
+# a box too short for its label clipped its last line.
+CUT_TEXT_JS = r"""(rootSelector) => {
+  const cut = [];
+  for (const box of document.querySelector(rootSelector).querySelectorAll('.block:has([data-testid=upload-text])')) {
+    const b = box.getBoundingClientRect();
+    if (b.width < 2 || b.height < 2) continue;
+    const walker = document.createTreeWalker(box, NodeFilter.SHOW_TEXT);
+    for (let node; (node = walker.nextNode());) {
+      if (!node.textContent.trim() || !node.parentElement.offsetParent) continue;
+      const range = document.createRange();
+      range.selectNodeContents(node);
+      for (const r of range.getClientRects())
+        if (r.height > 1 && (r.bottom > b.bottom + 1 || r.top < b.top - 1 || r.right > b.right + 1))
+          cut.push('#' + box.id + ': ' + node.textContent.trim().slice(0, 40));
+    }
+  }
+  return cut;
+}"""
 
 
 def resize(page, size: tuple[int, int]) -> None:
@@ -32,12 +54,16 @@ def test_the_teachers_screens_fit_and_never_show_the_key(browser, app_url, app_c
     page.wait_for_function("lang => document.querySelector('#language input:checked')?.value === lang", arg=lang,
                            timeout=30_000)
     tabs = page.locator("#tabs button[role=tab]")
+    # the page's words are relabelled after the language is picked: measure them, not the English ones before
+    page.wait_for_function("text => document.querySelectorAll('#tabs button[role=tab]')[1]?.innerText.trim() === text",
+                           arg=t("tab.train", lang), timeout=30_000)
 
     def fits(root: str, name: str, sizes=(LAPTOP, TABLET, PHONE)) -> None:
         for size in sizes:
             resize(page, size)
             page.screenshot(path=tmp_path / f"{name}-{lang}-{size[0]}x{size[1]}.png", full_page=True)
             assert overlaps(page, root) == [], (name, size)
+            assert page.evaluate(CUT_TEXT_JS, root) == [], (name, size)
 
     tabs.nth(1).click()
     fits("#tab-train", "train")
@@ -66,6 +92,11 @@ def test_the_teachers_screens_fit_and_never_show_the_key(browser, app_url, app_c
         first = page.locator("#class-wall figure").first.bounding_box()
         assert first["y"] + first["height"] <= size[1], ("the wall's first row is below the first screen", size)
     fits("#tab-class", "class-dashboard")
+    # on a phone the dashboard's header, its accuracy and the projector's button stack (side by side, the header
+    # was a column a few letters wide: "Das / hbo / ard")
+    resize(page, PHONE)
+    for part in ("#class-dash-header", "#class-accuracy"):
+        assert page.locator(part).bounding_box()["width"] >= 0.75 * PHONE[0], part
 
     page.locator("#class-projector-open").click()
     page.wait_for_selector("#class-projector-wall figure", timeout=30_000)
