@@ -9,7 +9,7 @@
 
 Starts `python app.py` on a free port (stopped by its PID afterwards) and Debian's Chromium
 ($CHROMIUM). draw: a digit drawn with the mouse and its prediction; with --phone, on a 390x844
-touch screen, a few digits drawn with a finger and taught ("It's a N"), then the answer, the
+touch screen, a few digits drawn with a finger and taught ("It's a N"), then one more drawn: its answer, the
 buttons and My digits. train: four short epochs on
 8,000 images, caught during the third, then stopped. visualize: MNIST test image --index with the
 default model, the convolution stepped a little way in. class: the app on a fresh state folder; a teacher
@@ -48,7 +48,8 @@ def page_box(page, selector: str) -> dict:
 
 
 PHONE = {"width": 390, "height": 844}
-TAUGHT = (7, 7, 1, 4, 2, 3)  # drawn with a finger and kept in My digits, in this order; the last stays on screen
+TAUGHT = (7, 7, 1, 4, 2, 3)  # drawn with a finger and kept in My digits, in this order (each press clears the canvas)
+SHOWN = 5  # then drawn and left on screen with its answer
 
 
 def my_digits_phone(browser, url: str, options) -> list[Path]:
@@ -57,14 +58,15 @@ def my_digits_phone(browser, url: str, options) -> list[Path]:
     page = context.new_page()
     page.goto(url)
     page.wait_for_selector(f"{CANVAS}[data-ready='1']", timeout=60_000)
-    for number, digit in enumerate(TAUGHT, 1):
-        if number > 1:
-            page.locator("#clear").click()
-            page.wait_for_function("() => !document.querySelector(\"#prediction [data-testid='label-output-value']\")",
-                                   timeout=30_000)
+    for number, digit in enumerate((*TAUGHT, SHOWN), 1):
+        page.wait_for_function("() => !document.querySelector(\"#prediction [data-testid='label-output-value']\")",
+                               timeout=30_000)  # the press before cleared the answer
+        page.evaluate("() => window.scrollTo(0, 0)")
         touch_strokes(page, page.locator(CANVAS).bounding_box(), DIGITS[digit], pause_ms=16)
         page.wait_for_selector("#prediction [data-testid='label-output-value']", state="attached", timeout=30_000)
         page.wait_for_timeout(700)
+        if number > len(TAUGHT):
+            break
         page.locator(f"#teach-{digit}").click()
         page.wait_for_function("n => document.querySelectorAll('#my-digits img').length >= n", arg=number,
                                timeout=30_000)

@@ -151,3 +151,23 @@ def test_a_stopped_teaching_becomes_a_model_of_the_session(lang):
     assert panel.on_back(before, session)[0]["value"] == DEFAULT_MODEL
     texts = [str(u[P.progress]) for u in updates]
     assert any("%" in text and (" s" in text or "秒" in text) for text in texts)
+
+
+def test_progress_keeps_saying_what_the_teaching_does_to_its_end():
+    """The steps, then the tests (on the kept-apart digits when there are some), then the hand-over: no frozen
+    "100% done" while the last seconds pass."""
+    from mnist_demo.training.engine import Progress
+    from mnist_demo.training.runner import Snapshot
+
+    def snap(step: int, kind: str = "step") -> Snapshot:
+        report = Progress(kind, step, 10, 1, 1, 0.5, 0.9, 0.01, 100.0, 1.0)
+        return Snapshot("running", 1, 0, 0.0, 1, report, 100.0, (), (), None, None)
+
+    for lang in ("en", "zh"):
+        assert panel.progress_text(snap(5), 50, 20, 3.2, lang) == t("teach.running", lang, count=50, percent="50%",
+                                                                   seconds="3")
+        assert panel.progress_text(snap(10), 50, 20, 9.0, lang) == t("teach.testing", lang, held=20, seconds="9")
+        assert panel.progress_text(snap(10), 12, 0, 9.0, lang) == t("teach.testing_mnist", lang, held=0, seconds="9")
+        assert panel.progress_text(snap(10, "done"), 50, 20, 12.0, lang) == t("teach.handing_over", lang,
+                                                                              seconds="12")
+    assert t("teach.running", "en") != t("teach.testing", "en") != t("teach.handing_over", "en")

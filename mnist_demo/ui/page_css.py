@@ -33,6 +33,10 @@ CSS = f"""
 #teach-buttons .teach-row {{ flex-wrap: nowrap !important; gap: 4px !important; }}
 #teach-buttons .teach-row button {{ min-width: 0 !important; padding-left: 2px !important;
   padding-right: 2px !important; white-space: nowrap; }}
+/* In the panel's grey group Gradio's grey buttons read as plain text: a face and an edge of their own */
+#teach-buttons .teach-row button {{ background: var(--background-fill-primary) !important;
+  border: 1px solid var(--border-color-primary) !important; }}
+#teach-buttons .teach-row button:hover {{ background: var(--button-secondary-background-fill-hover) !important; }}
 @media (max-width: {PHONE_MAX_WIDTH_PX}px) {{
   h1 {{ font-size: 1.4rem !important; line-height: 1.25 !important; overflow-wrap: normal; word-break: keep-all;
         hyphens: manual; }}
