@@ -223,6 +223,41 @@ def flood(room: Classroom, code: str, pairs: int = 208, address: str = FLOODER) 
             "real_student_save": room.give(4, real, via("192.0.2.77"), stored=stored)}
 
 
+def school_class(room: Classroom, code: str, students: int = 200, address: str = "198.51.100.200",
+                 wait_s: float = 61.0) -> dict:
+    """A real class behind one school NAT address: every student opens the page and joins at once, those asked to
+    wait a minute press Join again a minute later (as the message says), then each gives one drawing."""
+    def open_and_join(i: int):
+        def task():
+            session_hash = hash_()
+            loaded = room.s.open_page(session_hash, via(address))[0]
+            if getattr(loaded, "status_code", 200) != 200:
+                return i, session_hash, f"page load: HTTP {loaded.status_code}", {}
+            return (i, session_hash, *room.join(code, session_hash, via(address)))
+        return task
+
+    def join_again(i: int, session_hash: str):
+        return lambda: (i, session_hash, *room.join(code, session_hash, via(address)))
+
+    started = time.monotonic()
+    answers = parallel([open_and_join(i) for i in range(students)], threads=8)
+    rounds = 1
+    while (waiting := [a for a in answers if a[2] != "ok"]) and rounds < 4:
+        if any("Many drawings or joins" not in answer for _, _, answer, _ in waiting):
+            break  # anything but the pace (a lockout, a refused page) is a failure: say it
+        time.sleep(max(0.0, started + rounds * wait_s - time.monotonic()))
+        answers = [a for a in answers if a[2] == "ok"] + parallel([join_again(i, h) for i, h, _, _ in waiting], 8)
+        rounds += 1
+    joined = [a for a in answers if a[2] == "ok"]
+    joined_s = time.monotonic() - started
+    saves = parallel([lambda i=i, h=h, stored=stored: room.give(i % 10, h, via(address), stored=stored)
+                      for i, h, _, stored in joined], threads=8)
+    return {"students": students, "joined": len(joined), "join_rounds": rounds, "joined_s": round(joined_s, 1),
+            "saved": saves.count("ok"), "distinct_places": len({stored.get("browserstate") for *_, stored in joined}),
+            "refusals": sorted({a[2][:60] for a in answers if a[2] != "ok"} | {a[:60] for a in saves if a != "ok"}),
+            "seconds": round(time.monotonic() - started, 1)}
+
+
 def noise_ink(room: Classroom, code: str) -> dict:
     """A save of random ink (the largest payload the canvas sends)."""
     import base64

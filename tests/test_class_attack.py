@@ -80,6 +80,18 @@ def test_a_flood_from_one_address_leaves_room_for_the_class(room, classes):
     assert found["real_student_save"] == "ok", found
 
 
+def test_a_class_of_200_behind_one_school_address_works_through_the_app(room):
+    """docs/class_mode.md's limits let a real class work: 200 students behind one NAT address open the page, join
+    (those over the per-minute pace press Join again a minute later) and each give a drawing."""
+    teacher = probes.hash_()
+    room.s.page_load(teacher, probes.via("192.0.2.2"))
+    answer, code, _ = room.create(teacher, probes.via("192.0.2.2"), "class of 200")
+    assert answer == "ok", answer
+    found = probes.school_class(room, code, students=200)
+    assert found["joined"] == found["saved"] == found["distinct_places"] == 200, found
+    assert found["join_rounds"] <= 3, found
+
+
 def test_rotating_real_addresses_share_one_budget(room, classes):
     """Last: once everyone's budget of failed joins is spent, new addresses wait (docs/class_mode.md)."""
     found = probes.rotating_guesses(room, security.GLOBAL_JOIN_FAILURES + 20)
