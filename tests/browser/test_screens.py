@@ -87,8 +87,11 @@ def test_the_teachers_screens_fit_and_never_show_the_key(browser, app_url, app_c
     resize(page, LAPTOP)
     page.locator("#class-open").click()
     page.wait_for_function("() => document.querySelectorAll('#class-wall figure').length >= 30", timeout=60_000)
+    # nothing empty takes room: the export's file and a confusion cell's drawings appear once they have something
+    assert not page.locator("#class-export-file").first.is_visible() and not page.locator("#class-cell").is_visible()
     for size in (LAPTOP, TABLET):
         resize(page, size)
+        assert page.locator("#class-export").bounding_box()["height"] < 60, size  # its natural height, not a block
         first = page.locator("#class-wall figure").first.bounding_box()
         assert first["y"] + first["height"] <= size[1], ("the wall's first row is below the first screen", size)
     fits("#tab-class", "class-dashboard")
