@@ -552,7 +552,7 @@ def touch_strokes(page, box: dict, strokes: Sequence[Sequence[Point]], pause_ms:
 # --- the screens people see ----------------------------------------------------------------------
 
 # Pairs of visible things that overlap on screen under `root`: text (each line box of each text node) and
-# pictures, fields and canvases. Overlapping text is what a person sees as a broken layout (a label run into a
+# pictures, fields, canvases and Gradio's icon buttons (a field's copy button over its label). Overlapping text is what a person sees as a broken layout (a label run into a
 # box's own text, a button over a heading); nested boxes are not pairs (one element's own lines never are).
 OVERLAPS_JS = r"""(rootSelector) => {
   const root = document.querySelector(rootSelector);
@@ -570,7 +570,7 @@ OVERLAPS_JS = r"""(rootSelector) => {
     for (const r of range.getClientRects())
       if (r.width > 1 && r.height > 1) items.push({ r, what: node.textContent.trim().slice(0, 40), el: node.parentElement });
   }
-  const things = 'input:not([type=checkbox]):not([type=radio]):not([type=file]), textarea, img, canvas';
+  const things = 'input:not([type=checkbox]):not([type=radio]):not([type=file]), textarea, img, canvas, .icon-button';
   for (const el of root.querySelectorAll(things)) {
     const r = el.getBoundingClientRect();
     if (r.width > 1 && r.height > 1 && shown(el))

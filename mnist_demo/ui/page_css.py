@@ -29,6 +29,9 @@ LABELLED_FILES = ("train-extra", "train-upload", "train-download", "teach-zip", 
 CSS = f"""
 {", ".join(f"#{name} [data-testid='block-label']" for name in LABELLED_FILES)} {{
   position: static !important; margin-bottom: 4px; max-width: 100%; white-space: normal; }}
+/* A field with a copy button (the teacher key, the join link): its label leaves the button room (a long label,
+   or the Chinese one on a phone, ran under it) */
+label.container:has(> .icon-button-wrapper) > [data-testid='block-info'] {{ display: block; padding-right: 26px; }}
 .toast-title {{ display: none !important; }}  /* Gradio's notice header: its type in English ("Info") in any language */
 #teach-buttons .teach-row {{ flex-wrap: nowrap !important; gap: 4px !important; }}
 #teach-buttons .teach-row button {{ min-width: 0 !important; padding-left: 2px !important;
