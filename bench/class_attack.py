@@ -25,6 +25,7 @@ from tests.class_probes import (
     noise_ink,
     rotating_guesses,
     uploads,
+    uploads_in_one_request,
     via,
 )
 from tests.harness import ROOT, Script, load_average, serve_subprocess, write_results
@@ -41,6 +42,7 @@ def run_all(url: str) -> dict:
     results["config"] = config_paths(script)
     results["gate"] = gate(room, code, key)
     results["uploads"] = uploads(room)
+    results["uploads_in_one_request"] = uploads_in_one_request(room)
     results["forged_guesses"] = forged_guesses(room)
     results["lockout"] = lockout(room, code)
     results["creations_forged"] = creations(room, 40)

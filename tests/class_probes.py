@@ -356,6 +356,16 @@ def uploads(room: Classroom, count: int = 20) -> dict:
     return {"uploads_1mb": count, "accepted": accepted, "seconds": round(time.monotonic() - started, 1)}
 
 
+def uploads_in_one_request(room: Classroom, files: int = 50, size: int = 1_000_000) -> dict:
+    """Many files in one /gradio_api/upload request (Gradio takes up to 1,000 of max_file_size each): what a
+    per-request count of uploads does not see."""
+    started = time.monotonic()
+    answer = room.s.http.post("/gradio_api/upload", files=[("files", (f"x{i}.png", b"\0" * size)) for i in range(files)])
+    stored = len(answer.json()) if answer.status_code == 200 else 0
+    return {"files": files, "mb_sent": round(files * size / 1e6), "status": answer.status_code, "files_stored": stored,
+            "seconds": round(time.monotonic() - started, 1)}
+
+
 def config_paths(script: Script) -> dict:
     """Absolute server paths in the page's /config (the repository's, the state folder's, /tmp's)."""
     text = script.http.get("/config").text

@@ -363,6 +363,24 @@ def test_page_loads_and_uploads_are_limited_per_address_the_proxy_saw(gated, mon
     assert uploads == [200] * 3 + [429]
 
 
+def test_uploads_are_bounded_in_bytes_per_request_per_address_and_for_everyone(gated, monkeypatch, environment):
+    """Gradio takes up to 1,000 files of max_file_size in one upload request: the gate bounds the bytes, not only
+    the requests (issue 18's probe: 50 files of 1 MB in one request were all kept)."""
+    client, _ = gated
+    environment(MNIST_DEMO_TRUSTED_PROXIES=1)
+    monkeypatch.setattr(guard, "UPLOAD_MB_PER_WINDOW", 5)
+    monkeypatch.setattr(guard, "GLOBAL_UPLOAD_MB_PER_WINDOW", 8)
+
+    def upload(body, address: str = "198.51.100.9") -> int:
+        return client.post("/gradio_api/upload", headers={"x-forwarded-for": address}, content=body).status_code
+
+    assert upload(b"x" * (guard.MAX_UPLOAD_REQUEST_BYTES + 1)) == 413  # one request of many files
+    assert upload(iter([b"x" * 10])) == 411  # a streamed body that does not say its size
+    assert [upload(b"x" * 2 * guard.MB) for _ in range(3)] == [200, 200, 429]  # 4 of the address's 5 MB
+    assert upload(b"x" * guard.MB) == 200  # a smaller one still fits
+    assert [upload(b"x" * guard.MB, f"10.0.0.{i}") for i in range(4)] == [200, 200, 200, 429]  # everyone's 8 MB
+
+
 def test_one_address_cannot_open_as_many_sessions_as_gradio_keeps():
     from mnist_demo.ui import app
 

@@ -138,21 +138,21 @@ class RateLimiter:
         with self._lock:
             return len(self._recent(key, self.clock())) < self.limit
 
-    def take(self, key: object) -> bool:
-        """Count one for `key` if it is under its limit; False (nothing counted) if not."""
-        return self._count(key, force=False)
+    def take(self, key: object, n: int = 1) -> bool:
+        """Count `n` for `key` (e.g. megabytes) if that keeps it within its limit; False (nothing counted) if not."""
+        return self._count(key, force=False, n=n)
 
     def hit(self, key: object) -> None:
         """Count one whatever the limit (an event that happened anyway)."""
         self._count(key, force=True)
 
-    def _count(self, key: object, force: bool) -> bool:
+    def _count(self, key: object, force: bool, n: int = 1) -> bool:
         with self._lock:
             now = self.clock()
             events = self._recent(key, now)
-            if len(events) >= self.limit and not force:
+            if len(events) + n > self.limit and not force:
                 return False
-            events.append(now)
+            events.extend([now] * n)
             self._events[key] = events
             self._events.move_to_end(key)
             # Least recently counted first: drop those beyond the capacity and those with nothing recent.

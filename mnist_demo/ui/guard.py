@@ -18,6 +18,10 @@
   and drops the least recently used without a word, so loads are what a script would evict real tabs with;
   the app keeps MAX_SESSIONS at twice this, so one address cannot push anyone out) and UPLOADS_PER_WINDOW
   file uploads (anyone may upload; Gradio keeps the files until its cache sweep).
+* Uploads' bytes: one upload request carries at most MAX_UPLOAD_REQUEST_BYTES (its Content-Length, required;
+  Gradio alone takes up to 1,000 files of `max_file_size` in one request), one address sends at most
+  UPLOAD_MB_PER_WINDOW and everyone together GLOBAL_UPLOAD_MB_PER_WINDOW per 10 minutes, so the files Gradio
+  keeps until its sweep (at most 40 minutes, `app.CACHE_CLEANUP`) stay within a few GB of disk.
 * `bound_queue`: Gradio's queue takes at most MAX_EVENTS_PER_SESSION waiting or running events of one
   session and `per_address` of one address (the app passes half the queue), so one tab or one script
   cannot fill the queue for everyone.
@@ -43,6 +47,7 @@ from .. import settings
 from ..addresses import resolve
 from ..classroom.security import RateLimiter
 from ..last_seen import LastSeen
+from ..reading.files import MAX_PICTURE_BYTES
 from .common import reload_notice
 
 MAX_REQUEST_BYTES = settings.current().max_request_bytes
@@ -54,6 +59,12 @@ WINDOW_S = 600.0
 # A class of 200 behind one school address opens its pages (and reloads some) within the window.
 PAGE_LOADS_PER_WINDOW = settings.current().page_loads_per_window
 UPLOADS_PER_WINDOW = settings.current().uploads_per_window
+MB = 1_000_000
+# The largest file Gradio takes (app's max_file_size, a picture's limit) and a second, small one (a weights
+# file's card) with the multipart's own bytes.
+MAX_UPLOAD_REQUEST_BYTES = MAX_PICTURE_BYTES + MB
+UPLOAD_MB_PER_WINDOW = 250  # one person's pictures, weights and zips: 25 files of the largest size
+GLOBAL_UPLOAD_MB_PER_WINDOW = 2_000  # kept <= 40 minutes: at most ~8 GB of uploads on disk at once
 TOO_MANY = ("Too many requests from your network right now. Wait a few minutes and reload the page. / "
             "你所在网络的请求过多。请等几分钟后刷新页面。")
 MAX_EVENTS_PER_SESSION = 8  # a page has one or two events in flight (a save, the dashboard's refresh, a training)
@@ -181,6 +192,8 @@ class Guard:
         self._waiting = 0
         self.page_loads = RateLimiter(PAGE_LOADS_PER_WINDOW, window_s=WINDOW_S)
         self.uploads = RateLimiter(UPLOADS_PER_WINDOW, window_s=WINDOW_S)
+        self.upload_mb = RateLimiter(UPLOAD_MB_PER_WINDOW, window_s=WINDOW_S)
+        self.all_upload_mb = RateLimiter(GLOBAL_UPLOAD_MB_PER_WINDOW, window_s=WINDOW_S, capacity=1)
 
     @staticmethod
     def address(scope) -> str:
@@ -193,9 +206,7 @@ class Guard:
             return await self.app(scope, receive, send)
         path = scope["path"]
         if scope["method"] == "POST" and path.rstrip("/").endswith("/upload"):
-            if not self.uploads.take(self.address(scope)):
-                return await _reply(send, 429, TOO_MANY)
-            return await self.app(scope, receive, send)
+            return await self._upload(scope, receive, send)
         if scope["method"] == "POST":
             return await self._bounded(scope, receive, send)
         stream_of, heartbeat = None, False
@@ -213,6 +224,31 @@ class Guard:
             await self.app(scope, receive, send)
         finally:
             self.watch.closed(stream_of, heartbeat)
+
+    async def _upload(self, scope, receive, send) -> None:
+        """An upload within its bounds: its declared size (the server reads no more than that), then the
+        address's count and megabytes and everyone's megabytes, each counted only if all allow it."""
+        declared = [value for name, value in scope.get("headers", []) if name == b"content-length"]
+        try:
+            size = int(declared[0]) if len(declared) == 1 else None
+        except ValueError:
+            size = None
+        if size is None or size < 0:
+            return await _reply(send, 411, "An upload must state its size (Content-Length).")
+        if size > MAX_UPLOAD_REQUEST_BYTES:
+            return await _reply(send, 413, f"Upload too large (at most {MAX_UPLOAD_REQUEST_BYTES // MB} MB at once).")
+        address, megabytes = self.address(scope), -(-size // MB)
+        if not self.uploads.take(address):
+            return await _reply(send, 429, TOO_MANY)
+        if not self.upload_mb.take(address, megabytes):
+            self.uploads.give_back(address)
+            return await _reply(send, 429, TOO_MANY)
+        if not self.all_upload_mb.take("*", megabytes):
+            self.uploads.give_back(address)
+            for _ in range(megabytes):
+                self.upload_mb.give_back(address)
+            return await _reply(send, 429, TOO_MANY)
+        return await self.app(scope, receive, send)
 
     def _known(self, session_hash: str | None) -> bool:
         """Did this hash load the page? (An open heartbeat proves nothing: anyone can open one.)"""
