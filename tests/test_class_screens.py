@@ -47,13 +47,16 @@ def test_the_teacher_card_holds_code_key_and_link_for_the_right_key_only(class_d
 
 def test_the_projector_view_shows_the_class_to_the_room_and_nothing_of_the_teacher(class_db, class_ui, a_class):
     info, key = a_class
+    other, _ = class_db.create_class("8C")  # another class's drawings: nothing of them in this class's view
+    for _ in range(3):
+        class_db.add_drawing(other.code, "student-x", digit_image(4), 4, answer=4, confidence=0.9)
     session = Session()
     out, p = class_ui.on_project(desk(info.code, key, request(), session, "zh")), class_ui.p
     code, qr, stats, wall = out[p.projector_code], out[p.projector_qr], out[p.projector_stats], out[p.projector_wall]
     assert out[p.dash]["visible"] is False and out[p.projector_view]["visible"] is True and out[p.projecting] is True
     assert key not in flat([code, qr, stats, wall])
     assert security.pretty_code(info.code) in code and "<svg" in qr and "课堂代码" in code
-    assert 'class="wall big"' in wall and wall.index('data-id="2"') < wall.index('data-id="1"')  # newest first
+    assert 'class="wall big"' in wall and wall.index('data-number="2"') < wall.index('data-number="1"')  # newest first
     assert 'class="wrong"' in wall  # given 7, answered 2: framed
     assert "2 名学生" in stats and "%" in stats
     # the timer refreshes the view on screen only: the projector's wall when projecting
@@ -61,6 +64,7 @@ def test_the_projector_view_shows_the_class_to_the_room_and_nothing_of_the_teach
     tick = class_ui.on_tick(desk(info.code, key, request(), session), None, True)
     assert set(tick) == {p.seen, p.projector_stats, p.projector_wall}  # nothing of the dashboard under it
     assert tick[p.projector_wall].count("<figure") == 3 and "3 drawings" in tick[p.projector_stats]
+    assert 'data-number="3"' in tick[p.projector_wall] and "data-id" not in tick[p.projector_wall]  # the class's #3
     assert class_ui.on_unproject() == (gr.update(visible=True), gr.update(visible=False), False)
     session.close()
 

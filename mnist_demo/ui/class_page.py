@@ -126,7 +126,8 @@ def wall_html(drawings: list[Drawing], lang: str, big: bool = False) -> str:
         caption = t("class.wall_caption", lang, id=d.number, label=d.label, answer=answer, prob=prob)
         name = f"<br>{html.escape(d.nickname)}" if d.nickname else ""
         wrong = " wrong" if d.answer is not None and d.answer != d.label else ""
-        cards.append(f'<figure class="{wrong.strip()}" data-id="{d.id}"><img src="{png_data_uri(picture(d))}" '
+        # the class's own number, not the store's id: the page tells nothing of other classes' drawings
+        cards.append(f'<figure class="{wrong.strip()}" data-number="{d.number}"><img src="{png_data_uri(picture(d))}" '
                      f'alt="{d.label}"><figcaption>{html.escape(caption)}{name}</figcaption></figure>')
     return f'<div class="wall{" big" if big else ""}">' + "".join(cards) + "</div>"
 
