@@ -81,6 +81,7 @@ def test_the_teachers_screens_fit_and_never_show_the_key(browser, app_url, app_c
     page.locator("#class-show-screen").click()
     page.wait_for_selector("#class-qr svg", timeout=30_000)
     assert key not in readable(page, "#class-created") and key not in page.locator("body").inner_text()
+    assert field(page, "class-dash-key").get_attribute("type") == "password"  # the dashboard asks for it hidden
     fits("#tab-class", "class-screen")
 
     seed_class(app_classroom.store, code.replace("-", ""))
