@@ -23,6 +23,7 @@ from tests.class_probes import (
     heartbeat_eviction,
     lockout,
     noise_ink,
+    queue_fill,
     rotating_guesses,
     uploads,
     uploads_in_one_request,
@@ -43,6 +44,7 @@ def run_all(url: str) -> dict:
     results["gate"] = gate(room, code, key)
     results["uploads"] = uploads(room)
     results["uploads_in_one_request"] = uploads_in_one_request(room)
+    results["queue_fill"] = queue_fill(room)
     results["forged_guesses"] = forged_guesses(room)
     results["lockout"] = lockout(room, code)
     results["creations_forged"] = creations(room, 40)

@@ -356,6 +356,22 @@ def uploads(room: Classroom, count: int = 20) -> dict:
     return {"uploads_1mb": count, "accepted": accepted, "seconds": round(time.monotonic() - started, 1)}
 
 
+def queue_fill(room: Classroom, events: int = 400, address: str = "203.0.113.80") -> dict:
+    """One session sends `events` queued calls at once (a join with a wrong code): how many the queue takes."""
+    session_hash = hash_()
+    room.s.page_load(session_hash, via(address))
+    dep = room.join_dep
+    data = room.s.inputs(dep, {"class-join": "ABCD-EFGH"}, {"radio": "en"})
+
+    def join():
+        return room.s.post("/gradio_api/queue/join", headers=via(address), json={
+            "data": data, "fn_index": dep["id"], "session_hash": session_hash, "event_data": None}).status_code
+
+    statuses = parallel([join] * events, threads=32)
+    return {"sent_from_one_session": events, "queued": statuses.count(200),
+            "refused": {str(c): statuses.count(c) for c in sorted(set(statuses)) if c != 200}}
+
+
 def uploads_in_one_request(room: Classroom, files: int = 50, size: int = 1_000_000) -> dict:
     """Many files in one /gradio_api/upload request (Gradio takes up to 1,000 of max_file_size each): what a
     per-request count of uploads does not see."""

@@ -41,6 +41,8 @@ def test_the_gate_refuses_what_gradio_would_read_otherwise(room, classes):
     assert found["sessionless_exports"] == "0 of 5 answered, 0 temporary folders left"
     assert probes.config_paths(room.s)["absolute_paths_in_config"] == []
     assert probes.uploads_in_one_request(room)["status"] == 413  # 50 files of 1 MB in one request
+    filled = probes.queue_fill(room)  # before: 262 of 400 queued, the queue of 256 full
+    assert filled["queued"] < 100 and filled["refused"], filled
 
 
 def test_forged_first_hops_neither_multiply_guesses_nor_lock_a_school_out(room, classes):
