@@ -245,6 +245,36 @@ def test_class_limit(db, monkeypatch):
         db.create_class()
 
 
+def test_a_full_server_gives_a_class_nobody_uses_to_a_new_one(db, clock, monkeypatch):
+    """A script rotating addresses opens classes and draws once in each (so none expires early) until every place
+    is taken: a teacher's new class then takes the place of the script's least used one, idle an hour, never of
+    a class in use (students drawing in it, or anything in the last hour)."""
+    monkeypatch.setattr(store, "MAX_CLASSES", 4)
+    lesson, _ = db.create_class("a real lesson, a week ago")
+    for i in range(store.RECLAIM_STUDENTS):
+        db.add_drawing(lesson.code, f"pupil{i}", digit(i), i)
+    scripted = []
+    for _ in range(3):
+        clock.now += 60
+        info, _ = db.create_class("script")
+        db.add_drawing(info.code, "bot", digit(1), 1)
+        scripted.append(info.code)
+    with pytest.raises(ClassError, match="too_many_classes"):
+        db.create_class("a teacher, minutes later")  # the script's classes are not idle yet
+    clock.now += store.RECLAIM_IDLE_HOURS * 3600
+    db.add_drawing(scripted[0], "bot", digit(2), 2)  # kept busy: the next idle one goes instead
+    teacher, key = db.create_class("a teacher, an hour later")
+    assert db.check_key(teacher.code, key) == teacher
+    assert db.get_class(scripted[1]) is None and db.count(scripted[1]) == 0  # the least used, idle longest
+    assert all(db.get_class(code) for code in (lesson.code, scripted[0], scripted[2]))
+    clock.now += 7 * 86400  # a week later the lesson is idle too, but five students drew in it
+    for _ in range(3):
+        db.create_class("more teachers")  # the script's last two places, and the empty class's (expired early)
+    assert db.get_class(lesson.code) is not None and not any(db.get_class(code) for code in scripted)
+    with pytest.raises(ClassError, match="too_many_classes"):
+        db.create_class()
+
+
 def test_queries_students_see_only_their_own(db):
     info, _ = db.create_class()
     other, _ = db.create_class()

@@ -41,6 +41,11 @@ MAX_INK_BYTES = 6 * 1024
 MAX_CLASS_BYTES = settings.current().max_class_bytes
 MAX_STORE_BYTES = settings.current().max_store_bytes
 EMPTY_CLASS_HOURS = 12  # a class nobody has drawn in expires this long after its creation or last renewal
+# With every place taken, a new class takes the place of one nobody uses: fewer than RECLAIM_STUDENTS students
+# have drawn in it and nothing happened in it (a drawing, its creation or renewal) for RECLAIM_IDLE_HOURS. A script
+# rotating addresses that opens classes and draws once in each can then fill the places but never hold them.
+RECLAIM_STUDENTS = 5
+RECLAIM_IDLE_HOURS = 1
 MAX_MODEL_BYTES = 8 * 1024 * 1024  # a class model's weights (or its ONNX export); a DigitNet is ~1.3 MB
 MAX_RUNS_PER_CLASS = 120  # leaderboard entries of one class (their weights count toward the class's bytes too)
 DB_NAME = "classes.sqlite3"
@@ -299,7 +304,10 @@ class ClassStore:
         self.purge_expired()
         with self._write() as db:
             if db.execute("SELECT COUNT(*) FROM classes").fetchone()[0] >= MAX_CLASSES:
-                raise ClassError("too_many_classes")
+                unused = self._unused_class(db, now)
+                if unused is None:
+                    raise ClassError("too_many_classes")
+                self._delete_rows(db, unused)
             for _ in range(10):
                 code = security.new_code()
                 if db.execute("SELECT 1 FROM classes WHERE code = ?", (code,)).fetchone() is None:
@@ -347,9 +355,25 @@ class ClassStore:
     def delete_class(self, code: str) -> bool:
         """The class and every drawing in it, gone."""
         with self._write(code) as db:
-            for table in ("drawings", "class_models", "leaderboard"):
-                db.execute(f"DELETE FROM {table} WHERE code = ?", (code,))
-            return db.execute("DELETE FROM classes WHERE code = ?", (code,)).rowcount > 0
+            return self._delete_rows(db, code)
+
+    @staticmethod
+    def _delete_rows(db, code: str) -> bool:
+        for table in ("drawings", "class_models", "leaderboard"):
+            db.execute(f"DELETE FROM {table} WHERE code = ?", (code,))
+        return db.execute("DELETE FROM classes WHERE code = ?", (code,)).rowcount > 0
+
+    @staticmethod
+    def _unused_class(db, now: float) -> str | None:
+        """The class a new one may replace when every place is taken (RECLAIM_STUDENTS): the one with the fewest
+        students who drew, then idle longest; None when every class is in use."""
+        rows = db.execute("SELECT c.code, c.expires, COUNT(DISTINCT d.student), MAX(d.created) FROM classes AS c"
+                          " LEFT JOIN drawings AS d ON d.code = c.code GROUP BY c.code, c.expires"
+                          " HAVING COUNT(DISTINCT d.student) < ?", (RECLAIM_STUDENTS,)).fetchall()
+        # the last thing that happened: a drawing, or the class's creation or last renewal
+        idle = [(students, max(last or 0.0, expires - CLASS_DAYS * 86400), code) for code, expires, students, last in rows]
+        idle = [row for row in idle if row[1] <= now - RECLAIM_IDLE_HOURS * 3600]
+        return min(idle)[2] if idle else None
 
     def purge_expired(self) -> int:
         """Delete expired classes with their drawings; returns how many classes went."""
