@@ -41,6 +41,7 @@ import asyncio
 import json
 import os
 import random
+import re
 import secrets
 import statistics
 import subprocess
@@ -357,7 +358,7 @@ async def class_student(host: str, port: int, config: dict, events: dict, code: 
                                        session)
             results.append({"live": live, "save": time.perf_counter() - pressed if saved else float("nan"),
                             "updates": updates, "errors": errors + (not saved),
-                            "correct": f"**{drawing['label']}**" in text})
+                            "correct": re.search(rf"\*\*(an? )?{drawing['label']}\*\*", text) is not None})
             await asyncio.sleep(PAUSE_SECONDS)
     except (ConnectionError, OSError, asyncio.IncompleteReadError, ValueError) as exc:
         results.append({"live": float("nan"), "save": float("nan"), "updates": 0, "errors": 1, "correct": False,
