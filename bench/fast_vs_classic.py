@@ -33,10 +33,10 @@ import torch.nn.functional as F  # processes start with it loaded (training/prel
 from mnist_demo import data
 from mnist_demo.augment import augment
 from mnist_demo.models import build_model, param_count
+from mnist_demo.settings import MALLOC_TUNING
 from mnist_demo.training.engine import make_optimizer, make_scheduler, train
 from mnist_demo.training.metrics import accuracy
 from mnist_demo.training.recipes import Recipe, recipe_for
-from mnist_demo.training.runner import MALLOC_TUNING
 from tests.harness import RESULTS, command_line, load_average, machine_info, write_results
 
 TARGET = 0.99

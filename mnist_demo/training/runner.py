@@ -69,12 +69,6 @@ def default_threads() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-# glibc gives freed blocks of a few MB back to the OS and maps fresh ones for the next batches, and every page of
-# fresh memory faults on first touch: a fast-recipe training process held its slot 3.5-5.3 s with glibc's defaults,
-# 3.0-3.9 s keeping up to 256 MB of freed memory for reuse (alternating runs, load ~1). Training processes are
-# short-lived, so they keep it. glibc reads these as a process starts: the fork server's environment carries them.
-MALLOC_TUNING = {"MALLOC_MMAP_THRESHOLD_": str(256 << 20), "MALLOC_TRIM_THRESHOLD_": str(256 << 20)}
-
 _context_lock = threading.Lock()
 _context = None
 
@@ -95,17 +89,12 @@ def process_context():
 
 
 def _start_fork_server() -> None:
-    """Start the fork server with MALLOC_TUNING in its environment (the processes it forks inherit its memory
-    settings); the web server's own environment stays as it was."""
+    """Start the fork server with glibc's memory settings for training processes (`settings.MALLOC_TUNING`: the
+    processes it forks keep them)."""
     from multiprocessing import forkserver
 
-    added = {name: value for name, value in MALLOC_TUNING.items() if name not in os.environ}
-    os.environ.update(added)
-    try:
+    with settings.training_processes_environment():
         forkserver.ensure_running()
-    finally:
-        for name in added:
-            os.environ.pop(name, None)
 
 
 def warm_up(wait: bool = False) -> None:
