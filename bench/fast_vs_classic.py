@@ -33,7 +33,7 @@ import torch.nn.functional as F  # processes start with it loaded (training/prel
 from mnist_demo import data
 from mnist_demo.augment import augment
 from mnist_demo.models import build_model, param_count
-from mnist_demo.settings import MALLOC_TUNING
+from mnist_demo.settings import TRAINING_PROCESS_TUNING
 from mnist_demo.training.engine import make_optimizer, make_scheduler, train
 from mnist_demo.training.metrics import accuracy
 from mnist_demo.training.recipes import Recipe, recipe_for
@@ -144,8 +144,8 @@ def to_markdown(result: dict) -> str:
     return "\n".join([
         "# Fast recipe to 99% vs one epoch of the classic pytorch/examples recipe",
         "",
-        f"CPU only, {m['threads']} torch threads (OMP_WAIT_POLICY {m['omp_wait_policy']}; glibc's "
-        f"{', '.join(f'{k}={v}' for k, v in m.get('malloc', {}).items())}, as the app's training processes start), "
+        f"CPU only, {m['threads']} torch threads (OMP_WAIT_POLICY {m['omp_wait_policy']}, "
+        f"{', '.join(f'{k}={v}' for k, v in m.get('tuning', {}).items())}, as the app's training processes start), "
         f"seed {result['seed']}. "
         f"Load average (1, 5, 15 min) before: {m['load_before']}; between: {m['load_between']}; after: "
         f"{m['load_after']} (the machine is shared: a load above its {m['cores']} cores means the runs "
@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {
             **machine_info(), "threads": torch.get_num_threads(),
             "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "unset"),
-            "malloc": {name: os.environ.get(name, "unset") for name in MALLOC_TUNING},
+            "tuning": {name: os.environ.get(name, "unset") for name in TRAINING_PROCESS_TUNING},
             "load_before": load_before, "load_between": load_between, "load_after": load_average(),
         },
         "fast": [first, second],
@@ -207,9 +207,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    if any(os.environ.get(name) != value for name, value in MALLOC_TUNING.items()):
-        # Start again with the memory settings the app's training processes start with (glibc reads them only
-        # as a process starts), so the engine runs here as it does there
+    if any(os.environ.get(name) != value for name, value in TRAINING_PROCESS_TUNING.items()):
+        # Start again with the memory and thread settings the app's training processes start with (glibc and
+        # OpenMP read them only as a process starts), so the engine runs here as it does there
         os.execve(sys.executable, [sys.executable, "-m", "bench.fast_vs_classic", *sys.argv[1:]],
-                  {**os.environ, **MALLOC_TUNING})
+                  {**os.environ, **TRAINING_PROCESS_TUNING})
     sys.exit(main())

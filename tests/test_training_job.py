@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
 import signal
 import threading
 import time
 
 import pytest
 
+from mnist_demo import settings
 from mnist_demo.errors import friendly_error
 from mnist_demo.training import job as job_module
+from mnist_demo.training import runner
 from mnist_demo.training.job import (
     JobSpec,
     QueueFull,
@@ -318,3 +321,20 @@ def test_the_card_is_the_one_the_command_line_builds_for_the_same_run():
     assert torch.equal(snap.result.evaluation.confusion, evaluation.confusion)
     state = model.state_dict()
     assert all(torch.equal(v, state[k]) for k, v in snap.result.model.state_dict().items())
+
+
+def test_training_processes_start_with_their_memory_and_thread_settings_and_the_server_keeps_its_own(tmp_path):
+    """glibc and OpenMP read their settings only as a process starts: a training process must have been started
+    with them (its /proc/self/environ), while the web server's environment stays as it was (its OpenMP threads
+    sleep at once, the live answers' need)."""
+    runner.warm_up(wait=True)
+    copy = tmp_path / "environ"
+    process = runner.process_context().Process(target=shutil.copyfile, args=("/proc/self/environ", copy))
+    process.start()
+    process.join(60)
+    assert process.exitcode == 0
+    child = dict(item.split("=", 1) for item in copy.read_text().split("\0") if "=" in item)
+    if runner.process_context().get_start_method() == "forkserver":
+        assert {name: child.get(name) for name in settings.TRAINING_PROCESS_TUNING} == settings.TRAINING_PROCESS_TUNING
+    assert child.get("OMP_WAIT_POLICY") == os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+    assert not set(settings.TRAINING_PROCESS_TUNING) & set(os.environ)

@@ -42,18 +42,22 @@ def fast_net(width: int = 16) -> nn.Sequential:
 
     A 5x5 convolution with stride 2 and no padding (28 -> 12: sixteen stroke detectors, each seeing a 5x5
     patch; MNIST's digits sit in the middle 20x20, so the zero border it skips holds nothing), then two
-    3x3 conv blocks (32, 64 channels; 12 -> 6 -> 3, each pooling exactly), then one linear layer. The
+    3x3 conv blocks (24, 48 channels; 12 -> 6 -> 3, each pooling exactly), then one linear layer. The
     strided first layer replaces a full-resolution convolution and its pooling, which worked on 28x28x16
     values per image (the most memory traffic of the network), and the 12x12 grid it leaves makes the
     later blocks' work a quarter smaller than a 14x14 one, for the same accuracy after one epoch. The
+    blocks' widths are what one epoch can use: at 32 and 64 channels a step costs 1.5x as much and the
+    epoch ends at 99.05-99.31% (seeds 0-7, mean 99.18%), at 24 and 48 at 99.08-99.19% (seeds 0-9, mean
+    99.13%); at 24 and 32 one seed in eight stays under 99%. The
     later blocks pool right after their conv, before batch norm and ReLU: max-pool commutes with ReLU,
     and BN after the pool works on a quarter of the values. Channels-last memory makes pooling and batch
     norm about 3x faster on the CPU (oneDNN's native layout); the weights are saved in the usual layout.
-    `width`: the first layer's channels (the later ones twice and four times that); the class presets'
-    small and large networks are widths 8 and 32.
+    `width`: the first layer's channels (the blocks' 1.5 and 3 times that); the class presets' small and
+    large networks are widths 8 and 32.
     """
+    wide, wider = width * 3 // 2, width * 3
     blocks = [nn.Conv2d(1, width, 5, stride=2, bias=False), nn.BatchNorm2d(width), nn.ReLU()]
-    for c_in, c_out in ((width, 2 * width), (2 * width, 4 * width)):
+    for c_in, c_out in ((width, wide), (wide, wider)):
         blocks += [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.MaxPool2d(2), nn.BatchNorm2d(c_out), nn.ReLU()]
-    model = nn.Sequential(Normalize(MNIST_MEAN, MNIST_STD), *blocks, nn.Flatten(), nn.Linear(4 * width * 3 * 3, 10))
+    model = nn.Sequential(Normalize(MNIST_MEAN, MNIST_STD), *blocks, nn.Flatten(), nn.Linear(wider * 3 * 3, 10))
     return model.to(memory_format=torch.channels_last)

@@ -89,8 +89,8 @@ def process_context():
 
 
 def _start_fork_server() -> None:
-    """Start the fork server with glibc's memory settings for training processes (`settings.MALLOC_TUNING`: the
-    processes it forks keep them)."""
+    """Start the fork server with the memory and thread settings for training processes
+    (`settings.TRAINING_PROCESS_TUNING`: the processes it forks keep them)."""
     from multiprocessing import forkserver
 
     with settings.training_processes_environment():

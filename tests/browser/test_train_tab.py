@@ -94,17 +94,17 @@ def click_confusion_cell(page, true: int, predicted: int, cell: int = 44) -> Non
 
 def test_short_training_streams_progress_and_curves_then_shows_results(train_page, tmp_path):
     page = train_page
-    set_fields(page, "12000", "1")  # 47 steps of the fast recipe's 256: long enough to be seen running when idle
+    set_fields(page, "20000", "1")  # 79 steps of the fast recipe's 256: long enough to be seen running when idle
     page.locator("#train-start").click()
     wait_until_training(page)
     first = page.locator("#train-progress").inner_text()
-    assert re.search(r"Epoch 1/1 · step \d+/4[67]", first)  # 12,000 / 256
+    assert re.search(r"Epoch 1/1 · step \d+/7[89]", first)  # 20,000 / 256
     page.locator("#train-loss-plot canvas, #train-loss-plot svg").first.wait_for(timeout=30_000)
 
     page.locator("#train-result h3").wait_for(timeout=240_000)
     result = page.locator("#train-result").inner_text()
     accuracy = float(re.search(r"Test accuracy: ([\d.]+)%", result).group(1))
-    assert 50 < accuracy <= 100  # 12,000 images, one epoch: far above chance
+    assert 50 < accuracy <= 100  # 20,000 images, one epoch: far above chance
     assert page.locator("#train-progress").inner_text() != first  # the progress moved on
     assert "100%" in page.locator("#train-progress").inner_text()
     assert page.locator("#train-per-class td").count() >= 11
