@@ -112,3 +112,40 @@ def test_a_students_run_lands_on_the_leaderboard_survives_a_restart_and_becomes_
     with torch.no_grad():
         assert torch.allclose(answering.eval()(images), run.job.snapshot().result.model.eval()(images), atol=1e-5)
     assert adopted.entry.card["taught"]["leaderboard_entry"] == entry.id
+
+
+def _earlier_fastnet_weights() -> bytes:
+    """Weights of fastnet as it was before 2026-12-05 (blocks of 32 and 64 channels), carded as today's fastnet."""
+    from torch import nn
+
+    from mnist_demo.models.layers import Normalize
+
+    blocks = [nn.Conv2d(1, 16, 5, stride=2, bias=False), nn.BatchNorm2d(16), nn.ReLU()]
+    for c_in, c_out in ((16, 32), (32, 64)):
+        blocks += [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.MaxPool2d(2), nn.BatchNorm2d(c_out), nn.ReLU()]
+    earlier = nn.Sequential(Normalize(0.1307, 0.3081), *blocks, nn.Flatten(), nn.Linear(64 * 9, 10))
+    return to_bytes(earlier, {"model": "fastnet"})
+
+
+def test_a_run_or_class_model_kept_from_an_earlier_network_is_refused_kindly_and_the_class_answers(classroom, a_class):
+    """A school server's store outlives an upgrade that changed a network: an old leaderboard run cannot become the
+    class's model (a message, not a crash), and an old class model leaves the students' phones on the default."""
+    info, key = a_class
+    store = classroom.store
+    blob = _earlier_fastnet_weights()
+    run_id = store.add_run(info.code, "student-a", "Ada", {"size": "medium"}, test_accuracy=0.99, class_accuracy=None,
+                           parameters=29434, seconds=3.0, weights=blob, card={"model": "fastnet"})
+    with pytest.raises(Refused, match="old_run"):
+        classroom.adopt_run(info.code, key, "10.0.0.2", run_id)
+    assert classroom.leaderboard(info.code, key, "10.0.0.2")[0].id == run_id  # the board still lists it
+
+    store.save_class_model(info.code, blob, {"model": "fastnet", "title": "FastNet + class 7B"})
+    phone, has_class_model = classroom.pick_model(classroom.join(info.code, "10.0.0.4")[0], True)
+    assert not has_class_model
+    answering = classroom.student_entry(phone)
+    assert answering is not None and answering.card.get("model") != "fastnet"  # the class's default network answers
+
+    from mnist_demo.ui.class_refusals import message
+
+    for lang in ("en", "zh"):
+        assert "earlier version" in message(Refused("old_run"), "en") and message(Refused("old_run"), lang)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import weights
 from ..catalog import DEFAULT_MODEL, Entry, resolve
 from ..reading import predict
 from ..reading.files import PictureError, decode_ink_payload
@@ -419,7 +420,10 @@ class Classroom:
         run = self.run_detail(code, key, address, run_id)
         if run is None:
             raise Refused("no_run")
-        found = leaderboard.as_class_model(info.code, run, security.pretty_code(info.code))
+        try:
+            found = leaderboard.as_class_model(info.code, run, security.pretty_code(info.code))
+        except weights.WeightsError:  # trained by an earlier version whose network has changed since
+            raise Refused("old_run") from None
         try:
             self.models.put(found)
         except ClassError:

@@ -17,6 +17,7 @@ training cap); this module only says which drawings teach and which measure, and
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -32,6 +33,8 @@ from ..data import Split
 from ..training import teach as teaching
 from . import store as class_store
 from .store import Drawing
+
+log = logging.getLogger(__name__)
 
 MIN_DRAWINGS = 10  # fewer than this: nothing worth teaching
 MAX_MODELS = 20  # class models held in memory at once (a DigitNet is ~1.3 MB); the store keeps them all
@@ -123,7 +126,11 @@ class ClassModels:
         if cached is not None and cached[0] is not None and trained == cached[0].trained_at:
             self._remember(code, cached[0])
             return cached[0]
-        found = None if trained is None else load(self.store.class_model(code))
+        try:
+            found = None if trained is None else load(self.store.class_model(code))
+        except weights.WeightsError as exc:  # kept by an earlier version whose network has changed since
+            log.warning("class %s: its model no longer loads (%s); the class answers with the default", code, exc)
+            found = None
         self._remember(code, found)
         return found
 

@@ -21,7 +21,7 @@ MESSAGES = {  # the service's refusal reasons -> message keys
     "train_few": "class.train_few", "train_busy": "class.train_busy", "busy": "class.msg.busy",
     "joining_closed": "class.msg.joining_closed", "not_drawn": "class.msg.not_drawn",
     "server_full": "class.msg.server_full", "no_session": "common.reload",
-    "bad_choice": "class.msg.bad_choice", "no_run": "class.msg.no_run",
+    "bad_choice": "class.msg.bad_choice", "no_run": "class.msg.no_run", "old_run": "class.msg.old_run",
 }
 
 

@@ -255,6 +255,9 @@ CLASS_STRINGS: dict[str, dict[str, str]] = {
     "class.msg.bad_choice": {"en": "Pick one of the options shown.", "zh": "请从给出的选项中选择。"},
     "class.msg.no_run": {"en": "No run with that number on this class's leaderboard.",
                          "zh": "这个课堂的排行榜上没有这个编号的训练。"},
+    "class.msg.old_run": {"en": "This run was trained by an earlier version of the app, whose network has changed "
+                                "since: it can no longer answer. Train it again to use it.",
+                          "zh": "这个训练来自本应用的旧版本，其网络结构已经改变，无法再用来回答。请重新训练后再使用。"},
     "class.board.title": {"en": "### Leaderboard: everyone's networks\nClick a column to sort it.",
                           "zh": "### 排行榜：每个人的网络\n点击列名即可排序。"},
     "class.board.table": {"en": "Finished trainings", "zh": "已完成的训练"},
