@@ -68,6 +68,19 @@ def test_progress_counts_the_test_set_evaluations_as_work():
     assert events[epoch_end].work == pytest.approx(0.5)  # the evaluation done: half the run's work
 
 
+def test_a_short_run_reports_enough_points_for_its_curve():
+    """A class preset ends in about a second: reports a quarter of a second apart would draw its loss curve from
+    three points. Each CURVE_POINTS-th of the run reports too, the losses averaged over the steps between."""
+    from mnist_demo.training.engine import CURVE_POINTS
+
+    recipe = SMALL.with_changes(train_subset=5120, batch_size=32)  # 160 steps
+    events = list(train(build_model("fastnet-small", seed=0), recipe, "mnist", seed=0, device="cpu",
+                        report_seconds=3600.0))
+    steps = [e for e in events if e.kind == "step"]
+    assert len(steps) == CURVE_POINTS and [e.step for e in steps] == list(range(4, 161, 4))
+    assert all(0 < e.loss < 5 for e in steps)
+
+
 @pytest.mark.parametrize("changes, field", [
     ({"lr": 0.0}, "lr"), ({"lr": -0.1}, "lr"), ({"lr": float("nan")}, "lr"),
     ({"batch_size": 0}, "batch_size"), ({"epochs": 10000}, "epochs"), ({"epochs": 0}, "epochs"),
