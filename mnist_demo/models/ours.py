@@ -48,10 +48,10 @@ def fast_net(width: int = 16) -> nn.Sequential:
     later blocks' work a quarter smaller than a 14x14 one, for the same accuracy after one epoch. The
     blocks' widths are what one epoch can use: at 32 and 64 channels a step costs 1.5x as much and the
     epoch ends at 99.05-99.31% (seeds 0-7, mean 99.18%), at 24 and 48 at 99.08-99.19% (seeds 0-9, mean
-    99.13%); at 24 and 32 one seed in eight stays under 99%. The
-    later blocks pool right after their conv, before batch norm and ReLU: max-pool commutes with ReLU,
-    and BN after the pool works on a quarter of the values. Channels-last memory makes pooling and batch
-    norm about 3x faster on the CPU (oneDNN's native layout); the weights are saved in the usual layout.
+    99.13%); at 24 and 32 one seed in eight stays under 99%. The later blocks pool right after their
+    conv, before batch norm and ReLU: max-pool commutes with ReLU, and BN after the pool works on a
+    quarter of the values. Channels-last memory makes pooling and batch norm about 3x faster on the CPU
+    (oneDNN's native layout); the weights are saved in the usual layout.
     `width`: the first layer's channels (the blocks' 1.5 and 3 times that); the class presets' small and
     large networks are widths 8 and 32.
     """
