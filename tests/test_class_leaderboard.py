@@ -127,7 +127,8 @@ def _earlier_fastnet_weights() -> bytes:
     return to_bytes(earlier, {"model": "fastnet"})
 
 
-def test_a_run_or_class_model_kept_from_an_earlier_network_is_refused_kindly_and_the_class_answers(classroom, a_class):
+def test_a_run_or_class_model_kept_from_an_earlier_network_is_refused_kindly_and_the_class_answers(classroom, a_class,
+                                                                                                  monkeypatch):
     """A school server's store outlives an upgrade that changed a network: an old leaderboard run cannot become the
     class's model (a message, not a crash), and an old class model leaves the students' phones on the default."""
     info, key = a_class
@@ -140,10 +141,17 @@ def test_a_run_or_class_model_kept_from_an_earlier_network_is_refused_kindly_and
     assert classroom.leaderboard(info.code, key, "10.0.0.2")[0].id == run_id  # the board still lists it
 
     store.save_class_model(info.code, blob, {"model": "fastnet", "title": "FastNet + class 7B"})
+    from mnist_demo.classroom import tuning
+
+    loads, real_load = [], tuning.load
+    monkeypatch.setattr(tuning, "load", lambda stored: loads.append(stored) or real_load(stored))
+    classroom.models.check_s = 0.0  # every answer asks the store again
     phone, has_class_model = classroom.pick_model(classroom.join(info.code, "10.0.0.4")[0], True)
     assert not has_class_model
-    answering = classroom.student_entry(phone)
-    assert answering is not None and answering.card.get("model") != "fastnet"  # the class's default network answers
+    for _ in range(3):
+        answering = classroom.student_entry(phone)
+        assert answering is not None and answering.card.get("model") != "fastnet"  # the class's default answers
+    assert len(loads) == 1  # the model that does not load is tried once, not at every answer
 
     from mnist_demo.ui.class_refusals import message
 

@@ -87,16 +87,17 @@ class ClassModels:
     def __init__(self, store: class_store.ClassStore, limit: int = MAX_MODELS, check_s: float = CHECK_S,
                  clock=time.monotonic) -> None:
         self.store, self.limit, self.check_s, self.clock = store, limit, check_s, clock
-        self._models: OrderedDict[str, tuple[ClassModel | None, float]] = OrderedDict()  # code -> (model, checked)
+        # code -> (model, checked, the store's stamp it was read at: None when the class had no model)
+        self._models: OrderedDict[str, tuple[ClassModel | None, float, float | None]] = OrderedDict()
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
-        return sum(model is not None for model, _ in self._models.values())
+        return sum(model is not None for model, *_ in self._models.values())
 
-    def _remember(self, code: str, model: ClassModel | None) -> None:
+    def _remember(self, code: str, model: ClassModel | None, stamp: float | None) -> None:
         with self._lock:
             self._models.pop(code, None)
-            self._models[code] = (model, self.clock())
+            self._models[code] = (model, self.clock(), stamp)
             while len(self._models) > self.limit:
                 self._models.popitem(last=False)
 
@@ -110,7 +111,7 @@ class ClassModels:
         found = device_models.device_file(model.entry.model)  # the page's runtime runs it as ONNX: exported once
         if found is not None:
             self.store.save_class_model_onnx(model.code, trained, found.data)
-        self._remember(model.code, dataclasses.replace(model, trained_at=trained))
+        self._remember(model.code, dataclasses.replace(model, trained_at=trained), trained)
 
     def get(self, code: str | None) -> ClassModel | None:
         """The class's model (None: it has none, or no such class), from memory while the store has no newer one."""
@@ -123,15 +124,15 @@ class ClassModels:
                 if self.clock() - cached[1] < self.check_s:
                     return cached[0]
         trained = self.store.class_model_trained(code)
-        if cached is not None and cached[0] is not None and trained == cached[0].trained_at:
-            self._remember(code, cached[0])
+        if cached is not None and trained == cached[2]:  # unchanged: no model, the same one, or one that won't load
+            self._remember(code, cached[0], trained)
             return cached[0]
         try:
             found = None if trained is None else load(self.store.class_model(code))
         except weights.WeightsError as exc:  # kept by an earlier version whose network has changed since
             log.warning("class %s: its model no longer loads (%s); the class answers with the default", code, exc)
             found = None
-        self._remember(code, found)
+        self._remember(code, found, trained)
         return found
 
     def drop(self, code: str) -> bool:
